@@ -1,0 +1,69 @@
+"""mismartera: trading sessions over market data, correct to the bar.
+
+The public API is importable from here; names are loaded on first use so that
+`import mismartera` (and `mismartera --help`) stays quick.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("mismartera")
+"""Decorator marking a plugin's hook implementations."""
+
+_EXTENSIONS: tuple[str, ...] = ()  # TEMP: filled in when ext modules land
+
+
+def _check_build() -> None:
+    """Fail with one clear sentence when the compiled extensions are missing."""
+    missing = [m for m in _EXTENSIONS if importlib.util.find_spec(f"mismartera.ext.{m}") is None]
+    if missing:
+        raise ImportError(
+            f"mismartera's compiled extensions are not built (missing: {', '.join(missing)}); "
+            "run `pip install -e .` (or `python setup.py build_ext --inplace`) in the "
+            "mismartera checkout to build them."
+        )
+
+
+_check_build()
+
+_LAZY = {
+    "Bars": "mismartera.bars",
+    "Interval": "mismartera.intervals",
+    "Period": "mismartera.intervals",
+    "TimeManager": "mismartera.calendar",
+    "UserError": "mismartera.errors",
+    "ConfigError": "mismartera.errors",
+    "DataError": "mismartera.errors",
+    "PluginError": "mismartera.errors",
+    "DataSource": "mismartera.sources",
+    "PluginManager": "mismartera.plugin_manager",
+    "SessionConfig": "mismartera.config",
+    "SessionData": "mismartera.session.data",
+    "run_backtest": "mismartera.session.run",
+    "Indicator": "mismartera.session.indicators",
+}
+
+__all__ = ["hookimpl", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mismartera' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from mismartera.bars import Bars
+    from mismartera.calendar import TimeManager
+    from mismartera.errors import ConfigError, DataError, PluginError, UserError
+    from mismartera.intervals import Interval, Period
+    from mismartera.plugin_manager import PluginManager
+    from mismartera.sources import DataSource

@@ -1,0 +1,3 @@
+from mismartera.cli import main
+
+main()

@@ -1,0 +1,126 @@
+"""The `mismartera` command line (click).
+
+Core commands are imported only when used, and plugins' commands are added through
+`register_commands(cli)`, so `mismartera --help` stays quick: no pandas, exchange_calendars
+or duckdb at start-up. User errors are one sentence on stderr and exit status 2; any other
+failure is one sentence and exit status 1; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mismartera.errors import UserError
+
+if TYPE_CHECKING:
+    from mismartera.plugin_manager import PluginManager
+
+CORE_COMMANDS = {
+    "backtest": "mismartera.commands.backtest:backtest",
+    "demo": "mismartera.commands.backtest:demo",
+    "data": "mismartera.commands.data:data",
+    "plugins": "mismartera.commands.plugins:plugins",
+    "shell": "mismartera.commands.shell:shell",
+}
+
+
+@dataclass
+class App:
+    """What every command receives as `ctx.obj`: the debug flag and the plugin manager."""
+
+    debug: bool = False
+    _plugins: PluginManager | None = field(default=None, repr=False)
+
+    @property
+    def plugins(self) -> PluginManager:
+        if self._plugins is None:
+            from mismartera.plugin_manager import PluginManager
+
+            self._plugins = PluginManager()
+        return self._plugins
+
+
+class _Failure(click.ClickException):
+    """A one-line error with our exit codes: 2 for user errors, 1 for failures."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _debugging(ctx: click.Context) -> bool:
+    app = ctx.find_object(App)
+    return bool(app and app.debug) or os.environ.get("MISMARTERA_DEBUG") == "1"
+
+
+class MismarteraGroup(click.Group):
+    """Loads core commands lazily and plugin commands once; turns exceptions into one line."""
+
+    def _ensure_plugin_commands(self, ctx: click.Context) -> None:
+        if not getattr(self, "_plugin_commands_added", False):
+            self._plugin_commands_added = True
+            ctx.ensure_object(App).plugins.add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._ensure_plugin_commands(ctx)
+        core = [name for name in CORE_COMMANDS if self._core(name) is not None]
+        return sorted(set(core) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = self._core(name)
+        if command is not None:
+            return command
+        self._ensure_plugin_commands(ctx)
+        return self.commands.get(name)
+
+    @staticmethod
+    def _core(name: str) -> click.Command | None:
+        target = CORE_COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # not part of this build
+                return None
+            raise
+        return getattr(module, attr)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise
+        except UserError as exc:
+            if _debugging(ctx):
+                raise
+            raise _Failure(str(exc), exc.exit_code) from None
+        except Exception as exc:
+            if _debugging(ctx):
+                raise
+            raise _Failure(
+                f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
+            ) from None
+
+
+@click.group(cls=MismarteraGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mismartera", prog_name="mismartera")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """mismartera: trading sessions over market data, correct to the bar.
+
+    Start with `mismartera demo`; see `mismartera COMMAND --help` for each command.
+    """
+    ctx.ensure_object(App).debug = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mismartera")

@@ -1,0 +1,129 @@
+"""`mismartera backtest` and `mismartera demo`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+DEMO = {
+    "session": {"exchange": "XNYS", "start": "2011-01-03", "end": "2011-01-31", "speed": 0},
+    "data": {"source": "sample"},
+    "symbols": {"list": ["SPY"]},
+    "streams": {"intervals": ["1m", "5m", "15m", "30m", "1h"]},
+    "historical": {"trailing_days": 2},
+}
+
+
+def _backtest_options(fn):
+    options = [
+        click.option("--symbols", help="Comma-separated symbols, e.g. AAPL,MSFT."),
+        click.option("--start", help="First session date, e.g. 2024-01-02."),
+        click.option("--end", help="Last session date."),
+        click.option("--exchange", help="Exchange calendar code (default XNYS)."),
+        click.option("--streams", help="Comma-separated intervals, e.g. 1m,5m,15m."),
+        click.option("--source", help="Data-source plugin name (see `mismartera plugins`)."),
+        click.option("--store", type=click.Path(dir_okay=False), help="Path of the DuckDB store."),
+        click.option("--speed", type=float, help="0 = as fast as possible, 1 = real time, N = N x."),
+        click.option("--trailing-days", type=int, help="Historical trading days before each session."),
+        click.option("--indicator", "indicators", multiple=True,
+                     help="Indicator SPEC, e.g. sma:period=20@5m (repeatable)."),
+        click.option("--export", type=click.Path(dir_okay=False),
+                     help="Write the last day's snapshot; the format follows the suffix."),
+        click.option("--export-dir", type=click.Path(file_okay=False),
+                     help="Write one snapshot per session day: DIR/<YYYY-MM-DD>.json."),
+        click.option("--timings/--no-timings", default=None,
+                     help="Include wall-clock timings in exports (makes them differ run to run)."),
+        click.option("--quiet", is_flag=True, help="No progress bar or summary."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _run(ctx: click.Context, config, quiet: bool) -> None:
+    from rich.console import Console
+
+    from mismartera.cli import App
+    from mismartera.session.run import run_backtest
+
+    app = ctx.ensure_object(App)
+    console = Console(stderr=True)
+    show_progress = not quiet and console.is_terminal
+    started = time.perf_counter()
+    progress = None
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            console=console, transient=True)
+        progress.start()
+        task = progress.add_task("backtest", total=None)
+
+    def on_day_end(coord, day) -> None:
+        if progress is not None:
+            progress.update(task, total=len(coord.days), advance=1, description=f"session {day}")
+
+    try:
+        session_data = run_backtest(config, plugins=app.plugins, on_day_end=on_day_end)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if not quiet:
+        _summary(session_data, time.perf_counter() - started)
+
+
+def _summary(session_data, elapsed: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = session_data.metrics
+    table = Table(title=f"mismartera backtest — {session_data.exchange}, last session {session_data.date}")
+    table.add_column("symbol")
+    table.add_column("intervals")
+    table.add_column("bars today", justify="right")
+    table.add_column("quality (base)", justify="right")
+    table.add_column("errors")
+    for s in session_data:
+        counts = " / ".join(f"{n}:{len(b.data)}" for n, b in s.bars.items())
+        table.add_row(s.symbol, ", ".join(s.bars), counts, f"{s.base.quality:.2f}%",
+                      "; ".join(s.errors[-2:]) or "-")
+    console = Console()
+    console.print(table)
+    rejected = sum(m.rejected.values())
+    rate = m.bars_processed / elapsed if elapsed > 0 else 0.0
+    console.print(
+        f"days {m.trading_days}  symbols {len(session_data)}  bars read {m.bars_read:,}  "
+        f"stored {m.bars_processed:,}  derived {m.bars_derived:,}  rejected {rejected:,} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(m.rejected.items())) or 'none'})  "
+        f"{elapsed:.2f} s  {rate:,.0f} bars/s"
+    )
+
+
+@click.command()
+@click.argument("session_file", required=False, type=click.Path(dir_okay=False))
+@_backtest_options
+@click.pass_context
+def backtest(ctx: click.Context, session_file: str | None, quiet: bool, **flags) -> None:
+    """Run a backtest from SESSION_FILE (TOML); flags override the file."""
+    from mismartera.config import SessionConfig
+
+    config = SessionConfig.from_toml(session_file) if session_file else SessionConfig(origin="flags")
+    config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())},
+                                   ).validate()
+    _run(ctx, config, quiet)
+
+
+@click.command()
+@_backtest_options
+@click.pass_context
+def demo(ctx: click.Context, quiet: bool, **flags) -> None:
+    """Backtest on the bundled real sample data (SPY, January 2011): no set-up needed."""
+    from mismartera.config import SessionConfig
+
+    config = SessionConfig.from_dict(DEMO, origin="demo")
+    config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())})
+    _run(ctx, config.validate(), quiet)
+    if not quiet and config.export_path:
+        click.echo(f"wrote {Path(config.export_path)}")

@@ -1,0 +1,33 @@
+"""`mismartera plugins`: every registered source, indicator, exporter, scanner and command."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List every plugin-registered object with its plugin, distribution, version and hooks,
+    and every plugin that failed to load."""
+    from mismartera.cli import App
+
+    app = ctx.ensure_object(App)
+    root = ctx.find_root().command
+    if isinstance(root, click.Group):
+        root.list_commands(ctx)  # make sure plugin commands are registered too
+    rows = app.plugins.describe()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "kind", "plugin", "distribution", "version", "hooks")
+    for row in rows:
+        table.add_row(row["name"], row["kind"], row["plugin"], row["distribution"],
+                      row["version"], ", ".join(row["hooks"]) or row["description"])
+    Console().print(table)

@@ -1,0 +1,134 @@
+"""One snapshot of SessionData in the contract's export schema, and atomic file writes.
+
+`snapshot()` is the only place that turns SessionData into the export shape
+(`"schema": "mismartera.session/1"`); every exporter plugin writes from it, so JSON, CSV and
+Parquet never disagree. It copies under SessionData's lock, so any thread may call it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from mismartera.bars import COLUMNS
+from mismartera.calendar import TimeManager
+from mismartera.session.data import SessionData
+
+SCHEMA = "mismartera.session/1"
+
+Marks = dict[tuple[str, str], int]
+"""(symbol, interval) -> how many bars of the current session an earlier export held."""
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool = False,
+             since: Marks | None = None) -> tuple[dict[str, Any], Marks]:
+    """The export document and the marks to pass as `since` for the next delta export.
+
+    With `since`, only bars closed after those marks are included and `"delta": true`."""
+    fmt = calendar.format_ts
+    marks: Marks = {}
+    with session_data.lock:
+        doc: dict[str, Any] = {"schema": SCHEMA}
+        if since is not None:
+            doc["delta"] = True
+        doc["session"] = {
+            "date": session_data.date.isoformat() if session_data.date else None,
+            "exchange": session_data.exchange,
+            "mode": session_data.mode,
+            "open": fmt(session_data.open_ns) if session_data.open_ns is not None else None,
+            "close": fmt(session_data.close_ns) if session_data.close_ns is not None else None,
+            "active": session_data.active,
+        }
+        symbols: dict[str, Any] = {}
+        for s in session_data:
+            bars_doc = {}
+            for name, iv in s.bars.items():
+                total = len(iv.data)
+                start = 0 if since is None else min(total, since.get((s.symbol, name), 0))
+                marks[(s.symbol, name)] = total
+                arrays = iv.data.arrays(total - start)
+                stamps = calendar.format_many(arrays[0]) if total - start else []
+                rows = [[t, *map(float, r)] for t, *r in zip(stamps, *arrays[1:], strict=True)]
+                bars_doc[name] = {
+                    "derived": iv.derived,
+                    "base": iv.base.name if iv.base is not None else None,
+                    "columns": list(COLUMNS),
+                    "data": rows,
+                    "quality": round(iv.quality, 2),
+                    "gaps": {
+                        "gap_count": len(iv.gaps),
+                        "missing_bars": sum(g.bar_count for g in iv.gaps),
+                        "ranges": [{"start": fmt(g.start), "end": fmt(g.end), "bar_count": g.bar_count}
+                                   for g in iv.gaps],
+                    },
+                }
+            m = s.metrics
+            symbols[s.symbol] = {
+                "base_interval": s.base_interval.name,
+                "is_loaded": s.is_loaded,
+                "metrics": {"volume": m.volume, "high": _num(m.high), "low": _num(m.low),
+                            "last_update": fmt(m.last_update) if m.last_update is not None else None},
+                "bars": bars_doc,
+                "indicators": {k: v.to_dict() if hasattr(v, "to_dict") else v
+                               for k, v in s.indicators.items()},
+                "historical": {
+                    "days": [d.isoformat() for d in s.historical.days],
+                    "quality": {k: round(v, 2) for k, v in s.historical.quality.items()},
+                    "indicators": dict(s.historical.indicators),
+                },
+                "errors": list(s.errors),
+            }
+        doc["symbols"] = symbols
+        metrics = session_data.metrics
+        doc["metrics"] = metrics.to_dict(timings=timings) if metrics is not None else {}
+        doc["rejected"] = session_data.rejected()
+        if session_data.errors:
+            doc["errors"] = list(session_data.errors)
+    return doc, marks
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Write `path` through a temporary file in the same folder and rename it into place,
+    so readers see the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def exporter_for(path: str | Path, plugins) -> Any:
+    """The registered exporter whose suffixes match `path` (ConfigError listing them if none)."""
+    from mismartera.errors import ConfigError
+
+    suffix = "".join(Path(path).suffixes[-1:]).lower()
+    regs = plugins.registered("exporter")
+    for reg in regs.values():
+        if suffix in reg.obj.suffixes:
+            return reg.obj
+    known = sorted(s for r in regs.values() for s in r.obj.suffixes)
+    raise ConfigError(f"export {path}: unknown file type {suffix or '(none)'!r}; expected one of "
+                      f"{', '.join(known)}")
+
+
+def write_export(path: str | Path, doc: dict[str, Any], plugins,
+                 write: Callable[[dict[str, Any], Path], None] | None = None) -> None:
+    """Write `doc` to `path` with the exporter chosen by the file's suffix."""
+    (write or exporter_for(path, plugins).write)(doc, Path(path))

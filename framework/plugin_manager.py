@@ -1,0 +1,290 @@
+"""The plugin manager: built-in plugins first, then the `mismartera` entry-point group.
+
+Pluggy is used at assembly time only. Registration hooks are called one plugin at a time
+with a `register` callback that records provenance and refuses duplicate names, so every
+error names the plugin that caused it. An installed plugin that fails to load or register
+is reported in one warning line and skipped; everything else keeps working. A plugin
+registered explicitly (`register_plugin`, e.g. from a test) raises `PluginError` instead.
+
+Environment:
+    MISMARTERA_LOAD_PLUGINS=a,b            load only these third-party plugins (entry-point names)
+    MISMARTERA_DISABLE_PLUGIN_AUTOLOAD=1   load no third-party plugins at all
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from mismartera import hookspecs
+from mismartera.errors import PluginError
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "mismartera.plugins.sources.store",
+    "mismartera.plugins.sources.csv",
+    "mismartera.plugins.sources.parquet",
+    "mismartera.plugins.sources.sample",
+    "mismartera.plugins.sources.synthetic",
+    "mismartera.plugins.exporters.json",
+    "mismartera.plugins.exporters.csv",
+    "mismartera.plugins.exporters.parquet",
+)
+"""Built-in plugins, loaded by module name: the same road a third-party plugin takes."""
+
+ENTRY_POINT_GROUP = "mismartera"
+KINDS = ("source", "indicator", "exporter", "scanner", "command")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a plugin comes from."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.plugin} ({self.distribution} {self.version})".replace(" )", ")")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One named object a plugin registered: a source factory, an indicator, an exporter..."""
+
+    kind: str
+    name: str
+    obj: Any
+    provenance: Provenance
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FailedPlugin:
+    provenance: Provenance
+    reason: str
+
+    def message(self) -> str:
+        return f"plugin {self.provenance} failed to load: {self.reason}"
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _own_version() -> str:
+    try:
+        return metadata.version("mismartera")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a bare checkout
+        return "0+unknown"
+
+
+@dataclass
+class PluginManager:
+    """Assembles built-in and third-party plugins and owns their registries.
+
+    One instance per application, session or test: there is no global registry.
+    """
+
+    builtins: Iterable[str] = DEFAULT_PLUGINS
+    load_entry_points: bool = True
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    warn: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+
+    def __post_init__(self) -> None:
+        self._pm = pluggy.PluginManager("mismartera")
+        self._pm.add_hookspecs(hookspecs)
+        self._provenance: dict[str, Provenance] = {}
+        self._strict: set[str] = set()
+        self._registry: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
+        self.failed: list[FailedPlugin] = []
+        version = _own_version()
+        for module_name in self.builtins:
+            name = module_name.removeprefix("mismartera.plugins.").replace(".", "-")
+            self._load(lambda m=module_name: importlib.import_module(m),
+                       Provenance(name, "mismartera", version))
+        if self.load_entry_points and self.env.get("MISMARTERA_DISABLE_PLUGIN_AUTOLOAD") != "1":
+            raw = self.env.get("MISMARTERA_LOAD_PLUGINS")
+            allow = None if raw is None else {n.strip() for n in raw.split(",") if n.strip()}
+            for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+                if allow is None or ep.name in allow:
+                    dist = ep.dist
+                    prov = Provenance(ep.name, dist.name if dist else "unknown",
+                                      dist.version if dist else "?")
+                    self._load(ep.load, prov)
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _load(self, load: Callable[[], Any], prov: Provenance) -> None:
+        try:
+            self._add(load(), prov)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the rest
+            self._fail(prov, exc)
+
+    def _fail(self, prov: Provenance, exc: BaseException) -> None:
+        failure = FailedPlugin(prov, str(exc) if isinstance(exc, PluginError) else _reason(exc))
+        self.failed.append(failure)
+        self.warn(f"Warning: {failure.message()}")
+
+    def _add(self, obj: Any, prov: Provenance) -> None:
+        """Register with pluggy, refuse unknown hook names, then collect registrations."""
+        if prov.plugin in self._provenance:
+            raise PluginError(f"a plugin named {prov.plugin!r} is already loaded from "
+                              f"{self._provenance[prov.plugin]}")
+        self._pm.register(obj, name=prov.plugin)
+        try:
+            self._check_hook_names(obj)
+            staged = self._registrations(obj, prov)
+        except BaseException:
+            self._pm.unregister(name=prov.plugin)
+            raise
+        self._provenance[prov.plugin] = prov
+        for reg in staged:
+            self._registry[reg.kind][reg.name] = reg
+
+    def _check_hook_names(self, obj: Any) -> None:
+        """pluggy's check_pending, phrased for a person and for one plugin."""
+        try:
+            self._pm.check_pending()
+        except pluggy.PluginValidationError:
+            known = [n for n in dir(hookspecs) if n.startswith(("register_", "session_", "symbol_"))]
+            bad = []
+            for name in dir(obj):
+                if self._pm.parse_hookimpl_opts(obj, name) is not None and name not in known:
+                    near = difflib.get_close_matches(name, known, n=1)
+                    bad.append(f"unknown hook {name!r}" + (f" (did you mean {near[0]}?)" if near else ""))
+            raise PluginError("; ".join(bad) or "invalid hook implementation") from None
+
+    def _registrations(self, obj: Any, prov: Provenance) -> list[Registration]:
+        """Call the plugin's registration hooks; a duplicate name is an error naming both."""
+        staged: list[Registration] = []
+        for hook_name, kind in hookspecs.REGISTRATION_HOOKS.items():
+            if self._pm.parse_hookimpl_opts(obj, hook_name) is None:
+                continue
+
+            def register(name: str, thing: Any, description: str = "", *, _kind: str = kind) -> None:
+                if not isinstance(name, str) or not name.strip():
+                    raise PluginError(f"a {_kind} was registered without a name")
+                taken = self._registry[_kind].get(name) or next(
+                    (r for r in staged if r.kind == _kind and r.name == name), None)
+                if taken is not None:
+                    raise PluginError(f"{_kind} {name!r} is registered by both plugin "
+                                      f"{taken.provenance} and plugin {prov}")
+                staged.append(Registration(_kind, name, thing, prov, description))
+
+            try:
+                getattr(obj, hook_name)(register=register)
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"{hook_name} raised {_reason(exc)}") from exc
+        return staged
+
+    # --- explicit registration (tests, embedding applications) -----------------------------
+
+    def register_plugin(self, obj: Any, name: str | None = None,
+                        distribution: str = "local", version: str = "") -> Provenance:
+        """Register a plugin object (a module, class or instance with @hookimpl functions).
+        Errors raise PluginError naming the plugin instead of being reported as warnings."""
+        prov = Provenance(name or getattr(obj, "__name__", type(obj).__name__), distribution, version)
+        try:
+            self._add(obj, prov)
+        except PluginError as exc:
+            raise PluginError(f"plugin {prov}: {exc}") from exc
+        self._strict.add(prov.plugin)
+        return prov
+
+    def unregister_plugin(self, name: str) -> None:
+        """Remove a plugin and everything it registered."""
+        if self._pm.get_plugin(name) is not None:
+            self._pm.unregister(name=name)
+        self._provenance.pop(name, None)
+        self._strict.discard(name)
+        for regs in self._registry.values():
+            for key in [k for k, r in regs.items() if r.provenance.plugin == name]:
+                del regs[key]
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def registered(self, kind: str) -> dict[str, Registration]:
+        """Name -> Registration for one kind ("source", "indicator", ...)."""
+        return self._registry[kind]
+
+    def get(self, kind: str, name: str, *, key: str | None = None) -> Registration:
+        """The registration `name` of `kind`, or a PluginError that lists the valid names and
+        any plugin that failed to load (it may have been meant to provide `name`)."""
+        regs = self._registry[kind]
+        if name in regs:
+            return regs[name]
+        where = f"{key}: " if key else ""
+        near = difflib.get_close_matches(name, list(regs), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        msg = f"{where}unknown {kind} {name!r}{hint}; available: {', '.join(sorted(regs)) or 'none'}"
+        if self.failed:
+            msg += "; " + "; ".join(f.message() for f in self.failed)
+        raise PluginError(msg)
+
+    def hooks_of(self, plugin: str) -> list[str]:
+        """The hook names a loaded plugin implements."""
+        return sorted(c.name for c in self._pm.get_hookcallers(self._pm.get_plugin(plugin)) or [])
+
+    def plugins(self) -> list[Provenance]:
+        return list(self._provenance.values())
+
+    # --- commands and notifications --------------------------------------------------------
+
+    def add_commands(self, cli: Any) -> None:
+        """Let every plugin add its click commands to `cli`, recording who added what."""
+        for impl in self._pm.hook.register_commands.get_hookimpls()[::-1]:
+            prov = self._provenance[impl.plugin_name]
+            before = dict(cli.commands)
+            try:
+                impl.function(cli=cli)
+                clobbered = [n for n, c in before.items() if cli.commands.get(n) is not c]
+                if clobbered:
+                    cli.commands.update(before)
+                    raise PluginError(f"command {clobbered[0]!r} already exists")
+            except Exception as exc:
+                for name in set(cli.commands) - set(before):
+                    del cli.commands[name]
+                if impl.plugin_name in self._strict:
+                    raise PluginError(f"plugin {prov}: {exc}") from exc
+                self._fail(prov, exc)
+                continue
+            for name in set(cli.commands) - set(before):
+                self._registry["command"][name] = Registration("command", name, cli.commands[name], prov)
+
+    def notify(self, hook_name: str, **kwargs: Any) -> list[tuple[Provenance, BaseException]]:
+        """Call a notification hook plugin by plugin; return the errors instead of raising, so
+        a failing plugin is recorded by the caller and the session goes on."""
+        errors: list[tuple[Provenance, BaseException]] = []
+        for impl in getattr(self._pm.hook, hook_name).get_hookimpls()[::-1]:
+            try:
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception as exc:  # noqa: BLE001
+                errors.append((self._provenance[impl.plugin_name], exc))
+        return errors
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Everything registered, and every failed plugin: the data behind `mismartera plugins`."""
+        rows: list[dict[str, Any]] = []
+        for kind in KINDS:
+            for reg in sorted(self._registry[kind].values(), key=lambda r: r.name):
+                p = reg.provenance
+                rows.append({"name": reg.name, "kind": kind, "plugin": p.plugin,
+                             "distribution": p.distribution, "version": p.version,
+                             "hooks": self.hooks_of(p.plugin), "description": reg.description})
+        for f in self.failed:
+            p = f.provenance
+            rows.append({"name": p.plugin, "kind": "failed", "plugin": p.plugin,
+                         "distribution": p.distribution, "version": p.version,
+                         "hooks": [], "description": f.reason})
+        return rows

@@ -1,0 +1,456 @@
+"""SessionCoordinator: runs a session day after day through the phases of the design notes.
+
+    0 validate   config and streams (stream vs generate, per symbol)
+    1 teardown   from the second day: clear session bars (historical stays), tear down
+    2 initialise register symbols -> historical bars -> indicators -> queues -> quality
+    3 stream     a data-driven clock that never passes the close
+    4 end        deactivate, record metrics; the last day's data stays for export
+
+The clock advances in chunks up to the next moment anything can observe: a per-bar
+observer, a requested stop time, a pending symbol operation, the close. Each chunk goes to
+the kernels in one call per symbol and interval; with no observer a whole session is one
+chunk. Chunking never changes the result (see tests/test_chunking.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from mismartera.bars import Bar, Bars
+from mismartera.calendar import BacktestClock, TimeManager
+from mismartera.config import SessionConfig
+from mismartera.errors import ConfigError, DataError, UserError
+from mismartera.ext.aggregate import aggregate_bars
+from mismartera.ext.gaps import classify
+from mismartera.intervals import Interval
+from mismartera.plugin_manager import PluginManager
+from mismartera.session.data import SessionData, SymbolSessionData
+from mismartera.session.indicators import IndicatorManager
+from mismartera.session.metrics import PerformanceMetrics
+from mismartera.session.observers import SessionContext
+from mismartera.session.processor import DataProcessor
+from mismartera.session.quality import DataQualityManager
+from mismartera.sources import DataSource
+
+def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
+                source_name: str) -> Interval:
+    """Phase 0 for one symbol: the base (streamed) interval; all others are generated.
+
+    The base is the smallest requested interval the source has; every other requested
+    interval must be derivable from it (a whole multiple, or `1d` from intraday)."""
+    if not available:
+        raise DataError(f"{symbol}: source {source_name!r} has no data for this symbol")
+    have = set(available)
+    base = next((i for i in sorted(requested) if i in have), None)
+    if base is None:
+        raise DataError(
+            f"{symbol}: source {source_name!r} has none of the requested intervals "
+            f"{', '.join(map(str, sorted(requested)))} (it has {', '.join(map(str, sorted(available)))})"
+        )
+    for interval in requested:
+        if interval.ns < base.ns:
+            raise DataError(f"{symbol}: interval {interval} is smaller than the base interval "
+                            f"{base} that source {source_name!r} provides")
+        if not interval.derivable_from(base) or interval.name == "1w":
+            raise DataError(f"{symbol}: interval {interval} cannot be derived from the base "
+                            f"interval {base} (it must be a whole multiple of it, or 1d)")
+    return base
+
+
+class SessionCoordinator:
+    """Drives one backtest (or live session) over the configured days.
+
+    Thread safety: `add_symbol`, `remove_symbol` and `stop` may be called from any thread;
+    they take effect between two clock steps. Everything else runs on the coordinator's
+    thread. Other threads read `session_data` under its lock.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        plugins: PluginManager | None = None,
+        source: DataSource | None = None,
+        calendar: TimeManager | None = None,
+        observers: Iterable[Any] = (),
+        stop_times: Iterable[int] = (),
+    ) -> None:
+        self.config = config.validate()
+        self.plugins = plugins if plugins is not None else PluginManager()
+        self.calendar = calendar or TimeManager(config.exchange)
+        self.source = source if source is not None else self._make_source()
+        self.session_data = SessionData(config.exchange, config.mode)
+        self.metrics = PerformanceMetrics()
+        self.session_data.metrics = self.metrics
+        self.processor = DataProcessor()
+        self.quality = DataQualityManager(config.quality_interval_s)
+        self.indicators = IndicatorManager(config, self.plugins)
+        self.observers = list(observers)
+        self.context = SessionContext(self)
+        self._bar_observers = [o for o in self.observers if hasattr(o, "on_bar")]
+        self._stop_times = np.unique(np.asarray(list(stop_times), dtype=np.int64))
+        self._pending: deque[tuple[str, str]] = deque()
+        self._pending_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
+        self._capacity: dict[Interval, int] = {}
+        self.clock: BacktestClock | None = None
+        self.days: list[datetime.date] = []
+
+    # --- public, thread-safe ---------------------------------------------------------------
+
+    def add_symbol(self, symbol: str) -> None:
+        """Ask for `symbol` to be added between two clock steps."""
+        with self._pending_lock:
+            self._pending.append(("add", symbol.strip().upper()))
+
+    def remove_symbol(self, symbol: str) -> None:
+        """Ask for `symbol` to be removed between two clock steps."""
+        with self._pending_lock:
+            self._pending.append(("remove", symbol.strip().upper()))
+
+    def stop(self) -> None:
+        """End the run after the current clock step (the day still ends cleanly)."""
+        self._stop.set()
+
+    @property
+    def now_ns(self) -> int:
+        return self.clock.now if self.clock is not None else 0
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self, on_day_end=None) -> SessionData:
+        """Run every trading day from start to end; returns the SessionData of the last day.
+
+        `on_day_end(coordinator, day)` is called after each day (exports, progress)."""
+        self._validate()
+        for i, day in enumerate(self.days):
+            if self._stop.is_set():
+                break
+            if i:
+                self._teardown()
+            self._initialise(day)
+            self._stream()
+            self._end(day)
+            if on_day_end is not None:
+                on_day_end(self, day)
+        return self.session_data
+
+    # phase 0 ------------------------------------------------------------------------------
+
+    def _make_source(self) -> DataSource:
+        reg = self.plugins.get("source", self.config.source, key="[data] source")
+        options = dict(self.config.source_options)
+        options.setdefault("exchange", self.config.exchange)
+        return reg.obj(**options)
+
+    def _validate(self) -> None:
+        cfg = self.config
+        self.days = self.calendar.trading_days(cfg.start, cfg.end)
+        if not self.days:
+            raise ConfigError(f"{cfg.origin}: no {cfg.exchange} trading day between "
+                              f"{cfg.start} and {cfg.end}")
+        table = self.calendar.sessions(self.days[0], self.days[-1])
+        longest = int((table.closes - table.opens).max())
+        self._capacity = {i: -(-longest // i.ns) + 1 if i.is_intraday else 1
+                          for i in cfg.intervals}
+        self.indicators.validate()
+
+    # phase 1 ------------------------------------------------------------------------------
+
+    def _teardown(self) -> None:
+        for component in (self.processor, self.quality, self.indicators):
+            component.teardown()
+        self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > self.session_data.date}
+
+    # phase 2 ------------------------------------------------------------------------------
+
+    def _initialise(self, day: datetime.date) -> None:
+        sd = self.session_data
+        session = self.calendar.session(day)
+        assert session is not None
+        open_ns, close_ns = session
+        with sd.lock:
+            sd.date, sd.open_ns, sd.close_ns, sd.now_ns = day, open_ns, close_ns, open_ns
+            self.clock = BacktestClock(open_ns, limit=close_ns)
+            for component in (self.processor, self.quality, self.indicators):
+                component.setup(day)
+            if sd.trading_days == 0:
+                for symbol in self.config.symbols:
+                    self._register(symbol)
+            for symbol_data in sd:
+                symbol_data.start_session(open_ns, close_ns)
+                self._load(symbol_data, day)
+            if sd.trading_days == 0 and len(sd) and not any(s.is_loaded for s in sd):
+                raise DataError("no symbol could be loaded: "
+                                + "; ".join(e for s in sd for e in s.errors))
+            sd.active = True
+            sd.trading_days += 1
+        self._notify("session_started", session_data=sd, session_date=day)
+        for observer in self.observers:
+            if hasattr(observer, "on_session_start"):
+                observer.on_session_start(self.context)
+
+    def _register(self, symbol: str) -> SymbolSessionData:
+        """Register a symbol with its bar structure (phase 0 per symbol, then phase 2 step 1)."""
+        requested = list(self.config.intervals)
+        try:
+            base = stream_plan(symbol, requested, self.source.intervals(symbol), self.source.name)
+            error = None
+        except UserError as exc:
+            base, error = min(requested), str(exc)
+        symbol_data = SymbolSessionData(symbol, base, requested, self._capacity)
+        if error:
+            symbol_data.record_error(error)
+            symbol_data.streamable = False
+        self.session_data.register(symbol_data)
+        self._notify("symbol_added", session_data=self.session_data, symbol=symbol)
+        return symbol_data
+
+    def _load(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
+        """Historical bars, indicators, today's queue, historical quality for one symbol."""
+        symbol_data.is_loaded = False
+        if not symbol_data.streamable:
+            return  # phase 0 found nothing to stream for this symbol
+        try:
+            with self.metrics.timed("historical_load"):
+                self._load_historical(symbol_data, day)
+            with self.metrics.timed("indicators"):
+                self.indicators.prepare(self.session_data, symbol_data)
+            with self.metrics.timed("queue_load"):
+                self._load_queue(symbol_data, day)
+            self.quality.historical(symbol_data)
+            symbol_data.is_loaded = True
+        except UserError as exc:
+            symbol_data.record_error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a failing symbol never stops the others
+            symbol_data.record_error(f"{symbol_data.symbol}: {type(exc).__name__}: {exc}")
+
+    def _day_bounds(self, day: datetime.date) -> tuple[int, int]:
+        """[local midnight, next local midnight) of `day`, as ns."""
+        start = self.calendar.local_ns(day, 0, 0)
+        return start, self.calendar.local_ns(day + datetime.timedelta(days=1), 0, 0)
+
+    def _fetch_days(self, symbol: str, interval: Interval, days: Sequence[datetime.date]) -> dict:
+        """Raw source bars of `days` (consecutive trading days) in one call, split per day."""
+        start, _ = self._day_bounds(days[0])
+        _, end = self._day_bounds(days[-1])
+        bars = self.source.bars(symbol, interval, start, end)
+        bounds = np.array([self._day_bounds(d)[0] for d in days] + [end], dtype=np.int64)
+        cuts = np.searchsorted(bars.ts, bounds, side="left")
+        return {d: bars.slice(int(cuts[k]), int(cuts[k + 1])) for k, d in enumerate(days)}
+
+    def _day_bars(self, symbol: str, interval: Interval, day: datetime.date) -> Bars:
+        """Today's raw bars, fetched `prefetch_days` trading days at a time."""
+        key = (symbol, day)
+        if key not in self._prefetched:
+            i = self.days.index(day) if day in self.days else -1
+            days = self.days[i:i + self.config.prefetch_days] if i >= 0 else [day]
+            for d, bars in self._fetch_days(symbol, interval, days).items():
+                self._prefetched[(symbol, d)] = bars
+        return self._prefetched.pop(key)
+
+    def _load_queue(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
+        sd = self.session_data
+        raw = self._day_bars(symbol_data.symbol, symbol_data.base_interval, day)
+        mask, invalid, duplicate, misaligned, outside = classify(
+            raw.ts, np.array([sd.open_ns], np.int64), np.array([sd.close_ns], np.int64),
+            symbol_data.base_interval.ns, *raw[1:])
+        counts = {"invalid": invalid, "duplicate": duplicate, "misaligned": misaligned,
+                  "outside_session": outside}
+        symbol_data.rejected.update({k: int(v) for k, v in counts.items() if v})
+        self.metrics.rejected.update({k: int(v) for k, v in counts.items() if v})
+        self.metrics.bars_read += len(raw.ts)
+        symbol_data.queue = raw.take(mask)
+        symbol_data.queue_pos = 0
+        if len(symbol_data.queue.ts) == 0:
+            symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
+                                     f"in the {day} session")
+
+    def _load_historical(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
+        """The trailing days before `day`: reuse days already held, fetch the rest at once."""
+        n = max(self.config.trailing_days, self.indicators.history_days_needed())
+        hist = symbol_data.historical
+        if n == 0:
+            hist.clear()
+            return
+        days = self.calendar.trading_days_before(day, n)
+        held = hist.base_days
+        missing = [d for d in days if d not in held]
+        if missing:
+            base = symbol_data.base_interval
+            # fetch contiguous runs of missing days in one call each
+            runs: list[list[datetime.date]] = []
+            for d in missing:
+                if runs and days.index(d) == days.index(runs[-1][-1]) + 1:
+                    runs[-1].append(d)
+                else:
+                    runs.append([d])
+            for run in runs:
+                for d, raw in self._fetch_days(symbol_data.symbol, base, run).items():
+                    held[d] = self._session_filter(raw, d, base)
+        hist.base_days = {d: held[d] for d in days}
+        self._rebuild_historical(symbol_data, days)
+
+    def _session_filter(self, raw: Bars, day: datetime.date, interval: Interval) -> Bars:
+        open_ns, close_ns = self.calendar.session(day)
+        mask = classify(raw.ts, np.array([open_ns], np.int64), np.array([close_ns], np.int64),
+                        interval.ns, *raw[1:])[0]
+        return raw.take(mask)
+
+    def _rebuild_historical(self, symbol_data: SymbolSessionData, days: list[datetime.date]) -> None:
+        hist = symbol_data.historical
+        hist.days = list(days)
+        hist.sessions = {d: self.calendar.session(d) for d in days}
+        opens = np.array([hist.sessions[d][0] for d in days], dtype=np.int64)
+        closes = np.array([hist.sessions[d][1] for d in days], dtype=np.int64)
+        base_name = symbol_data.base_interval.name
+        parts = [hist.base_days[d] for d in days]
+        hist.bars = {base_name: Bars.concat(parts)}
+        hist.day_index = {base_name: np.cumsum([0] + [len(p.ts) for p in parts]).astype(np.int64)}
+        for name, interval_data in symbol_data.bars.items():
+            if not interval_data.derived:
+                continue
+            derived = Bars(*aggregate_bars(*hist.bars[base_name], opens, closes,
+                                           interval_data.interval.ns))
+            hist.bars[name] = derived
+            hist.day_index[name] = np.append(np.searchsorted(derived.ts, opens), len(derived.ts))
+
+    # phase 3 ------------------------------------------------------------------------------
+
+    def _stream(self) -> None:
+        sd, clock = self.session_data, self.clock
+        assert clock is not None and sd.close_ns is not None
+        close = sd.close_ns
+        fine = bool(self._bar_observers) or self.config.speed > 0
+        wall0, sim0 = time.monotonic_ns(), clock.now
+        while not self._stop.is_set():
+            self._apply_pending()
+            if clock.now >= close:
+                break
+            target = self._next_stop(clock.now, close, fine)
+            if self.config.speed > 0:
+                delay = wall0 + (target - sim0) / self.config.speed - time.monotonic_ns()
+                if delay > 0:
+                    self._stop.wait(delay / 1e9)
+            self._advance(target)
+        self._apply_pending()
+
+    def _next_stop(self, now: int, close: int, fine: bool) -> int:
+        target = close
+        stops = self._stop_times
+        k = int(np.searchsorted(stops, now, side="right"))
+        if k < len(stops):
+            target = min(target, int(stops[k]))
+        if fine:
+            for symbol_data in self.session_data:
+                q = symbol_data.queue
+                if symbol_data.is_loaded and symbol_data.queue_pos < len(q.ts):
+                    target = min(target, int(q.ts[symbol_data.queue_pos]) + symbol_data.base_interval.ns)
+        return max(target, now + 1) if target <= now else target
+
+    def _advance(self, t: int) -> None:
+        """Move the clock to `t`: deliver base bars closed by then, close derived bars,
+        update indicators, quality (throttled) and observers."""
+        sd = self.session_data
+        observed: list[tuple[SymbolSessionData, list[tuple[str, int]]]] = []
+        with sd.lock:
+            for symbol_data in sd:
+                if not symbol_data.is_loaded:
+                    continue
+                changed = self._deliver(symbol_data, t)
+                if changed and self._bar_observers:
+                    observed.append((symbol_data, changed))
+            sd.now_ns = t
+            self.clock.advance_to(t)
+            self.quality.update(sd, t, force=t >= (sd.close_ns or t))
+        for symbol_data, changed in observed:
+            self._dispatch(symbol_data, changed)
+
+    def _deliver(self, symbol_data: SymbolSessionData, t: int) -> list[tuple[str, int]]:
+        q, pos = symbol_data.queue, symbol_data.queue_pos
+        j = int(np.searchsorted(q.ts, t - symbol_data.base_interval.ns, side="right"))
+        chunk = q.slice(pos, j) if j > pos else Bars.empty()
+        symbol_data.queue_pos = max(pos, j)
+        changed = self.processor.deliver(symbol_data, chunk, t)
+        self.metrics.bars_processed += len(chunk.ts)
+        if changed:
+            base = symbol_data.base_interval.name
+            self.metrics.bars_derived += sum(n for name, n in changed if name != base)
+            with self.metrics.timed("indicators"):
+                self.indicators.on_bars(symbol_data, changed)
+        return changed
+
+    def _dispatch(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
+        for interval, n in changed:
+            arrays = symbol_data.bars[interval].data.arrays(n)
+            rows = [Bar(int(r[0]), *map(float, r[1:])) for r in zip(*arrays, strict=True)]
+            for observer in self._bar_observers:
+                wanted = getattr(observer, "intervals", None)
+                if wanted is not None and interval not in wanted:
+                    continue
+                for bar in rows:
+                    observer.on_bar(self.context, symbol_data.symbol, interval, bar)
+
+    def _apply_pending(self) -> None:
+        """Symbol operations requested since the last step, in the order asked."""
+        while True:
+            with self._pending_lock:
+                if not self._pending:
+                    return
+                op, symbol = self._pending.popleft()
+            sd = self.session_data
+            if op == "add" and symbol not in sd:
+                with sd.lock:
+                    symbol_data = self._register(symbol)
+                    if sd.open_ns is not None and sd.close_ns is not None:
+                        symbol_data.start_session(sd.open_ns, sd.close_ns)
+                        self._load(symbol_data, sd.date)
+                        if symbol_data.is_loaded:  # catch up to the clock
+                            self._deliver(symbol_data, self.now_ns)
+                            self.quality.update_symbol(sd, symbol_data, self.now_ns)
+            elif op == "remove":
+                removed = sd.remove(symbol)
+                if removed is not None:
+                    self.metrics.bars_dropped += len(removed.queue.ts) - removed.queue_pos
+                    self._notify("symbol_removed", session_data=sd, symbol=symbol)
+
+    # phase 4 ------------------------------------------------------------------------------
+
+    def _end(self, day: datetime.date) -> None:
+        sd = self.session_data
+        with sd.lock:
+            if sd.close_ns is not None:
+                self.quality.update(sd, sd.close_ns, force=True)
+            sd.active = False
+            self.metrics.trading_days += 1
+            delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]
+            if delivered:
+                self.metrics.iterations += int(np.unique(np.concatenate(delivered)).size)
+            self._keep_for_history(day)
+        self._notify("session_ended", session_data=sd, session_date=day)
+        for observer in self.observers:
+            if hasattr(observer, "on_session_end"):
+                observer.on_session_end(self.context)
+
+    def _keep_for_history(self, day: datetime.date) -> None:
+        """Today's base bars become a historical day for tomorrow, with no second fetch."""
+        if max(self.config.trailing_days, self.indicators.history_days_needed()) == 0:
+            return
+        for symbol_data in self.session_data:
+            if symbol_data.is_loaded:
+                symbol_data.historical.base_days[day] = symbol_data.base.bars()
+
+    # --- plugins ---------------------------------------------------------------------------
+
+    def _notify(self, hook: str, **kwargs: Any) -> None:
+        for provenance, exc in self.plugins.notify(hook, **kwargs):
+            self.session_data.errors.append(
+                f"plugin {provenance} raised in {hook}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,247 @@
+"""SessionData: the single source of truth of a session.
+
+`SessionData` holds the only registry of symbols. Each `SymbolSessionData` describes
+itself: its base interval, one `BarIntervalData` per interval (bars in a `BarRing`,
+whether derived and from what, quality and gaps), the trailing historical bars and
+indicators, session indicators, quotes and ticks, session metrics, load state and errors.
+Components keep no symbol lists of their own: they iterate `SessionData` each step, and the
+per-interval kernel state (streaming aggregator, gap tracker) lives here too, so removing a
+symbol is one call and nothing else has to be told.
+
+Threads: the coordinator mutates under `lock` (an RLock); readers on other threads take the
+lock and copy what they need (`snapshot()` in `mismartera.export` does that).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mismartera.bars import Bars
+from mismartera.ext.aggregate import StreamingAggregator
+from mismartera.ext.gaps import GapTracker
+from mismartera.ext.ring import BarRing
+from mismartera.intervals import Interval
+
+REJECT_KINDS = ("invalid", "duplicate", "misaligned", "outside_session")
+
+
+@dataclass(frozen=True)
+class GapInfo:
+    """A maximal run of missing bucket starts: `start` and `end` are the first and last missing
+    bucket starts (ns), `bar_count` the number of missing bars."""
+
+    start: int
+    end: int
+    bar_count: int
+
+
+class BarIntervalData:
+    """The bars of one symbol at one interval, with their quality and the kernel state that
+    builds (derived) and checks (gap tracker) them."""
+
+    __slots__ = ("aggregator", "base", "data", "derived", "gaps", "interval", "quality",
+                 "tracker", "updated")
+
+    def __init__(self, interval: Interval, base: Interval | None, capacity: int) -> None:
+        self.interval = interval
+        self.base = base
+        self.derived = base is not None
+        self.data = BarRing(capacity)
+        self.updated = False
+        self.quality = 100.0
+        self.gaps: list[GapInfo] = []
+        # `1d` is one bucket per session: [open, open + 24h) truncated at the close
+        self.tracker = GapTracker(interval.ns)
+        self.aggregator = StreamingAggregator(base.ns, interval.ns) if base is not None else None
+
+    def start_session(self, open_ns: int, close_ns: int) -> None:
+        """Empty the bars and reset kernel state for a new session."""
+        self.data.clear()
+        self.updated = False
+        self.quality = 100.0
+        self.gaps = []
+        self.tracker.start_session(open_ns, close_ns)
+        if self.aggregator is not None:
+            self.aggregator.start_session(open_ns, close_ns)
+
+    def bars(self) -> Bars:
+        """A copy of the session's closed bars (all of them)."""
+        return Bars(*self.data.arrays())
+
+    def update_quality(self, end_ns: int) -> None:
+        """Recompute gaps and quality for buckets that started before `end_ns`."""
+        starts, ends, counts = self.tracker.gaps(end_ns)
+        self.gaps = [GapInfo(int(s), int(e), int(c)) for s, e, c in zip(starts, ends, counts, strict=True)]
+        self.quality = float(self.tracker.quality(end_ns))
+
+
+@dataclass
+class HistoricalData:
+    """Trailing sessions before the current one: per interval, the bars of those days in one
+    columnar `Bars` with a day index, plus the historical indicators computed from them."""
+
+    days: list[datetime.date] = field(default_factory=list)
+    base_days: dict[datetime.date, Bars] = field(default_factory=dict)  # in-session base bars per day
+    bars: dict[str, Bars] = field(default_factory=dict)
+    day_index: dict[str, np.ndarray] = field(default_factory=dict)  # interval -> row offset per day (len(days) + 1)
+    sessions: dict[datetime.date, tuple[int, int]] = field(default_factory=dict)
+    indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quality: dict[str, float] = field(default_factory=dict)
+    gaps: dict[str, list[GapInfo]] = field(default_factory=dict)
+
+    def day(self, interval: str, d: datetime.date) -> Bars:
+        """The bars of one historical day at one interval."""
+        i = self.days.index(d)
+        offsets = self.day_index[interval]
+        return self.bars[interval].slice(int(offsets[i]), int(offsets[i + 1]))
+
+    def clear(self) -> None:
+        self.days.clear()
+        self.base_days.clear()
+        self.bars.clear()
+        self.day_index.clear()
+        self.sessions.clear()
+        self.indicators.clear()
+        self.quality.clear()
+        self.gaps.clear()
+
+
+@dataclass
+class SessionMetrics:
+    """Per-symbol session metrics, updated as base bars arrive."""
+
+    volume: float = 0.0
+    high: float = float("nan")
+    low: float = float("nan")
+    last_update: int | None = None  # ns of the close of the last base bar
+
+    def add(self, bars: Bars) -> None:
+        if len(bars.ts) == 0:
+            return
+        self.volume += float(bars.volume.sum())
+        hi, lo = float(bars.high.max()), float(bars.low.min())
+        self.high = hi if not self.high >= hi else self.high
+        self.low = lo if not self.low <= lo else self.low
+
+
+class SymbolSessionData:
+    """Everything the session knows about one symbol; it describes itself."""
+
+    def __init__(self, symbol: str, base_interval: Interval, intervals: list[Interval],
+                 capacity: dict[Interval, int]) -> None:
+        self.symbol = symbol
+        self.base_interval = base_interval
+        self.bars: dict[str, BarIntervalData] = {}
+        for interval in sorted(set(intervals)):
+            base = None if interval == base_interval else base_interval
+            self.bars[interval.name] = BarIntervalData(interval, base, capacity[interval])
+        self.historical = HistoricalData()
+        self.indicators: dict[str, Any] = {}  # export key -> indicator state (IndicatorManager)
+        self.quotes: list[tuple[int, float, float, float, float]] = []  # ts, bid, ask, bid_size, ask_size
+        self.ticks: list[tuple[int, float, float]] = []  # ts, price, size
+        self.metrics = SessionMetrics()
+        self.rejected: Counter[str] = Counter()
+        self.is_loaded = False
+        self.streamable = True  # False when phase 0 found no usable stream for the symbol
+        self.errors: list[str] = []
+        # today's base bars not yet delivered (operational, but owned by the symbol so that
+        # removing the symbol removes them too)
+        self.queue: Bars = Bars.empty()
+        self.queue_pos = 0
+
+    @property
+    def base(self) -> BarIntervalData:
+        return self.bars[self.base_interval.name]
+
+    def derived(self) -> list[BarIntervalData]:
+        return [b for b in self.bars.values() if b.derived]
+
+    def start_session(self, open_ns: int, close_ns: int) -> None:
+        """Clear session bars, metrics, quotes and ticks; historical data stays."""
+        for interval_data in self.bars.values():
+            interval_data.start_session(open_ns, close_ns)
+        self.metrics = SessionMetrics()
+        self.quotes.clear()
+        self.ticks.clear()
+        self.rejected.clear()
+        self.queue = Bars.empty()
+        self.queue_pos = 0
+
+    def record_error(self, message: str) -> None:
+        if message not in self.errors:
+            self.errors.append(message)
+
+    def __repr__(self) -> str:
+        return (f"SymbolSessionData({self.symbol!r}, base={self.base_interval}, "
+                f"intervals={list(self.bars)}, loaded={self.is_loaded})")
+
+
+class SessionData:
+    """The only registry of symbols, plus the session's state and counters."""
+
+    def __init__(self, exchange: str = "XNYS", mode: str = "backtest") -> None:
+        self.lock = threading.RLock()
+        self.exchange = exchange
+        self.mode = mode
+        self.date: datetime.date | None = None
+        self.open_ns: int | None = None
+        self.close_ns: int | None = None
+        self.now_ns: int | None = None
+        self.active = False
+        self.trading_days = 0
+        self.errors: list[str] = []  # session-level (plugin hooks, exporters)
+        self._symbols: dict[str, SymbolSessionData] = {}
+        self.metrics: Any = None  # PerformanceMetrics, set by the coordinator
+
+    # --- the registry ----------------------------------------------------------------------
+
+    def register(self, symbol_data: SymbolSessionData) -> None:
+        with self.lock:
+            if symbol_data.symbol in self._symbols:
+                raise ValueError(f"symbol {symbol_data.symbol} is already registered")
+            self._symbols[symbol_data.symbol] = symbol_data
+
+    def get(self, symbol: str) -> SymbolSessionData | None:
+        return self._symbols.get(symbol.upper())
+
+    def __getitem__(self, symbol: str) -> SymbolSessionData:
+        data = self.get(symbol)
+        if data is None:
+            raise KeyError(symbol)
+        return data
+
+    def remove(self, symbol: str) -> SymbolSessionData | None:
+        """Remove a symbol and everything about it: the one call that is needed."""
+        with self.lock:
+            return self._symbols.pop(symbol.upper(), None)
+
+    def symbols(self) -> list[str]:
+        with self.lock:
+            return list(self._symbols)
+
+    def __iter__(self) -> Iterator[SymbolSessionData]:
+        with self.lock:
+            return iter(list(self._symbols.values()))
+
+    def __contains__(self, symbol: object) -> bool:
+        return isinstance(symbol, str) and symbol.upper() in self._symbols
+
+    def __len__(self) -> int:
+        return len(self._symbols)
+
+    # --- totals ----------------------------------------------------------------------------
+
+    def rejected(self) -> dict[str, int]:
+        """Bars skipped and counted, by reason, summed over symbols (current session)."""
+        with self.lock:
+            total: Counter[str] = Counter()
+            for s in self._symbols.values():
+                total.update(s.rejected)
+            return {kind: int(total.get(kind, 0)) for kind in REJECT_KINDS}

@@ -1,0 +1,49 @@
+"""Code that reacts to a running session: strategies, recorders, notebooks.
+
+An observer is any object with some of these methods (all optional):
+
+    on_session_start(ctx)                       once per trading day, before streaming
+    on_bar(ctx, symbol, interval, bar)          each closed bar, in time order
+    on_session_end(ctx)                         once per trading day, after the close
+
+`ctx` is a `SessionContext`: the session's data, the clock, and `add_symbol` /
+`remove_symbol`, applied between two clock steps. An observer with `on_bar` makes the
+coordinator step bar by bar (it is a moment something can observe); without one, a whole
+session is handed to the kernels in one call. Set `intervals = ("5m",)` on an observer to
+receive only those intervals' bars.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mismartera.bars import Bar
+    from mismartera.session.coordinator import SessionCoordinator
+    from mismartera.session.data import SessionData
+
+
+class SessionContext:
+    """What observers see: read SessionData, ask for symbol changes."""
+
+    def __init__(self, coordinator: SessionCoordinator) -> None:
+        self._coordinator = coordinator
+
+    @property
+    def session_data(self) -> SessionData:
+        return self._coordinator.session_data
+
+    @property
+    def now_ns(self) -> int:
+        return self._coordinator.now_ns
+
+    def add_symbol(self, symbol: str) -> None:
+        """Add a symbol between two clock steps (historical, indicators, quality, queue)."""
+        self._coordinator.add_symbol(symbol)
+
+    def remove_symbol(self, symbol: str) -> None:
+        self._coordinator.remove_symbol(symbol)
+
+
+class BarObserver(Protocol):
+    def on_bar(self, ctx: SessionContext, symbol: str, interval: str, bar: Bar) -> None: ...

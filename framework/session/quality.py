@@ -1,0 +1,70 @@
+"""DataQualityManager: gaps and quality per symbol and interval, throttled by session time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mismartera.ext.gaps import find_gaps
+from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
+
+
+def expected_end(open_ns: int, close_ns: int, step_ns: int, now_ns: int) -> int:
+    """The end argument for gap kernels at clock `now_ns`: a bucket is expected once it has
+    closed, i.e. its start + step (truncated at the close) is <= now."""
+    if now_ns >= close_ns:
+        return close_ns
+    return max(open_ns, now_ns - step_ns + 1)
+
+
+class DataQualityManager:
+    """Updates `quality` and `gaps` of every interval of every symbol in SessionData.
+
+    Operational state only: the session time of the last update (for throttling)."""
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self.interval_ns = int(interval_s * 1e9)
+        self._last: int | None = None
+
+    def setup(self, session_date) -> None:  # noqa: ARG002
+        self._last = None
+
+    def teardown(self) -> None:
+        self._last = None
+
+    def update(self, session_data: SessionData, now_ns: int, force: bool = False) -> bool:
+        """Recompute quality if `interval_s` of session time passed since the last update (or
+        `force`). Returns True when it ran."""
+        if not force and self._last is not None and now_ns - self._last < self.interval_ns:
+            return False
+        self._last = now_ns
+        for symbol_data in session_data:
+            self.update_symbol(session_data, symbol_data, now_ns)
+        return True
+
+    @staticmethod
+    def update_symbol(session_data: SessionData, symbol_data: SymbolSessionData, now_ns: int) -> None:
+        open_ns, close_ns = session_data.open_ns, session_data.close_ns
+        if open_ns is None or close_ns is None:
+            return
+        for interval_data in symbol_data.bars.values():
+            step = interval_data.interval.ns
+            interval_data.update_quality(expected_end(open_ns, close_ns, step, now_ns))
+
+    @staticmethod
+    def historical(symbol_data: SymbolSessionData) -> None:
+        """Quality and gaps of the trailing historical days, per interval."""
+        hist = symbol_data.historical
+        if not hist.days:
+            return
+        opens = np.array([hist.sessions[d][0] for d in hist.days], dtype=np.int64)
+        closes = np.array([hist.sessions[d][1] for d in hist.days], dtype=np.int64)
+        for name, interval_data in symbol_data.bars.items():
+            bars = hist.bars.get(name)
+            if bars is None:
+                continue
+            step = interval_data.interval.ns
+            starts, ends, counts = find_gaps(bars.ts, opens, closes, step)
+            expected = int(sum(-(-(c - o) // step) for o, c in zip(opens, closes, strict=True)))
+            missing = int(counts.sum())
+            hist.gaps[name] = [GapInfo(int(s), int(e), int(c)) for s, e, c in zip(starts, ends, counts, strict=True)]
+            hist.quality[name] = 100.0 * (expected - missing) / expected if expected else 100.0

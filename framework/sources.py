@@ -1,0 +1,54 @@
+"""The data-source protocol every source plugin implements.
+
+A source is registered through `register_data_sources(register)` as a *factory*: a callable
+taking keyword options (from the session file's `[data]` table and CLI flags, e.g. `store`,
+`path`, `seed`) and returning an object with this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol, runtime_checkable
+
+from mismartera.bars import Bars
+from mismartera.intervals import Interval
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """Where bars come from. All times are int64 ns since the epoch, UTC."""
+
+    name: str
+
+    def symbols(self) -> list[str]:
+        """Every symbol this source can serve (the universe scanners look at)."""
+        ...
+
+    def intervals(self, symbol: str) -> list[Interval]:
+        """The intervals this source holds for `symbol`, smallest first ([] if unknown)."""
+        ...
+
+    def bars(self, symbol: str, interval: Interval, start_ns: int, end_ns: int) -> Bars:
+        """Bars of `symbol` at `interval` with start_ns <= ts < end_ns, in time order."""
+        ...
+
+
+class LiveSubscription(Protocol):
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class LiveDataSource(DataSource, Protocol):
+    """A source that can also push bars as they happen (used by live mode)."""
+
+    def subscribe(
+        self,
+        symbols: Iterable[str],
+        interval: Interval,
+        sink: Callable[[str, Bars], None],
+    ) -> LiveSubscription:
+        """Call `sink(symbol, bars)` from any thread as bars close, until closed."""
+        ...
+
+
+SourceFactory = Callable[..., DataSource]

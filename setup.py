@@ -1,0 +1,67 @@
+"""Build the Cython extensions in ext/ and map the folders onto the mismartera package.
+
+Everything else (metadata, dependencies, entry points) lives in pyproject.toml.
+Set MISMARTERA_CYTHON_DEBUG=1 to build with bounds, wraparound and initialisation checks on;
+MISMARTERA_CYTHON_ANNOTATE=1 writes the `cython -a` HTML beside each .pyx.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+DEBUG = os.environ.get("MISMARTERA_CYTHON_DEBUG") == "1"
+ANNOTATE = os.environ.get("MISMARTERA_CYTHON_ANNOTATE") == "1"
+
+PACKAGE_DIRS = {
+    "mismartera": "framework",
+    "mismartera.ext": "ext",
+    "mismartera.plugins": "plugins",
+}
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "nonecheck": DEBUG,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+}
+
+
+def packages() -> list[str]:
+    """Every package below each mapped folder, under its import name."""
+    found = []
+    for name, folder in PACKAGE_DIRS.items():
+        found.append(name)
+        found += [f"{name}.{sub}" for sub in find_packages(folder)]
+    return found
+
+
+def extensions() -> list[Extension]:
+    return [
+        Extension(
+            f"mismartera.ext.{pyx.stem}",
+            [pyx.as_posix()],
+            include_dirs=[np.get_include(), "ext"],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+        )
+        for pyx in sorted(Path("ext").glob("*.pyx"))
+    ]
+
+
+setup(
+    package_dir=PACKAGE_DIRS,
+    packages=packages(),
+    ext_modules=cythonize(
+        extensions(),
+        compiler_directives=DIRECTIVES,
+        annotate=ANNOTATE,
+        include_path=["ext"],
+    ),
+    zip_safe=False,
+)

@@ -1,0 +1,111 @@
+"""The command-line skeleton: help, version, plugins listing, error handling, start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from mismartera import hookimpl
+from mismartera.errors import ConfigError
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mismartera", *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_help_lists_core_commands():
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    assert "plugins" in result.stdout
+    assert result.stderr == ""
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("mismartera, version ")
+
+
+def test_help_imports_no_heavy_module():
+    code = ("import sys; from click.testing import CliRunner; from mismartera.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
+            "heavy = {'pandas', 'exchange_calendars', 'duckdb'} & set(sys.modules); "
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_plugins_json_lists_builtins_with_provenance(mismartera_plugins):
+    result = mismartera_plugins.invoke(["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    by_name = {(r["kind"], r["name"]): r for r in rows}
+    assert ("command", "plugins") not in by_name  # core commands are not plugin-registered
+    for row in rows:
+        assert set(row) >= {"name", "kind", "plugin", "distribution", "version", "hooks"}
+        if row["kind"] != "failed":
+            assert row["distribution"] == "mismartera"
+
+
+def test_plugin_command_is_added_and_listed(mismartera_plugins):
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command()
+            def hello():
+                """Say hello."""
+                click.echo("hello from a plugin")
+
+    mismartera_plugins.register(Plugin(), name="hello-plugin")
+    assert mismartera_plugins.invoke(["hello"]).output == "hello from a plugin\n"
+    rows = json.loads(mismartera_plugins.invoke(["plugins", "--json"]).stdout)
+    assert {"name": "hello", "kind": "command", "plugin": "hello-plugin"}.items() <= next(
+        r for r in rows if r["name"] == "hello").items()
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "message"),
+    [
+        (ConfigError("session.toml: [session] start: expected a date"), 2,
+         "Error: session.toml: [session] start: expected a date\n"),
+        (RuntimeError("disk on fire"), 1,
+         "Error: RuntimeError: disk on fire (run with --debug for the traceback)\n"),
+    ],
+)
+def test_errors_are_one_line_with_exit_status(mismartera_plugins, exc, code, message):
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command()
+            def fail():
+                raise exc
+
+    mismartera_plugins.register(Plugin(), name="failing")
+    result = mismartera_plugins.invoke(["fail"])
+    assert result.exit_code == code
+    assert result.stderr == message
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(mismartera_plugins):
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command()
+            def fail():
+                raise ConfigError("bad key")
+
+    mismartera_plugins.register(Plugin(), name="failing")
+    result = mismartera_plugins.invoke(["--debug", "fail"])
+    assert isinstance(result.exception, ConfigError)
+
+
+def test_usage_error_exits_2():
+    result = run("no-such-command")
+    assert result.returncode == 2
+    assert "No such command" in result.stderr

@@ -1,0 +1,208 @@
+"""Session engine behaviour: mid-session symbols, threads, errors, lifecycle."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+
+import numpy as np
+import pytest
+
+from mismartera.errors import DataError
+from mismartera.export import snapshot
+from mismartera.session.coordinator import SessionCoordinator, stream_plan
+from mismartera.intervals import Interval
+from tests.engine_helpers import CALENDAR, dumps, plugins, synthetic_config
+
+I = Interval.parse
+
+
+def run_days(cfg, **kwargs):
+    """Run and return (coordinator, {day: export document})."""
+    docs = {}
+    coordinator = SessionCoordinator(cfg, plugins=plugins(), **kwargs)
+
+    def on_day_end(coord, day):
+        docs[day] = snapshot(coord.session_data, coord.calendar)[0]
+
+    coordinator.run(on_day_end=on_day_end)
+    return coordinator, docs
+
+
+class AddAt:
+    """Adds `symbol` at the first bar that closes at or after `when` (ns)."""
+
+    def __init__(self, symbol, when):
+        self.symbol, self.when, self.done, self.at = symbol, when, False, None
+
+    def on_bar(self, ctx, symbol, interval, bar):
+        if not self.done and ctx.now_ns >= self.when:
+            ctx.add_symbol(self.symbol)
+            self.done, self.at = True, ctx.now_ns
+
+
+def test_add_symbol_mid_session_equals_a_run_that_had_it_from_the_start():
+    day = datetime.date(2014, 11, 28)  # the early close, to make it harder
+    when = CALENDAR.local_ns(day, 11, 0)
+    cfg = synthetic_config(historical__trailing_days=2, symbols__list=["SYN0"])
+    adder = AddAt("SYN1", when)
+    _, added = run_days(cfg, observers=[adder])
+    assert adder.at is not None and adder.at >= when
+    _, full = run_days(synthetic_config(historical__trailing_days=2))
+    for d in (day, datetime.date(2014, 12, 1)):
+        got, want = added[d]["symbols"]["SYN1"], full[d]["symbols"]["SYN1"]
+        assert got["historical"]["days"] == want["historical"]["days"] != []
+        assert got["bars"]["1m"]["data"], "the added symbol has bars"
+        assert dumps(got) == dumps(want)
+    assert "SYN1" not in added[datetime.date(2014, 11, 26)]["symbols"]
+
+
+def test_remove_symbol_is_one_call_and_sticks():
+    day = datetime.date(2014, 11, 28)
+    when = CALENDAR.local_ns(day, 10, 0)
+
+    class RemoveAt(AddAt):
+        def on_bar(self, ctx, symbol, interval, bar):
+            if not self.done and ctx.now_ns >= self.when:
+                ctx.remove_symbol(self.symbol)
+                self.done = True
+
+    coordinator, docs = run_days(synthetic_config(), observers=[RemoveAt("SYN1", when)])
+    assert "SYN1" in docs[datetime.date(2014, 11, 26)]["symbols"]
+    assert "SYN1" not in docs[day]["symbols"]
+    assert coordinator.session_data.symbols() == ["SYN0"]
+    assert coordinator.metrics.bars_dropped > 0
+
+
+@pytest.mark.slow
+def test_add_remove_cycles_from_another_thread():
+    cfg = synthetic_config(data__count=6, symbols__list=["SYN0"], session__start="2014-11-24",
+                           session__end="2014-12-05")
+
+    class Slow:
+        def on_bar(self, ctx, symbol, interval, bar):
+            pass
+
+    coordinator = SessionCoordinator(cfg, plugins=plugins(), observers=[Slow()])
+    cycles = 1000
+    errors = []
+
+    def churn():
+        try:
+            for i in range(cycles):
+                sym = f"SYN{1 + i % 5}"
+                coordinator.add_symbol(sym)
+                coordinator.remove_symbol(sym)
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    coordinator.run()
+    worker.join()
+    assert errors == []
+    m = coordinator.metrics
+    assert m.bars_read == m.bars_processed + sum(m.rejected.values()) + m.bars_dropped
+    # the symbol that stayed is complete and identical to a run without the churn
+    from tests.engine_helpers import run
+
+    _, quiet = run(cfg)
+    doc = snapshot(coordinator.session_data, coordinator.calendar)[0]
+    assert dumps(doc["symbols"]["SYN0"]) == dumps(quiet["symbols"]["SYN0"])
+
+
+def test_bars_accounting_without_churn():
+    coordinator, _ = run_days(synthetic_config())
+    m = coordinator.metrics
+    assert m.bars_read == m.bars_processed + sum(m.rejected.values())
+    assert m.rejected["outside_session"] > 0  # extended hours were skipped and counted
+
+
+def test_unknown_symbol_is_recorded_and_others_run():
+    cfg = synthetic_config(symbols__list=["SYN0", "NOPE"])
+    coordinator, docs = run_days(cfg)
+    last = docs[max(docs)]
+    assert last["symbols"]["SYN0"]["is_loaded"] is True
+    nope = last["symbols"]["NOPE"]
+    assert nope["is_loaded"] is False
+    assert nope["errors"] == ["NOPE: source 'synthetic' has no data for this symbol"]
+
+
+def test_all_symbols_failing_is_one_error():
+    with pytest.raises(DataError, match="no symbol could be loaded: NOPE: source 'synthetic'"):
+        run_days(synthetic_config(symbols__list=["NOPE"]))
+
+
+@pytest.mark.parametrize(
+    ("requested", "available", "expected"),
+    [
+        (["1m", "5m"], ["1m"], "1m"),
+        (["1m", "5m"], ["1s", "1m"], "1m"),
+        (["5m", "15m", "1d"], ["1m", "5m", "1d"], "5m"),
+    ],
+)
+def test_stream_plan_picks_the_smallest_requested_interval_the_source_has(requested, available, expected):
+    assert stream_plan("X", [I(i) for i in requested], [I(i) for i in available], "src") == I(expected)
+
+
+@pytest.mark.parametrize(
+    ("requested", "available", "message"),
+    [
+        (["1m"], [], "X: source 'src' has no data for this symbol"),
+        (["1m", "5m"], ["1d"], "X: source 'src' has none of the requested intervals 1m, 5m (it has 1d)"),
+        (["2m", "5m"], ["2m"], "X: interval 5m cannot be derived from the base interval 2m"),
+        (["1s", "1m"], ["1m"], "X: interval 1s is smaller than the base interval 1m"),
+    ],
+)
+def test_stream_plan_errors_name_symbol_and_interval(requested, available, message):
+    with pytest.raises(DataError) as info:
+        stream_plan("X", [I(i) for i in requested], [I(i) for i in available], "src")
+    assert str(info.value).startswith(message)
+
+
+def test_holidays_are_skipped_and_days_advance():
+    coordinator, docs = run_days(synthetic_config())
+    assert list(docs) == [datetime.date(2014, 11, 26), datetime.date(2014, 11, 28),
+                          datetime.date(2014, 12, 1)]
+    assert coordinator.metrics.trading_days == 3
+
+
+def test_early_close_truncates_the_last_buckets_and_clock_stops_at_close():
+    coordinator, docs = run_days(synthetic_config(data__gap_rate=0.0))
+    doc = docs[datetime.date(2014, 11, 28)]
+    assert doc["session"]["close"] == "2014-11-28T13:00:00-05:00"
+    bars = doc["symbols"]["SYN0"]["bars"]
+    assert bars["1m"]["data"][-1][0] == "2014-11-28T12:59:00-05:00"
+    assert len(bars["1m"]["data"]) == 210
+    assert bars["1h"]["data"][-1][0] == "2014-11-28T12:30:00-05:00"
+    assert len(bars["1d"]["data"]) == 1
+    one_day = bars["1d"]["data"][0]
+    minute = np.array([r[1:] for r in bars["1m"]["data"]])
+    assert one_day[1:] == [minute[0, 0], minute[:, 1].max(), minute[:, 2].min(), minute[-1, 3],
+                           minute[:, 4].sum()]
+
+
+def test_session_hooks_fire_once_per_day_and_symbol(mismartera_plugins):
+    from mismartera import hookimpl
+
+    calls = []
+
+    class Listener:
+        @hookimpl
+        def session_started(self, session_data, session_date):
+            calls.append(("started", session_date))
+
+        @hookimpl
+        def session_ended(self, session_data, session_date):
+            calls.append(("ended", session_date))
+
+        @hookimpl
+        def symbol_added(self, session_data, symbol):
+            calls.append(("added", symbol))
+
+    mismartera_plugins.register(Listener(), name="listener")
+    coordinator = SessionCoordinator(synthetic_config(), plugins=mismartera_plugins.manager)
+    coordinator.run()
+    d1, d2, d3 = datetime.date(2014, 11, 26), datetime.date(2014, 11, 28), datetime.date(2014, 12, 1)
+    assert calls == [("added", "SYN0"), ("added", "SYN1"), ("started", d1), ("ended", d1),
+                     ("started", d2), ("ended", d2), ("started", d3), ("ended", d3)]
