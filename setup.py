@@ -6,6 +6,7 @@ MISMARTERA_CYTHON_ANNOTATE=1 writes the `cython -a` HTML beside each .pyx.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ DIRECTIVES = {
     "nonecheck": DEBUG,
     "cdivision": not DEBUG,
     "embedsignature": True,
+    "autotestdict": False,
 }
 
 
@@ -39,6 +41,28 @@ def packages() -> list[str]:
         found.append(name)
         found += [f"{name}.{sub}" for sub in find_packages(folder)]
     return found
+
+
+def cython_include_dir() -> str:
+    """Mirror ext/*.pxd into build/cython/mismartera/ext/ and return build/cython.
+
+    Cython finds a module's .pxd by its dotted name (`cimport mismartera.ext.ring` looks for
+    mismartera/ext/ring.pxd on the include path), a folder the ext/ -> mismartera.ext mapping
+    does not have. A copy is rewritten only when it differs, so cythonize's dependency
+    tracking stays exact.
+    """
+    root = Path("build", "cython")
+    staged = root / "mismartera" / "ext"
+    staged.mkdir(parents=True, exist_ok=True)
+    wanted = {pxd.name: pxd for pxd in Path("ext").glob("*.pxd")}
+    for old in staged.glob("*.pxd"):
+        if old.name not in wanted:
+            old.unlink()
+    for name, pxd in wanted.items():
+        copy = staged / name
+        if not copy.exists() or copy.read_bytes() != pxd.read_bytes():
+            shutil.copy2(pxd, copy)
+    return root.as_posix()
 
 
 def extensions() -> list[Extension]:
@@ -61,7 +85,7 @@ setup(
         extensions(),
         compiler_directives=DIRECTIVES,
         annotate=ANNOTATE,
-        include_path=["ext"],
+        include_path=["ext", cython_include_dir()],
     ),
     zip_safe=False,
 )

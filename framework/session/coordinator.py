@@ -370,7 +370,8 @@ class SessionCoordinator:
                     observed.append((symbol_data, changed))
             sd.now_ns = t
             self.clock.advance_to(t)
-            self.quality.update(sd, t, force=t >= (sd.close_ns or t))
+            if t < sd.close_ns:  # at the close, phase 4 computes the final quality
+                self.quality.update(sd, t)
         for symbol_data, changed in observed:
             self._dispatch(symbol_data, changed)
 
@@ -432,8 +433,11 @@ class SessionCoordinator:
             sd.active = False
             self.metrics.trading_days += 1
             delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]
-            if delivered:
-                self.metrics.iterations += int(np.unique(np.concatenate(delivered)).size)
+            if len(delivered) == 1:
+                self.metrics.iterations += len(delivered[0])
+            elif delivered:  # distinct close times over all symbols
+                stamps = np.sort(np.concatenate(delivered))
+                self.metrics.iterations += int(np.count_nonzero(np.diff(stamps))) + 1
             self._keep_for_history(day)
         self._notify("session_ended", session_data=sd, session_date=day)
         for observer in self.observers:

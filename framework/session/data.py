@@ -46,8 +46,8 @@ class BarIntervalData:
     """The bars of one symbol at one interval, with their quality and the kernel state that
     builds (derived) and checks (gap tracker) them."""
 
-    __slots__ = ("aggregator", "base", "data", "derived", "gaps", "interval", "quality",
-                 "tracker", "updated")
+    __slots__ = ("_gap_arrays", "_gaps", "aggregator", "base", "data", "derived", "interval",
+                 "quality", "tracker", "updated")
 
     def __init__(self, interval: Interval, base: Interval | None, capacity: int) -> None:
         self.interval = interval
@@ -56,7 +56,8 @@ class BarIntervalData:
         self.data = BarRing(capacity)
         self.updated = False
         self.quality = 100.0
-        self.gaps: list[GapInfo] = []
+        self._gap_arrays: tuple | None = None
+        self._gaps: list[GapInfo] = []
         # `1d` is one bucket per session: [open, open + 24h) truncated at the close
         self.tracker = GapTracker(interval.ns)
         self.aggregator = StreamingAggregator(base.ns, interval.ns) if base is not None else None
@@ -66,7 +67,7 @@ class BarIntervalData:
         self.data.clear()
         self.updated = False
         self.quality = 100.0
-        self.gaps = []
+        self._gap_arrays, self._gaps = None, []
         self.tracker.start_session(open_ns, close_ns)
         if self.aggregator is not None:
             self.aggregator.start_session(open_ns, close_ns)
@@ -75,10 +76,20 @@ class BarIntervalData:
         """A copy of the session's closed bars (all of them)."""
         return Bars(*self.data.arrays())
 
+    @property
+    def gaps(self) -> list[GapInfo]:
+        """Maximal runs of missing bars as of the last quality update."""
+        if self._gap_arrays is not None:
+            starts, ends, counts = self._gap_arrays
+            self._gaps = [GapInfo(int(s), int(e), int(c))
+                          for s, e, c in zip(starts, ends, counts, strict=True)]
+            self._gap_arrays = None
+        return self._gaps
+
     def update_quality(self, end_ns: int) -> None:
-        """Recompute gaps and quality for buckets that started before `end_ns`."""
-        starts, ends, counts = self.tracker.gaps(end_ns)
-        self.gaps = [GapInfo(int(s), int(e), int(c)) for s, e, c in zip(starts, ends, counts, strict=True)]
+        """Recompute gaps and quality for buckets that started before `end_ns` (the GapInfo
+        list is built only when someone reads `gaps`)."""
+        self._gap_arrays = self.tracker.gaps(end_ns)
         self.quality = float(self.tracker.quality(end_ns))
 
 
