@@ -37,6 +37,7 @@ from mismartera.session.metrics import PerformanceMetrics
 from mismartera.session.observers import SessionContext
 from mismartera.session.processor import DataProcessor
 from mismartera.session.quality import DataQualityManager
+from mismartera.session.scanner import ScannerManager
 from mismartera.sources import DataSource
 
 def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
@@ -92,6 +93,7 @@ class SessionCoordinator:
         self.processor = DataProcessor()
         self.quality = DataQualityManager(config.quality_interval_s)
         self.indicators = IndicatorManager(config, self.plugins)
+        self.scanners = ScannerManager(config, self.plugins, self.calendar, self.source)
         self.observers = list(observers)
         self.context = SessionContext(self)
         self._bar_observers = [o for o in self.observers if hasattr(o, "on_bar")]
@@ -119,6 +121,11 @@ class SessionCoordinator:
     def stop(self) -> None:
         """End the run after the current clock step (the day still ends cleanly)."""
         self._stop.set()
+
+    @property
+    def components(self) -> tuple[Any, ...]:
+        """The per-day components, in pipeline order."""
+        return (self.processor, self.indicators, self.quality, self.scanners)
 
     @property
     def now_ns(self) -> int:
@@ -162,11 +169,12 @@ class SessionCoordinator:
         self._capacity = {i: -(-longest // i.ns) + 1 if i.is_intraday else 1
                           for i in cfg.intervals}
         self.indicators.validate()
+        self.scanners.validate()
 
     # phase 1 ------------------------------------------------------------------------------
 
     def _teardown(self) -> None:
-        for component in (self.processor, self.quality, self.indicators):
+        for component in self.components:
             component.teardown()
         self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > self.session_data.date}
 
@@ -180,7 +188,7 @@ class SessionCoordinator:
         with sd.lock:
             sd.date, sd.open_ns, sd.close_ns, sd.now_ns = day, open_ns, close_ns, open_ns
             self.clock = BacktestClock(open_ns, limit=close_ns)
-            for component in (self.processor, self.quality, self.indicators):
+            for component in self.components:
                 component.setup(day)
             if sd.trading_days == 0:
                 for symbol in self.config.symbols:
@@ -331,6 +339,7 @@ class SessionCoordinator:
         close = sd.close_ns
         fine = bool(self._bar_observers) or self.config.speed > 0
         wall0, sim0 = time.monotonic_ns(), clock.now
+        self._run_scanners(clock.now)  # scanners due at (or before) the open
         while not self._stop.is_set():
             self._apply_pending()
             if clock.now >= close:
@@ -341,10 +350,18 @@ class SessionCoordinator:
                 if delay > 0:
                     self._stop.wait(delay / 1e9)
             self._advance(target)
+            self._run_scanners(target)
         self._apply_pending()
+
+    def _run_scanners(self, now: int) -> None:
+        for op, symbol in self.scanners.run_due(now, self.session_data):
+            (self.add_symbol if op == "add" else self.remove_symbol)(symbol)
 
     def _next_stop(self, now: int, close: int, fine: bool) -> int:
         target = close
+        scan = self.scanners.next_time(now)
+        if scan is not None and now < scan < target:
+            target = scan
         stops = self._stop_times
         k = int(np.searchsorted(stops, now, side="right"))
         if k < len(stops):

@@ -1,0 +1,31 @@
+"""Temporary virtual environments that see the current environment (mismartera and its
+dependencies) and get third-party plugin distributions pip-installed into them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+
+class PluginVenv:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+        self.python = root / "bin" / "python"
+        purelib = subprocess.run([str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        # make the current environment (mismartera, pip, setuptools, deps) importable, and
+        # let its own .pth files (the editable install's finder) run too
+        here = sysconfig.get_paths()["purelib"]
+        Path(purelib, "_mismartera_parent_env.pth").write_text(f"import site; site.addsitedir({here!r})\n")
+
+    def pip_install(self, path: Path) -> None:
+        subprocess.run([str(self.python), "-m", "pip", "install", "--quiet", "--no-deps",
+                        "--no-build-isolation", "--no-index", str(path)],
+                       check=True, capture_output=True, text=True)
+
+    def mismartera(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.python), "-m", "mismartera", *args], capture_output=True,
+                              text=True, timeout=300, **kwargs)
