@@ -53,7 +53,7 @@ class _Failure(click.ClickException):
         self.exit_code = exit_code
 
 
-def _debugging(ctx: click.Context) -> bool:
+def debugging(ctx: click.Context) -> bool:
     app = ctx.find_object(App)
     return bool(app and app.debug) or os.environ.get("MISMARTERA_DEBUG") == "1"
 
@@ -98,11 +98,11 @@ class MismarteraGroup(click.Group):
         except (click.ClickException, click.Abort, click.exceptions.Exit):
             raise
         except UserError as exc:
-            if _debugging(ctx):
+            if debugging(ctx):
                 raise
             raise _Failure(str(exc), exc.exit_code) from None
         except Exception as exc:
-            if _debugging(ctx):
+            if debugging(ctx):
                 raise
             raise _Failure(
                 f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", 1

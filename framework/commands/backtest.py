@@ -16,7 +16,7 @@ DEMO = {
 }
 
 
-def _backtest_options(fn):
+def backtest_options(fn):
     options = [
         click.option("--symbols", help="Comma-separated symbols, e.g. AAPL,MSFT."),
         click.option("--start", help="First session date, e.g. 2024-01-02."),
@@ -103,7 +103,7 @@ def _summary(session_data, elapsed: float) -> None:
 
 @click.command()
 @click.argument("session_file", required=False, type=click.Path(dir_okay=False))
-@_backtest_options
+@backtest_options
 @click.pass_context
 def backtest(ctx: click.Context, session_file: str | None, quiet: bool, **flags) -> None:
     """Run a backtest from SESSION_FILE (TOML); flags override the file."""
@@ -116,7 +116,7 @@ def backtest(ctx: click.Context, session_file: str | None, quiet: bool, **flags)
 
 
 @click.command()
-@_backtest_options
+@backtest_options
 @click.pass_context
 def demo(ctx: click.Context, quiet: bool, **flags) -> None:
     """Backtest on the bundled real sample data (SPY, January 2011): no set-up needed."""

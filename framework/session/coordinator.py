@@ -276,7 +276,7 @@ class SessionCoordinator:
         symbol_data.rejected.update({k: int(v) for k, v in counts.items() if v})
         self.metrics.rejected.update({k: int(v) for k, v in counts.items() if v})
         self.metrics.bars_read += len(raw.ts)
-        symbol_data.queue = raw.take(mask)
+        symbol_data.queue = raw if mask.all() else raw.take(mask)
         symbol_data.queue_pos = 0
         if len(symbol_data.queue.ts) == 0:
             symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
@@ -311,7 +311,7 @@ class SessionCoordinator:
         open_ns, close_ns = self.calendar.session(day)
         mask = classify(raw.ts, np.array([open_ns], np.int64), np.array([close_ns], np.int64),
                         interval.ns, *raw[1:])[0]
-        return raw.take(mask)
+        return raw if mask.all() else raw.take(mask)
 
     def _rebuild_historical(self, symbol_data: SymbolSessionData, days: list[datetime.date]) -> None:
         hist = symbol_data.historical

@@ -1,4 +1,4 @@
-"""`run_backtest`: the Python entry point to a whole backtest, exports included."""
+"""`run_backtest` and `run_coordinator`: a whole run, exports included."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.data import SessionData
 from mismartera.sources import DataSource
 
+DayEnd = Callable[[SessionCoordinator, Any], None]
+
 
 def as_config(config: SessionConfig | str | Path | Mapping[str, Any]) -> SessionConfig:
     if isinstance(config, SessionConfig):
@@ -22,13 +24,43 @@ def as_config(config: SessionConfig | str | Path | Mapping[str, Any]) -> Session
     return SessionConfig.from_toml(config)
 
 
+def export_now(coordinator: SessionCoordinator, path: str | Path) -> Path:
+    """Write a snapshot of the coordinator's SessionData to `path` (format from the suffix)."""
+    doc, _ = snapshot(coordinator.session_data, coordinator.calendar,
+                      timings=coordinator.config.export_timings)
+    write_export(path, doc, coordinator.plugins)
+    return Path(path)
+
+
+def run_coordinator(coordinator: SessionCoordinator, *, on_day_end: DayEnd | None = None,
+                    on_export: Callable[[Path], None] | None = None) -> SessionData:
+    """Run a built coordinator to the end, writing the configured exports (one per day with
+    `export_dir`, the last day's with `export_path`); `on_export` hears of each file."""
+    cfg = coordinator.config
+
+    def day_end(coord: SessionCoordinator, day) -> None:
+        if cfg.export_dir is not None:
+            path = export_now(coord, Path(cfg.export_dir) / f"{day.isoformat()}.json")
+            if on_export is not None:
+                on_export(path)
+        if on_day_end is not None:
+            on_day_end(coord, day)
+
+    session_data = coordinator.run(on_day_end=day_end)
+    if cfg.export_path is not None:
+        path = export_now(coordinator, cfg.export_path)
+        if on_export is not None:
+            on_export(path)
+    return session_data
+
+
 def run_backtest(
     config: SessionConfig | str | Path | Mapping[str, Any],
     *,
     plugins: PluginManager | None = None,
     source: DataSource | None = None,
     observers: Iterable[Any] = (),
-    on_day_end: Callable[[SessionCoordinator, Any], None] | None = None,
+    on_day_end: DayEnd | None = None,
     stop_times: Iterable[int] = (),
 ) -> SessionData:
     """Run a backtest and write the configured exports; returns the last day's SessionData
@@ -37,17 +69,4 @@ def run_backtest(
     `config` is a SessionConfig, a session-file path or a dict shaped like the file."""
     coordinator = SessionCoordinator(as_config(config), plugins=plugins, source=source,
                                      observers=observers, stop_times=stop_times)
-    cfg = coordinator.config
-
-    def day_end(coord: SessionCoordinator, day) -> None:
-        if cfg.export_dir is not None:
-            doc, _ = snapshot(coord.session_data, coord.calendar, timings=cfg.export_timings)
-            write_export(Path(cfg.export_dir) / f"{day.isoformat()}.json", doc, coord.plugins)
-        if on_day_end is not None:
-            on_day_end(coord, day)
-
-    session_data = coordinator.run(on_day_end=day_end)
-    if cfg.export_path is not None:
-        doc, _ = snapshot(session_data, coordinator.calendar, timings=cfg.export_timings)
-        write_export(cfg.export_path, doc, coordinator.plugins)
-    return session_data
+    return run_coordinator(coordinator, on_day_end=on_day_end)
