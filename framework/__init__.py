@@ -46,6 +46,10 @@ _LAZY = {
     "SessionData": "mismartera.session.data",
     "run_backtest": "mismartera.session.run",
     "Indicator": "mismartera.session.indicators",
+    "Scanner": "mismartera.session.scanner",
+    "ScanResult": "mismartera.session.scanner",
+    "ScanContext": "mismartera.session.scanner",
+    "Param": "mismartera.session.scanner",
 }
 
 __all__ = ["hookimpl", *_LAZY]

@@ -261,6 +261,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "historical": ("trailing_days",),
     "export": ("path", "dir", "timings"),
     "quality": ("interval_s",),
+    "live": ("gapfill_delay_s", "gapfill_retries", "gapfill_backoff", "close_grace_s"),
 }
 _ARRAYS: dict[str, tuple[str, ...]] = {
     "indicators": ("name", "interval", "params"),
@@ -294,6 +295,10 @@ _KEYS: dict[str, tuple[str, str | None]] = {
     "export_dir": ("[export] dir", "--export-dir"),
     "export_timings": ("[export] timings", "--timings"),
     "quality_interval_s": ("[quality] interval_s", None),
+    "gapfill_delay_s": ("[live] gapfill_delay_s", None),
+    "gapfill_retries": ("[live] gapfill_retries", None),
+    "gapfill_backoff": ("[live] gapfill_backoff", None),
+    "close_grace_s": ("[live] close_grace_s", None),
 }
 
 
@@ -548,6 +553,10 @@ class SessionConfig:
     export_dir: Path | None = None
     export_timings: bool = False
     quality_interval_s: float = 60.0
+    gapfill_delay_s: float = 5.0     # [live]: first re-request of a missing bar after this
+    gapfill_retries: int = 3         # [live]: re-requests before a gap is given up
+    gapfill_backoff: float = 2.0     # [live]: each further delay is this many times longer
+    close_grace_s: float | None = None  # [live]: wait for a late base bar (None: the clock's)
     origin: str = NO_FILE
     # field name -> "file" or "flag": where a field's value came from, for messages
     provenance: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -628,6 +637,10 @@ class SessionConfig:
             "export_dir": _parse_path,
             "export_timings": _parse_bool,
             "quality_interval_s": lambda v, at: _parse_number(v, at, 0, strict=True),
+            "gapfill_delay_s": lambda v, at: _parse_number(v, at, 0),
+            "gapfill_retries": lambda v, at: _parse_int(v, at, 0),
+            "gapfill_backoff": lambda v, at: _parse_number(v, at, 1),
+            "close_grace_s": lambda v, at: _parse_number(v, at, 0),
         }
         tables = {section: _table(data, section, origin) for section in _SECTIONS}
         for name, parse in parsers.items():
@@ -799,6 +812,11 @@ class SessionConfig:
             "scanners": [spec.to_dict() for spec in self.scanners],
             "export": export,
             "quality": {"interval_s": self.quality_interval_s},
+            "live": {"gapfill_delay_s": self.gapfill_delay_s,
+                     "gapfill_retries": self.gapfill_retries,
+                     "gapfill_backoff": self.gapfill_backoff,
+                     **({} if self.close_grace_s is None
+                        else {"close_grace_s": self.close_grace_s})},
         }
 
 

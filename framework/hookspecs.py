@@ -59,7 +59,12 @@ def register_exporters(register: Register) -> None:
 def register_scanners(register: Register) -> None:
     """Register scanners that pick symbols to add to or remove from a running session.
 
-    :param register: call ``register(name, scanner_class, description="")``.
+    :param register: call ``register(name, scanner_class, description="")``. The class
+        declares ``params`` (name -> ``mismartera.session.scanner.Param``); one instance is
+        built per ``[[scanners]]`` entry with the validated values as keyword arguments, and
+        its ``scan(ctx)`` runs at the entry's scheduled times with a ``ScanContext`` (date,
+        now, calendar, a source that returns only bars closed by now, SessionData read-only,
+        universe) and returns a ``ScanResult(add, remove)``. See ``docs/scanners.md``.
     """
 
 

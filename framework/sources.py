@@ -7,7 +7,7 @@ taking keyword options (from the session file's `[data]` table and CLI flags, e.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from mismartera.bars import Bars
@@ -33,6 +33,10 @@ class DataSource(Protocol):
         ...
 
 
+Tick = tuple[int, float, float]  # ts, price, size
+Quote = tuple[int, float, float, float, float]  # ts, bid, ask, bid_size, ask_size
+
+
 class LiveSubscription(Protocol):
     def close(self) -> None: ...
 
@@ -49,6 +53,23 @@ class LiveDataSource(DataSource, Protocol):
     ) -> LiveSubscription:
         """Call `sink(symbol, bars)` from any thread as bars close, until closed."""
         ...
+
+
+@runtime_checkable
+class TickSource(Protocol):
+    """A live source that also pushes trades: `sink(symbol, [(ts, price, size), ...])`."""
+
+    def subscribe_ticks(self, symbols: Iterable[str],
+                        sink: Callable[[str, Sequence[Tick]], None]) -> LiveSubscription: ...
+
+
+@runtime_checkable
+class QuoteSource(Protocol):
+    """A live source that also pushes quotes:
+    `sink(symbol, [(ts, bid, ask, bid_size, ask_size), ...])`."""
+
+    def subscribe_quotes(self, symbols: Iterable[str],
+                         sink: Callable[[str, Sequence[Quote]], None]) -> LiveSubscription: ...
 
 
 SourceFactory = Callable[..., DataSource]

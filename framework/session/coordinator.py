@@ -445,8 +445,8 @@ class SessionCoordinator:
     def _end(self, day: datetime.date) -> None:
         sd = self.session_data
         with sd.lock:
-            if sd.close_ns is not None:
-                self.quality.update(sd, sd.close_ns, force=True)
+            if sd.close_ns is not None:  # a stopped session is not scored past its clock
+                self.quality.update(sd, min(self.now_ns, sd.close_ns), force=True)
             sd.active = False
             self.metrics.trading_days += 1
             delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]

@@ -63,10 +63,20 @@ def run_backtest(
     on_day_end: DayEnd | None = None,
     stop_times: Iterable[int] = (),
 ) -> SessionData:
-    """Run a backtest and write the configured exports; returns the last day's SessionData
+    """Run a session (a backtest, or live when the config says `mode = "live"`) and write
+    the configured exports; returns the last day's SessionData
     (its `metrics` attribute holds the run's PerformanceMetrics).
 
     `config` is a SessionConfig, a session-file path or a dict shaped like the file."""
-    coordinator = SessionCoordinator(as_config(config), plugins=plugins, source=source,
-                                     observers=observers, stop_times=stop_times)
+    coordinator = build_coordinator(as_config(config), plugins=plugins, source=source,
+                                    observers=observers, stop_times=stop_times)
     return run_coordinator(coordinator, on_day_end=on_day_end)
+
+
+def build_coordinator(config: SessionConfig, **kwargs: Any) -> SessionCoordinator:
+    """The coordinator for the config's mode: backtest, or live (`mode = "live"`)."""
+    if config.mode == "live":
+        from mismartera.session.live import LiveSessionCoordinator
+
+        return LiveSessionCoordinator(config, **kwargs)
+    return SessionCoordinator(config, **kwargs)

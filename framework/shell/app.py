@@ -250,10 +250,10 @@ class ShellApp:
     def start(self, config: Any) -> SessionRun:
         """Start a coordinator for `config` on a background thread and wait (at most
         `start_timeout`) until its first day is loaded; a run that fails by then is an error."""
-        from mismartera.session.coordinator import SessionCoordinator
+        from mismartera.session.run import build_coordinator
 
-        coordinator = SessionCoordinator(config, plugins=self.plugins,
-                                         observers=list(self.make_observers()))
+        coordinator = build_coordinator(config, plugins=self.plugins,
+                                        observers=list(self.make_observers()))
         self._pending.clear()
         self._reported_end = False
         self.run = run = SessionRun(coordinator).start()

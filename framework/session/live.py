@@ -1,0 +1,730 @@
+"""Live mode: sources push bars (and ticks, quotes) from their own threads; the coordinator
+thread runs the same per-step pipeline as a backtest on a session clock.
+
+    source thread(s) --sink--> Inbound (deque + Condition) --drain--> coordinator thread:
+        deliver base bars in time order per symbol (late ones -> `gapfill.insert_bars`),
+        close derived bars whose bucket ended, indicators, live gap filling, quality
+        (throttled), observers; stop at the close; then phase 4 as in a backtest.
+
+A live session covers one day: `[session] start` if given (the session a `replay` source
+plays), else today. The session clock comes from the source when it offers one
+(`session_clock(open_ns, close_ns, speed)`, which the `replay` source implements: replay
+time = start + (wall - wall0) x speed, or a simulated clock for speed 0), else it is the
+wall clock (`WallClock`, a `mismartera.calendar.LiveClock`).
+
+Clocks here have two sides: the coordinator waits for its next wake-up with `wait(target,
+inbound)` (woken early when something arrives); a source thread paces itself with
+`sleep_until(t, cancel)`. `SimulatedClock` moves only when the coordinator advances it and
+then waits until every attached source thread has caught up, so a replay runs as fast as
+the machine allows and is deterministic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from mismartera.bars import Bars
+from mismartera.calendar import LiveClock, TimeManager
+from mismartera.config import SessionConfig
+from mismartera.errors import ConfigError, DataError, UserError
+from mismartera.ext.gaps import classify
+from mismartera.plugin_manager import PluginManager
+from mismartera.session.coordinator import SessionCoordinator
+from mismartera.session.data import SymbolSessionData
+from mismartera.session.gapfill import GapFiller, insert_bars
+from mismartera.session.processor import DataProcessor
+from mismartera.sources import (
+    DataSource,
+    LiveDataSource,
+    LiveSubscription,
+    Quote,
+    QuoteSource,
+    Tick,
+    TickSource,
+)
+
+NS = 1_000_000_000
+_MIN_I64 = np.iinfo(np.int64).min
+
+
+
+# ---------------------------------------------------------------------- the inbound queue
+
+
+class Inbound:
+    """The thread-safe queue between source threads and the coordinator thread."""
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[str, str, Any]] = deque()
+        self._cond = threading.Condition()
+        self._poked = False
+
+    def put(self, kind: str, symbol: str, payload: Any) -> None:
+        """Queue `payload` ("bars": Bars, "ticks" / "quotes": tuples) for `symbol`."""
+        with self._cond:
+            self._items.append((kind, symbol, payload))
+            self._cond.notify()
+
+    def drain(self) -> list[tuple[str, str, Any]]:
+        """Everything queued so far, in arrival order."""
+        with self._cond:
+            items = list(self._items)
+            self._items.clear()
+            self._poked = False
+            return items
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until something is queued, `poke()` is called, or `timeout_s` passes."""
+        with self._cond:
+            if not self._items and not self._poked and timeout_s > 0:
+                self._cond.wait(timeout_s)
+
+    def poke(self) -> None:
+        """Wake a waiting coordinator (a stop or a symbol operation was requested)."""
+        with self._cond:
+            self._poked = True
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+
+# ---------------------------------------------------------------------- clocks
+
+
+@runtime_checkable
+class SessionClock(Protocol):
+    """A live session's clock: `now` in session time (ns UTC)."""
+
+    @property
+    def now(self) -> int: ...
+
+    @property
+    def scale(self) -> float:
+        """Session ns per wall ns (1 live, N for a replay at N x, 0 when simulated)."""
+        ...
+
+    @property
+    def default_grace_ns(self) -> int:
+        """How long (session time) to wait for a bar after its close before closing the
+        derived bucket it ends without it (latency of the feed)."""
+        ...
+
+    def set_session(self, open_ns: int, close_ns: int) -> None: ...
+
+    def wait(self, target_ns: int, inbound: Inbound) -> None:
+        """Coordinator side: return at session time `target_ns`, or earlier when something
+        arrives in `inbound`."""
+        ...
+
+    def sleep_until(self, t_ns: int, cancel: threading.Event) -> bool:
+        """Source side: block until session time `t_ns`; False if `cancel` was set."""
+        ...
+
+    def attach(self) -> None:
+        """Register the calling source's feeding thread (see `SimulatedClock`)."""
+        ...
+
+    def detach(self) -> None: ...
+
+    def settle(self) -> None:
+        """Wait until attached source threads have delivered everything due by now."""
+        ...
+
+
+class _RealTime:
+    """Clock methods shared by the wall clock and the scaled replay clock."""
+
+    scale: float
+    now: int
+
+    def _wall_s(self, session_ns: int) -> float:
+        return max(0.0, session_ns / self.scale / NS)
+
+    def wait(self, target_ns: int, inbound: Inbound) -> None:
+        inbound.wait(self._wall_s(target_ns - self.now))
+
+    def sleep_until(self, t_ns: int, cancel: threading.Event) -> bool:
+        while (remaining := t_ns - self.now) > 0:
+            if cancel.wait(min(self._wall_s(remaining), 0.25)):
+                return False
+        return not cancel.is_set()
+
+    def attach(self) -> None:
+        pass
+
+    def detach(self) -> None:
+        pass
+
+    def settle(self) -> None:
+        pass
+
+    def wake(self) -> None:
+        pass
+
+
+class WallClock(_RealTime, LiveClock):
+    """The wall clock (`time.time_ns()`), for live sources; injectable like `LiveClock`."""
+
+    scale = 1.0
+    default_grace_ns = 2 * NS
+
+
+class ScaledClock(_RealTime):
+    """Replay time: `start_ns + (wall - wall0) x speed`, with wall0 taken at construction
+    from `time_ns` (monotonic by default; injectable for tests)."""
+
+    def __init__(self, start_ns: int, speed: float, *,
+                 time_ns: Callable[[], int] = time.monotonic_ns) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self._start = int(start_ns)
+        self.scale = float(speed)
+        self._time_ns = time_ns
+        self._wall0 = time_ns()
+        self._limit: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ScaledClock(start={self._start}, speed={self.scale:g})"
+
+    @property
+    def now(self) -> int:  # type: ignore[override]
+        return self._start + int((self._time_ns() - self._wall0) * self.scale)
+
+    @property
+    def limit(self) -> int | None:
+        return self._limit
+
+    @property
+    def default_grace_ns(self) -> int:
+        return int(0.05 * NS * self.scale)  # 50 ms of wall time
+
+    def set_session(self, open_ns: int, close_ns: int) -> None:
+        self._limit = int(close_ns)
+
+    def advance_to(self, t: int) -> None:
+        """Block until session time reaches `t`."""
+        self.sleep_until(t, threading.Event())
+
+
+class SimulatedClock:
+    """Session time that moves only when the coordinator advances it.
+
+    Source threads `attach()` before they start and `detach()` when they end; `advance_to`
+    (and `settle`) returns only when every attached thread is asleep in `sleep_until` with
+    a deadline after now, i.e. has pushed everything due by now. A replay on this clock runs
+    as fast as the machine allows and gives the same steps every run."""
+
+    scale = 0.0
+    default_grace_ns = 0
+
+    def __init__(self, start_ns: int, *, settle_timeout_s: float = 30.0) -> None:
+        self._now = int(start_ns)
+        self._limit: int | None = None
+        self._cond = threading.Condition()
+        self._attached = 0
+        self._asleep: dict[int, int] = {}  # thread ident -> deadline
+        self.settle_timeout_s = settle_timeout_s
+
+    def __repr__(self) -> str:
+        return f"SimulatedClock(now={self._now}, limit={self._limit})"
+
+    @property
+    def now(self) -> int:
+        return self._now
+
+    @property
+    def limit(self) -> int | None:
+        return self._limit
+
+    def set_session(self, open_ns: int, close_ns: int) -> None:
+        self._limit = int(close_ns)
+
+    def attach(self) -> None:
+        with self._cond:
+            self._attached += 1
+
+    def detach(self) -> None:
+        with self._cond:
+            self._attached -= 1
+            self._asleep.pop(threading.get_ident(), None)
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Wake sleeping source threads (so they see a cancel at once)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def sleep_until(self, t_ns: int, cancel: threading.Event) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            while self._now < t_ns and not cancel.is_set():
+                self._asleep[me] = t_ns
+                self._cond.notify_all()
+                self._cond.wait(0.1)
+            self._asleep.pop(me, None)
+            return not cancel.is_set()
+
+    def _settled(self) -> bool:
+        return sum(1 for d in self._asleep.values() if d > self._now) >= self._attached
+
+    def settle(self) -> None:
+        with self._cond:
+            if not self._cond.wait_for(self._settled, self.settle_timeout_s):
+                raise DataError(f"a live source thread did not deliver the bars due at "
+                                f"{self._now} within {self.settle_timeout_s:g} s")
+
+    def advance_to(self, t: int) -> None:
+        """Move to `t` (forward only, never past the limit) and settle."""
+        t = int(t)
+        with self._cond:
+            if t < self._now:
+                raise ValueError(f"clock cannot move backwards: {t} < now {self._now}")
+            if self._limit is not None and t > self._limit:
+                raise ValueError(f"clock cannot pass its limit (the close): {t} > {self._limit}")
+            self._now = t
+            self._cond.notify_all()
+        self.settle()
+
+    def wait(self, target_ns: int, inbound: Inbound) -> None:
+        self.advance_to(max(self._now, target_ns))
+
+
+# ---------------------------------------------------------------------- optional protocols
+
+
+@runtime_checkable
+class ClockedSource(Protocol):
+    """A live source that owns the session's clock (the `replay` source)."""
+
+    def session_clock(self, open_ns: int, close_ns: int, speed: float) -> SessionClock: ...
+
+
+# ---------------------------------------------------------------------- arrivals
+
+
+@dataclasses.dataclass
+class Arrivals:
+    """Base bars that arrived for one symbol, sorted into what the pipeline does with them."""
+
+    in_order: Bars  # after every bar delivered so far: the streaming path
+    late: Bars  # before a delivered base bar or inside a closed derived bucket: repair
+    rejected: dict[str, int]  # counts by kind (outside_session, misaligned, duplicate, invalid)
+    refetched: int = 0  # repeats of bars the gap filler had already fetched (dropped)
+
+
+def late_threshold(symbol_data: SymbolSessionData, close_ns: int) -> int:
+    """The earliest base-bar start the streaming path can still take: after the last
+    delivered base bar and after the bucket of every closed derived bar."""
+    base = symbol_data.base.data
+    threshold = base.ts_last + 1 if len(base) else _MIN_I64
+    for interval_data in symbol_data.derived():
+        ring = interval_data.data
+        if len(ring):
+            end = min(ring.ts_last + interval_data.interval.ns, close_ns)
+            threshold = max(threshold, end)
+    return threshold
+
+
+def sort_arrivals(symbol_data: SymbolSessionData, raw: Bars, open_ns: int, close_ns: int,
+                  refetched: Iterable[int] = ()) -> Arrivals:
+    """Classify arrived base bars (any order): bars outside the session, misaligned,
+    repeated (in this batch or already delivered) or invalid are rejected and counted; the
+    rest are split into in-order and late bars, each in time order. A repeat of a stamp in
+    `refetched` (a bar the gap filler already fetched) is dropped without being counted as
+    a duplicate: the feed was merely slower than the gap filler."""
+    order = np.argsort(raw.ts, kind="stable")
+    raw = raw.take(order)
+    mask, invalid, duplicate, misaligned, outside = classify(
+        raw.ts, np.array([open_ns], np.int64), np.array([close_ns], np.int64),
+        symbol_data.base_interval.ns, *raw[1:])
+    bars = raw.take(mask)
+    present = symbol_data.base.data.column("ts", copy=False)
+    refetched_repeats = 0
+    if len(present) and len(bars.ts):
+        at = np.minimum(np.searchsorted(present, bars.ts), len(present) - 1)
+        repeat = present[at] == bars.ts
+        expected = repeat & np.isin(bars.ts, np.fromiter(refetched, np.int64))
+        refetched_repeats = int(expected.sum())
+        duplicate += int(repeat.sum()) - refetched_repeats
+        bars = bars.take(~repeat)
+    late = bars.ts < late_threshold(symbol_data, close_ns)
+    counts = {"invalid": int(invalid), "duplicate": int(duplicate),
+              "misaligned": int(misaligned), "outside_session": int(outside)}
+    return Arrivals(bars.take(~late), bars.take(late), {k: v for k, v in counts.items() if v},
+                    refetched_repeats)
+
+
+def deliver_arrivals(symbol_data: SymbolSessionData, raw: Bars, *, open_ns: int, close_ns: int,
+                     close_mark: int, processor: DataProcessor,
+                     repair: Callable[[SymbolSessionData, Bars, int], int],
+                     refetched: Iterable[int] = ()) -> tuple[Arrivals, list[tuple[str, int]]]:
+    """One step for one symbol: sort the arrived base bars (`sort_arrivals`), hand the late
+    ones to `repair(symbol_data, late, closed_until_ns)`, stream the rest through
+    `processor`, closing derived buckets that ended by `close_mark`. Returns the arrivals
+    and the processor's (interval, new closed bars).
+
+    The repair closes buckets only up to the first in-order bar: the bucket that bar falls
+    in must stay open for it, as it would have had every bar come in order."""
+    if len(raw.ts):
+        arrivals = sort_arrivals(symbol_data, raw, open_ns, close_ns, refetched)
+    else:
+        arrivals = Arrivals(raw, raw, {})
+    if len(arrivals.late.ts):
+        until = close_mark
+        if len(arrivals.in_order.ts):
+            until = min(until, int(arrivals.in_order.ts[0]))
+        repair(symbol_data, arrivals.late, until)
+    return arrivals, processor.deliver(symbol_data, arrivals.in_order, close_mark)
+
+
+def _insert_sorted(target: list, rows: list) -> None:
+    """Append `rows` (tuples whose first item is ts) to `target`, keeping time order."""
+    if not rows:
+        return
+    rows.sort(key=lambda r: r[0])
+    if target and rows[0][0] < target[-1][0]:
+        target.extend(rows)
+        target.sort(key=lambda r: r[0])
+    else:
+        target.extend(rows)
+
+
+# ---------------------------------------------------------------------- the coordinator
+
+
+class LiveSessionCoordinator(SessionCoordinator):
+    """Runs one live session (`mode = "live"`): bars pushed by the source's subscription,
+    the per-step pipeline of a backtest, live gap filling, stop at the close.
+
+    `gap_filler` (default `GapFiller()`) re-requests missing base bars; `close_grace_s`
+    (session seconds; default the clock's: 2 s live, 50 ms of wall time for a replay, 0
+    simulated) is how long after a bucket's end its derived bar waits for a late base bar
+    before it closes without it. `add_symbol`, `remove_symbol` and `stop` are thread-safe
+    and take effect at the next step."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        plugins: PluginManager | None = None,
+        source: DataSource | None = None,
+        calendar: TimeManager | None = None,
+        observers: Iterable[Any] = (),
+        stop_times: Iterable[int] = (),
+        gap_filler: GapFiller | None = None,
+        close_grace_s: float | None = None,
+    ) -> None:
+        super().__init__(config, plugins=plugins, source=source, calendar=calendar,
+                         observers=observers, stop_times=stop_times)
+        self.inbound = Inbound()
+        cfg = self.config
+        if gap_filler is None:  # `[live]` keys, once SessionConfig has them
+            gap_filler = GapFiller(delay_s=cfg.gapfill_delay_s,
+                                   retries=cfg.gapfill_retries,
+                                   backoff=cfg.gapfill_backoff)
+        self.gap_filler = gap_filler
+        self.session_data.mode = "live"
+        self.clock: Any = None
+        if close_grace_s is None:
+            close_grace_s = cfg.close_grace_s
+        self._close_grace_s = close_grace_s
+        self._grace = 0
+        self._now = 0
+        self._inbox: dict[str, list[Bars]] = {}
+        self._refetched: dict[str, set[int]] = {}  # symbol -> stamps the gap filler brought
+        self._subscriptions: list[LiveSubscription] = []
+        self._streaming = False
+        self._repair_observers = [o for o in self.observers if hasattr(o, "on_repair")]
+        self.late_bars = 0  # base bars inserted out of order (late feed and gap fills)
+        self.dropped = 0  # pushed items of symbols not in the session
+        self.refetched = 0  # feed bars that came after the gap filler had fetched them
+
+    # --- public ----------------------------------------------------------------------------
+
+    @property
+    def now_ns(self) -> int:
+        """Session time of the current (or last) step; never past the close."""
+        return self._now
+
+    @property
+    def components(self) -> tuple[Any, ...]:
+        return (*super().components, self.gap_filler)
+
+    def add_symbol(self, symbol: str) -> None:
+        super().add_symbol(symbol)
+        self.inbound.poke()
+
+    def remove_symbol(self, symbol: str) -> None:
+        super().remove_symbol(symbol)
+        self.inbound.poke()
+
+    def stop(self) -> None:
+        super().stop()
+        self.inbound.poke()
+
+    # --- phase 0 ---------------------------------------------------------------------------
+
+    def _make_source(self) -> DataSource:
+        reg = self.plugins.get("source", self.config.source, key="[data] source")
+        options = dict(self.config.source_options)
+        options.setdefault("exchange", self.config.exchange)
+        if getattr(reg.obj, "accepts_plugins", False):
+            options["plugins"] = self.plugins  # a source reading from another source
+        return reg.obj(**options)
+
+    def _validate(self) -> None:
+        cfg = self.config
+        if cfg.start is not None and cfg.end is not None and cfg.end != cfg.start:
+            raise ConfigError(f"{cfg.where('end')}: a live session covers one day: expected "
+                              f"the start date {cfg.start} or no end, got {cfg.end}")
+        day = cfg.start or cfg.end or self.calendar.date_of(time.time_ns())
+        if not self.calendar.is_trading_day(day):
+            where = cfg.where("start") if cfg.start or cfg.end else "live session"
+            raise ConfigError(f"{where}: {day} is not a trading day on {cfg.exchange} (a live "
+                              f"session runs one session: today's, or [session] start)")
+        if not isinstance(self.source, LiveDataSource):
+            raise ConfigError(f"{cfg.where('source')}: source {self.source.name!r} cannot stream "
+                              f"live (it has no subscribe()); use a live source or 'replay'")
+        self.config = dataclasses.replace(cfg, start=day, end=day, mode="live")
+        super()._validate()
+
+    # --- phase 2 ---------------------------------------------------------------------------
+
+    def _initialise(self, day: datetime.date) -> None:
+        open_ns, close_ns = self.calendar.session(day)
+        self._now = open_ns
+        self._inbox.clear()
+        self._refetched.clear()
+        self.inbound.drain()
+        super()._initialise(day)
+        clock = self._make_clock(open_ns, close_ns)
+        grace = self._close_grace_s
+        self._grace = clock.default_grace_ns if grace is None else int(grace * NS)
+        self._now = min(clock.now, close_ns)
+        self.clock = clock
+        with self.session_data.lock:
+            self.session_data.now_ns = self._now
+
+    def _make_clock(self, open_ns: int, close_ns: int) -> SessionClock:
+        if isinstance(self.source, ClockedSource):
+            return self.source.session_clock(open_ns, close_ns, self.config.speed)
+        clock = WallClock()
+        clock.set_session(open_ns, close_ns)
+        return clock
+
+    def _load_queue(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
+        """Live: nothing is queued ahead; bars come from the subscription (a symbol added
+        while streaming subscribes here, after its historical load)."""
+        symbol_data.queue, symbol_data.queue_pos = Bars.empty(), 0
+        if self._streaming:
+            self._subscribe([symbol_data])
+
+    def _subscribe(self, symbols: Sequence[SymbolSessionData]) -> None:
+        groups: dict[Any, list[str]] = {}
+        for symbol_data in symbols:
+            groups.setdefault(symbol_data.base_interval, []).append(symbol_data.symbol)
+        source = self.source
+        for interval, names in groups.items():
+            try:
+                self._subscriptions.append(source.subscribe(names, interval, self._bar_sink))
+                if isinstance(source, TickSource):
+                    self._subscriptions.append(source.subscribe_ticks(names, self._tick_sink))
+                if isinstance(source, QuoteSource):
+                    self._subscriptions.append(source.subscribe_quotes(names, self._quote_sink))
+            except UserError:
+                raise
+            except Exception as exc:
+                raise DataError(f"{', '.join(names)}: source {source.name!r} failed to "
+                                f"subscribe: {type(exc).__name__}: {exc}") from exc
+
+    def _bar_sink(self, symbol: str, bars: Bars) -> None:
+        self.inbound.put("bars", symbol, Bars.from_arrays(*bars))
+
+    def _tick_sink(self, symbol: str, ticks: Sequence[Tick]) -> None:
+        self.inbound.put("ticks", symbol, [(int(t), float(p), float(s)) for t, p, s in ticks])
+
+    def _quote_sink(self, symbol: str, quotes: Sequence[Quote]) -> None:
+        self.inbound.put("quotes", symbol, [(int(t), float(b), float(a), float(bs), float(as_))
+                                            for t, b, a, bs, as_ in quotes])
+
+    # --- phase 3 ---------------------------------------------------------------------------
+
+    def _stream(self) -> None:
+        sd, clock = self.session_data, self.clock
+        assert clock is not None and sd.close_ns is not None
+        close = sd.close_ns
+        loaded = [s for s in sd if s.is_loaded]
+        try:
+            self._streaming = True
+            if loaded:
+                try:
+                    self._subscribe(loaded)
+                except UserError as exc:
+                    for symbol_data in loaded:
+                        symbol_data.record_error(str(exc))
+                        symbol_data.is_loaded = False
+            clock.settle()
+            self._run_scanners(self._now)
+            while True:
+                self._apply_pending()
+                t = clock.now
+                closing = t >= close + self._grace
+                self._step(max(self._now, min(t, close)), closing)
+                self._run_scanners(self._now)
+                if closing or self._stop.is_set():
+                    break
+                clock.wait(self._next_wake(self._now), self.inbound)
+        finally:
+            self._streaming = False
+            self._close_subscriptions()
+        self._apply_pending()
+
+    def _close_subscriptions(self) -> None:
+        while self._subscriptions:
+            subscription = self._subscriptions.pop()
+            try:
+                subscription.close()
+            except Exception as exc:
+                self.session_data.errors.append(
+                    f"source {self.source.name!r} failed to close a subscription: "
+                    f"{type(exc).__name__}: {exc}")
+            error = getattr(subscription, "error", None)
+            if error is not None:
+                self.session_data.errors.append(
+                    f"source {self.source.name!r}: the live feed failed: "
+                    f"{type(error).__name__}: {error}")
+
+    def _next_wake(self, now: int) -> int:
+        """The next session time anything can happen: a base bar's close (+ grace) on the
+        grid, a missing bar becoming due for gap filling, a retry, a scanner, a stop time,
+        the close (+ grace)."""
+        sd = self.session_data
+        open_ns, close = sd.open_ns, sd.close_ns
+        candidates = [close + self._grace]
+        steps = {s.base_interval.ns for s in sd if s.is_loaded} or {min(self.config.intervals).ns}
+        for lag in (self._grace, max(self._grace, self.gap_filler.delay_ns)):
+            for step in steps:
+                x = now - lag
+                grid = open_ns + step * (max(0, (x - open_ns) // step) + 1)
+                candidates.append(min(grid, close) + lag)
+        for t in (self.gap_filler.next_time(), self.scanners.next_time(now)):
+            if t is not None:
+                candidates.append(t)
+        k = int(np.searchsorted(self._stop_times, now, side="right"))
+        if k < len(self._stop_times):
+            candidates.append(int(self._stop_times[k]))
+        later = [c for c in candidates if c > now]
+        return min(min(later) if later else now + 1, close + self._grace)
+
+    def _close_mark(self, now: int) -> int:
+        """Derived buckets that ended by this time close even without their last base bar."""
+        sd = self.session_data
+        if now >= sd.close_ns:
+            return sd.close_ns
+        return max(sd.open_ns, now - self._grace)
+
+    def _step(self, now: int, closing: bool) -> None:
+        sd = self.session_data
+        observed: list[tuple[SymbolSessionData, list[tuple[str, int]]]] = []
+        repaired: list[tuple[str, int]] = []
+        with sd.lock:
+            self._now = now
+            for symbol_data in sd:
+                if not symbol_data.is_loaded:
+                    continue
+                changed, first_late = self._deliver_live(symbol_data, now)
+                if changed and self._bar_observers:
+                    observed.append((symbol_data, changed))
+                if first_late is not None:
+                    repaired.append((symbol_data.symbol, first_late))
+        filled = self.gap_filler.step(sd, self.source, now, closing=closing,
+                                      min_delay_ns=self._grace, repair=self._refill_at(now))
+        with sd.lock:
+            sd.now_ns = now
+            if now < sd.close_ns:  # at the close, phase 4 computes the final quality
+                self.quality.update(sd, now)
+        for symbol_data, changed in observed:
+            self._dispatch(symbol_data, changed)
+        for symbol, start in repaired + filled:
+            for observer in self._repair_observers:
+                observer.on_repair(self.context, symbol, start)
+
+    def _drain(self) -> None:
+        sd = self.session_data
+        for kind, symbol, payload in self.inbound.drain():
+            symbol_data = sd.get(symbol)
+            if symbol_data is None:
+                self.dropped += len(payload)
+            elif kind == "bars":
+                self._inbox.setdefault(symbol_data.symbol, []).append(payload)
+            elif kind == "ticks":
+                _insert_sorted(symbol_data.ticks, payload)
+            elif kind == "quotes":
+                _insert_sorted(symbol_data.quotes, payload)
+
+    def _deliver(self, symbol_data: SymbolSessionData, t: int) -> list[tuple[str, int]]:
+        """Used by the base class to catch an added symbol up to the clock."""
+        return self._deliver_live(symbol_data, t)[0]
+
+    def _deliver_live(self, symbol_data: SymbolSessionData,
+                      now: int) -> tuple[list[tuple[str, int]], int | None]:
+        """This symbol's arrived bars: late ones repaired in, the rest streamed; derived bars
+        closed up to the close mark; indicators. Returns (changed, first late ts or None)."""
+        self._drain()
+        sd = self.session_data
+        parts = self._inbox.pop(symbol_data.symbol, None)
+        raw = Bars.concat(parts) if parts else Bars.empty()
+        arrivals, changed = deliver_arrivals(
+            symbol_data, raw, open_ns=sd.open_ns, close_ns=sd.close_ns,
+            close_mark=self._close_mark(now), processor=self.processor,
+            repair=lambda s, late, until: self._repair(s, late, now, until),
+            refetched=self._refetched.get(symbol_data.symbol, ()))
+        first_late = int(arrivals.late.ts[0]) if len(arrivals.late.ts) else None
+        self.metrics.bars_read += len(raw.ts)
+        symbol_data.rejected.update(arrivals.rejected)
+        self.metrics.rejected.update(arrivals.rejected)
+        self.refetched += arrivals.refetched
+        self.metrics.bars_processed += len(arrivals.in_order.ts)
+        if changed:
+            base = symbol_data.base_interval.name
+            self.metrics.bars_derived += sum(n for name, n in changed if name != base)
+            with self.metrics.timed("indicators"):
+                self.indicators.on_bars(symbol_data, changed)
+        return changed, first_late
+
+    def _refill_at(self, now: int) -> Callable[[SymbolSessionData, Bars], int]:
+        """The gap filler's repair callback: insert, and remember the stamps fetched."""
+        def refill(symbol_data: SymbolSessionData, bars: Bars) -> int:
+            self._refetched.setdefault(symbol_data.symbol, set()).update(bars.ts.tolist())
+            return self._repair(symbol_data, bars, now)
+        return refill
+
+    def _repair(self, symbol_data: SymbolSessionData, bars: Bars, now: int,
+                closed_until: int | None = None) -> int:
+        """Insert out-of-order base bars (the one repair path for late feed bars and gap
+        fills): rebuild the base bars, derived bars, indicators, gaps and quality."""
+        sd = self.session_data
+        until = self._close_mark(now) if closed_until is None else closed_until
+        with sd.lock:
+            with self.metrics.timed("indicators"):
+                n = insert_bars(sd, symbol_data, bars, closed_until_ns=until,
+                                indicators=self.indicators)
+            self.metrics.bars_processed += n
+            self.late_bars += n
+            self.quality.update_symbol(sd, symbol_data, now)
+        return n
+
+    # --- phase 4 ---------------------------------------------------------------------------
+
+
+
+# ---------------------------------------------------------------------- entry points
