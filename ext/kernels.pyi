@@ -1,0 +1,227 @@
+"""Indicator kernels with TA-Lib's definitions, batch and streaming (compiled; see kernels.pyx).
+
+Batch functions take 1-D float64-convertible arrays and return fresh float64 arrays of the
+same length, NaN during the warm-up. Every streaming class's `update` returns what its batch
+function gives at the same position, bit for bit. Periods must be >= 1 (ValueError).
+"""
+
+from typing import Self, TypeAlias, final
+
+import numpy as np
+import numpy.typing as npt
+
+_F64: TypeAlias = npt.NDArray[np.float64]
+_Floats: TypeAlias = npt.ArrayLike
+
+def rolling_sum(x: _Floats, period: int) -> _F64:
+    """Sum of the last `period` values (TA-Lib SUM); NaN for the first period - 1."""
+
+def sma(x: _Floats, period: int) -> _F64:
+    """Simple moving average (TA-Lib SMA); NaN for the first period - 1 values."""
+
+def rolling_std(x: _Floats, period: int) -> _F64:
+    """Rolling population standard deviation (TA-Lib STDDEV, nbdev=1)."""
+
+def rolling_max(x: _Floats, period: int) -> _F64:
+    """Maximum of the last `period` values (TA-Lib MAX); NaN while a NaN is in the window."""
+
+def rolling_min(x: _Floats, period: int) -> _F64:
+    """Minimum of the last `period` values (TA-Lib MIN); NaN while a NaN is in the window."""
+
+def ema(x: _Floats, period: int) -> _F64:
+    """TA-Lib EMA: alpha = 2 / (period + 1), seeded with the SMA of the first `period`."""
+
+def rsi(close: _Floats, period: int = 14) -> _F64:
+    """TA-Lib RSI (Wilder smoothing); NaN for the first `period` values."""
+
+def atr(high: _Floats, low: _Floats, close: _Floats, period: int = 14) -> _F64:
+    """TA-Lib ATR (true range, Wilder smoothing); NaN for the first `period` values."""
+
+def vwap(
+    high: _Floats, low: _Floats, close: _Floats, volume: _Floats, session_ids: npt.ArrayLike
+) -> _F64:
+    """Session VWAP of typical price (h + l + c) / 3; restarts where `session_ids` changes
+    (integers or datetime64); NaN while the session's volume is 0."""
+
+def macd(x: _Floats, fast: int = 12, slow: int = 26, signal: int = 9) -> tuple[_F64, _F64, _F64]:
+    """TA-Lib MACD: (line, signal, hist), all NaN for the first slow + signal - 2 values;
+    ValueError unless fast <= slow."""
+
+def bbands(
+    x: _Floats, period: int = 20, nbdev_up: float = 2.0, nbdev_dn: float = 2.0
+) -> tuple[_F64, _F64, _F64]:
+    """TA-Lib BBANDS with an SMA middle: (upper, middle, lower); middle equals `sma`."""
+
+@final
+class RollingSum:
+    """Streaming `rolling_sum`."""
+
+    def __new__(cls, period: int) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one value; the window sum, NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class SMA:
+    """Streaming `sma`."""
+
+    def __new__(cls, period: int) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one value; the window mean, NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class RollingStd:
+    """Streaming `rolling_std`."""
+
+    def __init__(self, period: int) -> None: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one value; the window's population standard deviation, NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class BBands:
+    """Streaming `bbands`."""
+
+    def __init__(self, period: int = 20, nbdev_up: float = 2.0, nbdev_dn: float = 2.0) -> None: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def nbdev_up(self) -> float: ...
+    @property
+    def nbdev_dn(self) -> float: ...
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> tuple[float, float, float]:
+        """Feed one value; (upper, middle, lower), NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class RollingMax:
+    """Streaming `rolling_max`, O(1) amortised per update."""
+
+    def __new__(cls, period: int) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one value; the window maximum, NaN until ready or while a NaN is inside."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class RollingMin:
+    """Streaming `rolling_min`, O(1) amortised per update."""
+
+    def __new__(cls, period: int) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one value; the window minimum, NaN until ready or while a NaN is inside."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class EMA:
+    """Streaming `ema`."""
+
+    def __new__(cls, period: int) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def alpha(self) -> float:
+        """The smoothing factor 2 / (period + 1)."""
+    @property
+    def ready(self) -> bool:
+        """True once `period` values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one value; the EMA, NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class RSI:
+    """Streaming `rsi`."""
+
+    def __new__(cls, period: int = 14) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once period + 1 values were fed since the last reset."""
+    def update(self, x: float) -> float:
+        """Feed one close; the RSI in [0, 100], NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
+@final
+class ATR:
+    """Streaming `atr`."""
+
+    def __new__(cls, period: int = 14) -> Self: ...
+    @property
+    def period(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once period + 1 bars were fed since the last reset."""
+    def update(self, high: float, low: float, close: float) -> float:
+        """Feed one bar; the ATR, NaN until ready."""
+    def reset(self) -> None:
+        """Forget every bar fed so far."""
+
+@final
+class VWAP:
+    """Streaming `vwap` for one session: call `reset()` at each session start."""
+
+    def __new__(cls) -> Self: ...
+    @property
+    def ready(self) -> bool:
+        """True once the session's cumulative volume is non-zero."""
+    def update(self, high: float, low: float, close: float, volume: float) -> float:
+        """Feed one bar; the session VWAP, NaN while the cumulative volume is 0."""
+    def reset(self) -> None:
+        """Start a new session."""
+
+@final
+class MACD:
+    """Streaming `macd`."""
+
+    def __new__(cls, fast: int = 12, slow: int = 26, signal: int = 9) -> Self: ...
+    @property
+    def fast(self) -> int: ...
+    @property
+    def slow(self) -> int: ...
+    @property
+    def signal(self) -> int: ...
+    @property
+    def ready(self) -> bool:
+        """True once slow + signal - 1 values were fed since the last reset."""
+    def update(self, x: float) -> tuple[float, float, float]:
+        """Feed one value; (line, signal, hist), NaN until ready."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
