@@ -15,7 +15,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("mismartera")
 """Decorator marking a plugin's hook implementations."""
 
-_EXTENSIONS: tuple[str, ...] = ()  # TEMP: filled in when ext modules land
+_EXTENSIONS = ("ring", "aggregate", "gaps", "kernels", "pipeline")
 
 
 def _check_build() -> None:

@@ -52,6 +52,7 @@ class Bars(NamedTuple):
         return out
 
     def __len__(self) -> int:  # type: ignore[override]
+        """The number of bars (not of columns)."""
         return len(self.ts)
 
     @property
@@ -94,3 +95,23 @@ class Bars(NamedTuple):
         return pd.DataFrame(
             {c: getattr(self, c) for c in COLUMNS[1:]}, index=pd.Index(index, name="ts")
         )
+
+
+# `len(bars)` counts bars, so NamedTuple's own _make/_replace (which check len == 6) are
+# replaced by versions that do not rely on it.
+def _make(cls: type[Bars], iterable) -> Bars:
+    columns = tuple(iterable)
+    if len(columns) != len(COLUMNS):
+        raise TypeError(f"Bars takes {len(COLUMNS)} columns, got {len(columns)}")
+    return tuple.__new__(cls, columns)
+
+
+def _replace(self: Bars, **changes) -> Bars:
+    unknown = set(changes) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"Bars has no column {sorted(unknown)[0]!r}")
+    return tuple.__new__(type(self), tuple(changes.get(c, v) for c, v in zip(COLUMNS, self, strict=True)))
+
+
+Bars._make = classmethod(_make)  # type: ignore[method-assign, assignment]
+Bars._replace = _replace  # type: ignore[method-assign]

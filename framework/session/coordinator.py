@@ -15,6 +15,7 @@ chunk. Chunking never changes the result (see tests/test_chunking.py).
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 import time
 from collections import deque
@@ -29,13 +30,14 @@ from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import classify
+from mismartera.ext.pipeline import step_until
 from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.data import SessionData, SymbolSessionData
 from mismartera.session.indicators import IndicatorManager
 from mismartera.session.metrics import PerformanceMetrics
 from mismartera.session.observers import SessionContext
-from mismartera.session.processor import DataProcessor
+from mismartera.session.processor import DataProcessor, changes
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.sources import DataSource
@@ -101,6 +103,9 @@ class SessionCoordinator:
         self._pending: deque[tuple[str, str]] = deque()
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
+        # raised (from any thread) when a symbol operation or a stop waits for the clock:
+        # the compiled bar-by-bar loop checks it after every step
+        self._interrupt = np.zeros(1, np.uint8)
         self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
         self._capacity: dict[Interval, int] = {}
         self.clock: BacktestClock | None = None
@@ -112,15 +117,18 @@ class SessionCoordinator:
         """Ask for `symbol` to be added between two clock steps."""
         with self._pending_lock:
             self._pending.append(("add", symbol.strip().upper()))
+            self._interrupt[0] = 1
 
     def remove_symbol(self, symbol: str) -> None:
         """Ask for `symbol` to be removed between two clock steps."""
         with self._pending_lock:
             self._pending.append(("remove", symbol.strip().upper()))
+            self._interrupt[0] = 1
 
     def stop(self) -> None:
         """End the run after the current clock step (the day still ends cleanly)."""
         self._stop.set()
+        self._interrupt[0] = 1
 
     @property
     def components(self) -> tuple[Any, ...]:
@@ -276,9 +284,9 @@ class SessionCoordinator:
         symbol_data.rejected.update({k: int(v) for k, v in counts.items() if v})
         self.metrics.rejected.update({k: int(v) for k, v in counts.items() if v})
         self.metrics.bars_read += len(raw.ts)
-        symbol_data.queue = raw if mask.all() else raw.take(mask)
-        symbol_data.queue_pos = 0
-        if len(symbol_data.queue.ts) == 0:
+        queue = raw if mask.all() else raw.take(mask)
+        symbol_data.queue = queue
+        if len(queue.ts) == 0:
             symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
                                      f"in the {day} session")
 
@@ -337,28 +345,68 @@ class SessionCoordinator:
         sd, clock = self.session_data, self.clock
         assert clock is not None and sd.close_ns is not None
         close = sd.close_ns
-        fine = bool(self._bar_observers) or self.config.speed > 0
+        paced = self.config.speed > 0
+        stepped = bool(self._bar_observers) and not paced
         wall0, sim0 = time.monotonic_ns(), clock.now
         self._run_scanners(clock.now)  # scanners due at (or before) the open
         while not self._stop.is_set():
             self._apply_pending()
             if clock.now >= close:
                 break
-            target = self._next_stop(clock.now, close, fine)
-            if self.config.speed > 0:
+            target = self._next_stop(clock.now, close, fine=paced, quality=stepped)
+            if paced:
                 delay = wall0 + (target - sim0) / self.config.speed - time.monotonic_ns()
                 if delay > 0:
                     self._stop.wait(delay / 1e9)
+            elif stepped and not self._step_bars(target):
+                continue  # interrupted before `target`: apply what was asked, then go on
             self._advance(target)
             self._run_scanners(target)
         self._apply_pending()
+
+    def _step_bars(self, until: int) -> bool:
+        """Bar by bar up to `until` in compiled code, calling observers for each closed bar
+        (and indicators at each step). False when interrupted before `until`."""
+        sd, clock = self.session_data, self.clock
+        symbols = [s for s in sd if s.is_loaded]
+        pipelines = [s.pipeline for s in symbols]
+        targets = [[[functools.partial(o.on_bar, self.context, s.symbol, iv.interval.name)
+                     for o in self._bar_observers
+                     if getattr(o, "intervals", None) is None or iv.interval.name in o.intervals]
+                    for iv in s.bars_in_pipeline_order] for s in symbols]
+        before = [(p.pos, [len(iv.data) for iv in s.derived()]) for p, s in zip(pipelines, symbols, strict=True)]
+        indicators = self.indicators if self.config.indicators else None
+
+        def on_step(t: int, changed: list[int]) -> None:
+            clock.advance_to(t)
+            sd.now_ns = t
+            if indicators is not None:
+                for i in changed:
+                    indicators.on_bars(symbols[i], changes(symbols[i]))
+
+        with sd.lock:
+            last = step_until(pipelines, until, targets, Bar, self._interrupt, on_step)
+            for (pos, lengths), p, s in zip(before, pipelines, symbols, strict=True):
+                self.metrics.bars_processed += p.pos - pos
+                if p.pos > pos:
+                    s.base.updated = True
+                for n, iv in zip(lengths, s.derived(), strict=True):
+                    self.metrics.bars_derived += len(iv.data) - n
+                    iv.updated = iv.updated or len(iv.data) > n
+        return last is None or last >= until or not self._interrupt[0]
 
     def _run_scanners(self, now: int) -> None:
         for op, symbol in self.scanners.run_due(now, self.session_data):
             (self.add_symbol if op == "add" else self.remove_symbol)(symbol)
 
-    def _next_stop(self, now: int, close: int, fine: bool) -> int:
+    def _next_stop(self, now: int, close: int, fine: bool, quality: bool = False) -> int:
+        """The next moment anything can observe: the close, a stop time, a scanner run,
+        the next quality update (`quality`), the next base-bar close (`fine`)."""
         target = close
+        if quality:
+            due = self.quality.next_due()
+            if due is not None and now < due < target:
+                target = due
         scan = self.scanners.next_time(now)
         if scan is not None and now < scan < target:
             target = scan
@@ -368,9 +416,9 @@ class SessionCoordinator:
             target = min(target, int(stops[k]))
         if fine:
             for symbol_data in self.session_data:
-                q = symbol_data.queue
-                if symbol_data.is_loaded and symbol_data.queue_pos < len(q.ts):
-                    target = min(target, int(q.ts[symbol_data.queue_pos]) + symbol_data.base_interval.ns)
+                nxt = symbol_data.pipeline.next_close
+                if symbol_data.is_loaded and nxt is not None:
+                    target = min(target, nxt)
         return max(target, now + 1) if target <= now else target
 
     def _advance(self, t: int) -> None:
@@ -393,12 +441,8 @@ class SessionCoordinator:
             self._dispatch(symbol_data, changed)
 
     def _deliver(self, symbol_data: SymbolSessionData, t: int) -> list[tuple[str, int]]:
-        q, pos = symbol_data.queue, symbol_data.queue_pos
-        j = int(np.searchsorted(q.ts, t - symbol_data.base_interval.ns, side="right"))
-        chunk = q.slice(pos, j) if j > pos else Bars.empty()
-        symbol_data.queue_pos = max(pos, j)
-        changed = self.processor.deliver(symbol_data, chunk, t)
-        self.metrics.bars_processed += len(chunk.ts)
+        n, changed = self.processor.advance(symbol_data, t)
+        self.metrics.bars_processed += n
         if changed:
             base = symbol_data.base_interval.name
             self.metrics.bars_derived += sum(n for name, n in changed if name != base)
@@ -422,6 +466,7 @@ class SessionCoordinator:
         while True:
             with self._pending_lock:
                 if not self._pending:
+                    self._interrupt[0] = 1 if self._stop.is_set() else 0
                     return
                 op, symbol = self._pending.popleft()
             sd = self.session_data
@@ -437,7 +482,7 @@ class SessionCoordinator:
             elif op == "remove":
                 removed = sd.remove(symbol)
                 if removed is not None:
-                    self.metrics.bars_dropped += len(removed.queue.ts) - removed.queue_pos
+                    self.metrics.bars_dropped += removed.pipeline.size - removed.pipeline.pos
                     self._notify("symbol_removed", session_data=sd, symbol=symbol)
 
     # phase 4 ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import numpy as np
 from mismartera.bars import Bars
 from mismartera.ext.aggregate import StreamingAggregator
 from mismartera.ext.gaps import GapTracker
+from mismartera.ext.pipeline import SymbolPipeline
 from mismartera.ext.ring import BarRing
 from mismartera.intervals import Interval
 
@@ -124,22 +125,45 @@ class HistoricalData:
         self.gaps.clear()
 
 
-@dataclass
 class SessionMetrics:
-    """Per-symbol session metrics, updated as base bars arrive."""
+    """Per-symbol session metrics (volume, high, low, last update): a view of the values
+    the symbol's pipeline keeps up to date as base bars arrive."""
 
-    volume: float = 0.0
-    high: float = float("nan")
-    low: float = float("nan")
-    last_update: int | None = None  # ns of the close of the last base bar
+    __slots__ = ("_pipeline",)
+
+    def __init__(self, pipeline: SymbolPipeline) -> None:
+        self._pipeline = pipeline
+
+    @property
+    def volume(self) -> float:
+        return self._pipeline.volume
+
+    @property
+    def high(self) -> float:
+        return self._pipeline.high
+
+    @property
+    def low(self) -> float:
+        return self._pipeline.low
+
+    @property
+    def last_update(self) -> int | None:
+        """ns of the close of the last base bar (None before the first)."""
+        return self._pipeline.last_update or None
+
+    @last_update.setter
+    def last_update(self, value: int | None) -> None:
+        self._pipeline.last_update = value or 0
 
     def add(self, bars: Bars) -> None:
+        """Count bars that reached the session outside the pipeline (a repair)."""
         if len(bars.ts) == 0:
             return
-        self.volume += float(bars.volume.sum())
+        p = self._pipeline
+        p.volume += float(bars.volume.sum())
         hi, lo = float(bars.high.max()), float(bars.low.min())
-        self.high = hi if not self.high >= hi else self.high
-        self.low = lo if not self.low <= lo else self.low
+        p.high = hi if not p.high >= hi else p.high
+        p.low = lo if not p.low <= lo else p.low
 
 
 class SymbolSessionData:
@@ -157,15 +181,28 @@ class SymbolSessionData:
         self.indicators: dict[str, Any] = {}  # export key -> indicator state (IndicatorManager)
         self.quotes: list[tuple[int, float, float, float, float]] = []  # ts, bid, ask, bid_size, ask_size
         self.ticks: list[tuple[int, float, float]] = []  # ts, price, size
-        self.metrics = SessionMetrics()
+        derived = [(b.aggregator, b.data, b.tracker) for b in self.bars.values() if b.derived]
+        self.pipeline = SymbolPipeline(self.base.data, self.base.tracker, base_interval.ns, derived)
+        self.metrics = SessionMetrics(self.pipeline)
         self.rejected: Counter[str] = Counter()
         self.is_loaded = False
         self.streamable = True  # False when phase 0 found no usable stream for the symbol
         self.errors: list[str] = []
-        # today's base bars not yet delivered (operational, but owned by the symbol so that
-        # removing the symbol removes them too)
-        self.queue: Bars = Bars.empty()
-        self.queue_pos = 0
+
+    @property
+    def queue(self) -> Bars:
+        """Today's base bars waiting for the clock (held by the pipeline, so that removing
+        the symbol removes them too)."""
+        return Bars(*self.pipeline.queue)
+
+    @queue.setter
+    def queue(self, bars: Bars) -> None:
+        self.pipeline.set_queue(*bars)
+
+    @property
+    def queue_pos(self) -> int:
+        """How many queued bars were delivered."""
+        return self.pipeline.pos
 
     @property
     def base(self) -> BarIntervalData:
@@ -174,16 +211,20 @@ class SymbolSessionData:
     def derived(self) -> list[BarIntervalData]:
         return [b for b in self.bars.values() if b.derived]
 
+    @property
+    def bars_in_pipeline_order(self) -> list[BarIntervalData]:
+        """The base interval, then the derived ones: the order of `pipeline.closed`."""
+        return [self.base, *self.derived()]
+
     def start_session(self, open_ns: int, close_ns: int) -> None:
         """Clear session bars, metrics, quotes and ticks; historical data stays."""
         for interval_data in self.bars.values():
             interval_data.start_session(open_ns, close_ns)
-        self.metrics = SessionMetrics()
+        self.pipeline.reset_metrics()
         self.quotes.clear()
         self.ticks.clear()
         self.rejected.clear()
         self.queue = Bars.empty()
-        self.queue_pos = 0
 
     def record_error(self, message: str) -> None:
         if message not in self.errors:

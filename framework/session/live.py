@@ -524,7 +524,7 @@ class LiveSessionCoordinator(SessionCoordinator):
     def _load_queue(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
         """Live: nothing is queued ahead; bars come from the subscription (a symbol added
         while streaming subscribes here, after its historical load)."""
-        symbol_data.queue, symbol_data.queue_pos = Bars.empty(), 0
+        symbol_data.queue = Bars.empty()
         if self._streaming:
             self._subscribe([symbol_data])
 

@@ -6,11 +6,23 @@ from mismartera.bars import Bars
 from mismartera.session.data import SymbolSessionData
 
 
-class DataProcessor:
-    """Appends base bars and closes derived bars with each interval's streaming aggregator.
+def changes(symbol_data: SymbolSessionData) -> list[tuple[str, int]]:
+    """What the symbol's pipeline closed in its last call: (interval name, new bar count)
+    for each interval that got bars, base first; marks those intervals `updated`."""
+    counts = symbol_data.pipeline.closed
+    changed: list[tuple[str, int]] = []
+    for k, interval_data in enumerate(symbol_data.bars_in_pipeline_order):
+        n = int(counts[k])
+        if n:
+            interval_data.updated = True
+            changed.append((interval_data.interval.name, n))
+    return changed
 
-    Stateless between calls: the aggregators live in each `BarIntervalData`, so the
-    processor never holds a symbol list of its own."""
+
+class DataProcessor:
+    """Delivers base bars and closes derived bars through each symbol's compiled pipeline
+    (the aggregators, rings and gap trackers live in SessionData; the processor keeps no
+    symbol state)."""
 
     def setup(self, session_date) -> None:  # noqa: ARG002 - component protocol
         pass
@@ -18,30 +30,14 @@ class DataProcessor:
     def teardown(self) -> None:
         pass
 
+    def advance(self, symbol_data: SymbolSessionData, now_ns: int) -> tuple[int, list[tuple[str, int]]]:
+        """Deliver the symbol's queued base bars closed by `now_ns` and close derived bars
+        ended by then; returns (base bars delivered, changes)."""
+        n = symbol_data.pipeline.advance(now_ns)
+        return n, changes(symbol_data)
+
     def deliver(self, symbol_data: SymbolSessionData, bars: Bars, now_ns: int) -> list[tuple[str, int]]:
-        """Add closed base `bars` (already filtered to the session) and close every derived
-        bar whose bucket ended by `now_ns`. Returns (interval name, new closed bar count) for
-        each interval that got bars, base first."""
-        changed: list[tuple[str, int]] = []
-        n = len(bars.ts)
-        if n:
-            base = symbol_data.base
-            base.data.extend(*bars)
-            base.tracker.add_many(bars.ts)
-            base.updated = True
-            symbol_data.metrics.add(bars)
-            symbol_data.metrics.last_update = int(bars.ts[-1]) + symbol_data.base_interval.ns
-            changed.append((base.interval.name, n))
-        for interval_data in symbol_data.bars.values():
-            agg = interval_data.aggregator
-            if agg is None:
-                continue
-            closed = agg.feed(*bars) if n else 0
-            closed += agg.close_until(now_ns)
-            if closed:
-                out = agg.pop_closed()
-                interval_data.data.extend(*out)
-                interval_data.tracker.add_many(out[0])
-                interval_data.updated = True
-                changed.append((interval_data.interval.name, closed))
-        return changed
+        """Add closed base `bars` that did not come from the queue (already filtered to the
+        session, in time order) and close every derived bar whose bucket ended by `now_ns`."""
+        symbol_data.pipeline.feed(*bars, now_ns)
+        return changes(symbol_data)

@@ -31,6 +31,10 @@ class DataQualityManager:
     def teardown(self) -> None:
         self._last = None
 
+    def next_due(self) -> int | None:
+        """When the next throttled update is due (None: at the first chance)."""
+        return None if self._last is None else self._last + self.interval_ns
+
     def update(self, session_data: SessionData, now_ns: int, force: bool = False) -> bool:
         """Recompute quality if `interval_s` of session time passed since the last update (or
         `force`). Returns True when it ran."""

@@ -1,0 +1,17 @@
+from libc.stdint cimport int64_t
+
+
+cdef class GapTracker:
+    cdef readonly int64_t step_ns
+    cdef int64_t _open, _close
+    cdef bint _has_session
+    cdef int64_t _expect        # the next bucket start after the last present one
+    cdef Py_ssize_t _present, _dup, _mis, _out
+    cdef int64_t* _runs         # closed runs: start, end, count, cumulative count
+    cdef Py_ssize_t _n_runs, _cap
+
+    cdef int _require_session(self) except -1
+    cdef int _reserve(self, Py_ssize_t extra) except -1
+    cdef bint _add(self, int64_t t) noexcept nogil
+    cdef int64_t _end(self, int64_t end_ns) noexcept nogil
+    cdef Py_ssize_t _runs_before(self, int64_t end) noexcept nogil

@@ -1,0 +1,53 @@
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from mismartera.ext.aggregate import StreamingAggregator
+from mismartera.ext.gaps import GapTracker
+from mismartera.ext.ring import BarRing
+
+ArrayLike = npt.ArrayLike
+
+class SymbolPipeline:
+    base_ring: BarRing
+    base_tracker: GapTracker
+    base_ns: int
+    n_derived: int
+    pos: int
+    size: int
+    closed: npt.NDArray[np.int64]
+    volume: float
+    high: float
+    low: float
+    last_update: int
+    def __init__(
+        self,
+        base_ring: BarRing,
+        base_tracker: GapTracker,
+        base_ns: int,
+        derived: Sequence[tuple[StreamingAggregator, BarRing, GapTracker]] = ...,
+    ) -> None: ...
+    def reset_metrics(self) -> None: ...
+    def set_queue(
+        self, ts: ArrayLike, open: ArrayLike, high: ArrayLike, low: ArrayLike,
+        close: ArrayLike, volume: ArrayLike,
+    ) -> None: ...
+    @property
+    def queue(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    @property
+    def next_close(self) -> int | None: ...
+    def advance(self, now: int) -> int: ...
+    def feed(
+        self, ts: ArrayLike, open: ArrayLike, high: ArrayLike, low: ArrayLike,
+        close: ArrayLike, volume: ArrayLike, now: int,
+    ) -> int: ...
+
+def step_until(
+    pipelines: list[SymbolPipeline],
+    until: int,
+    targets: list[list[list[Callable[[object], object]]]],
+    bar_type: Callable[[int, float, float, float, float, float], object],
+    interrupt: npt.NDArray[np.uint8],
+    on_step: Callable[[int, list[int]], object] | None = ...,
+) -> int | None: ...

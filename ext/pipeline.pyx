@@ -1,0 +1,248 @@
+# cython: auto_pickle=False, autotestdict=False
+"""The per-bar work of one symbol in one compiled call, and bar-by-bar stepping in C.
+
+A `SymbolPipeline` owns no bars: it drives the symbol's kernel state that lives in
+SessionData (the base `BarRing` and `GapTracker`; for each derived interval its
+`StreamingAggregator`, `BarRing` and `GapTracker`) and holds today's queue of base bars.
+`advance(now)` delivers every queued base bar closed by `now`, closes every derived bar
+whose bucket ended by `now`, and updates the session metrics: one Python call per symbol
+per clock chunk, whatever the chunk's length.
+
+`step_until` walks several pipelines bar by bar in time order (the clock goes to the next
+base-bar close of any symbol) and calls observers for each closed bar, so a per-bar
+observer costs one Python call per bar and nothing else.
+"""
+
+import numpy as np
+
+from libc.math cimport NAN
+from libc.stdint cimport INT64_MAX, int64_t
+
+from mismartera.ext.aggregate cimport Bar, StreamingAggregator
+from mismartera.ext.gaps cimport GapTracker
+from mismartera.ext.ring cimport BarRing
+
+
+cdef class SymbolPipeline:
+    """Delivers one symbol's base bars to its rings, trackers and derived aggregators."""
+
+    cdef readonly BarRing base_ring
+    cdef readonly GapTracker base_tracker
+    cdef readonly int64_t base_ns
+    cdef readonly Py_ssize_t n_derived
+    cdef list _aggs, _rings, _trackers
+    cdef tuple _queue
+    cdef const int64_t[::1] _qts
+    cdef const double[::1] _qo, _qh, _ql, _qc, _qv
+    cdef readonly Py_ssize_t pos, size
+    cdef readonly object closed
+    cdef int64_t[::1] _closed
+    cdef public double volume, high, low
+    cdef public int64_t last_update
+
+    def __init__(self, BarRing base_ring not None, GapTracker base_tracker not None,
+                 int64_t base_ns, derived=()):
+        if base_ns <= 0:
+            raise ValueError(f"base_ns must be positive, got {base_ns}")
+        self.base_ring = base_ring
+        self.base_tracker = base_tracker
+        self.base_ns = base_ns
+        self._aggs, self._rings, self._trackers = [], [], []
+        for agg, ring, tracker in derived:
+            if not isinstance(agg, StreamingAggregator) or not isinstance(ring, BarRing) \
+                    or not isinstance(tracker, GapTracker):
+                raise TypeError("derived must hold (StreamingAggregator, BarRing, GapTracker)")
+            if (<StreamingAggregator>agg).base_ns != base_ns:
+                raise ValueError("every aggregator must take the pipeline's base interval")
+            self._aggs.append(agg)
+            self._rings.append(ring)
+            self._trackers.append(tracker)
+        self.n_derived = len(self._aggs)
+        self.closed = np.zeros(1 + self.n_derived, np.int64)
+        self._closed = self.closed
+        empty_f = np.empty(0, np.float64)
+        self.set_queue(np.empty(0, np.int64), empty_f, empty_f, empty_f, empty_f, empty_f)
+        self.reset_metrics()
+
+    def reset_metrics(self):
+        """Zero volume, no high/low, no last update (a new session)."""
+        self.volume = 0.0
+        self.high = NAN
+        self.low = NAN
+        self.last_update = 0
+
+    def set_queue(self, ts, open, high, low, close, volume):
+        """Today's base bars, in strictly increasing time, waiting to be delivered."""
+        queue = (np.ascontiguousarray(ts, np.int64),) + tuple(
+            np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
+        cdef Py_ssize_t i, n = queue[0].shape[0]
+        if any(a.ndim != 1 or a.shape[0] != n for a in queue):
+            raise ValueError("queue columns must be 1-d arrays of one length")
+        cdef const int64_t[::1] t = queue[0]
+        for i in range(1, n):
+            if t[i] <= t[i - 1]:
+                raise ValueError(f"queue ts must be strictly increasing: ts[{i}] = {t[i]}")
+        self._queue = queue
+        self._qts = queue[0]
+        self._qo, self._qh, self._ql, self._qc, self._qv = queue[1:]
+        self.pos = 0
+        self.size = n
+
+    @property
+    def queue(self):
+        """The queue's arrays (ts, open, high, low, close, volume)."""
+        return self._queue
+
+    @property
+    def next_close(self):
+        """When the next queued base bar closes (ns), or None when the queue is spent."""
+        return None if self.pos >= self.size else self._qts[self.pos] + self.base_ns
+
+    cdef inline int64_t _next_close(self) noexcept:
+        return INT64_MAX if self.pos >= self.size else self._qts[self.pos] + self.base_ns
+
+    cpdef Py_ssize_t advance(self, int64_t now) except -1:
+        """Deliver the queued base bars with ts + base <= now and close every derived bar
+        whose bucket ended by now. Returns how many base bars were delivered; `closed`
+        then holds the bars closed per interval (base first, then derived in order)."""
+        cdef Py_ssize_t i = self.pos, j = self.pos
+        cdef int64_t limit = now - self.base_ns
+        while j < self.size and self._qts[j] <= limit:
+            j += 1
+        self.pos = j
+        if j > i:
+            self._deliver(&self._qts[i], &self._qo[i], &self._qh[i], &self._ql[i],
+                          &self._qc[i], &self._qv[i], j - i, now)
+        else:
+            self._deliver(NULL, NULL, NULL, NULL, NULL, NULL, 0, now)
+        return j - i
+
+    def feed(self, ts, open, high, low, close, volume, int64_t now):
+        """Deliver bars that did not come from the queue (live arrivals, in time order),
+        then close derived bars ended by `now`. Returns how many bars were delivered."""
+        cols = (np.ascontiguousarray(ts, np.int64),) + tuple(
+            np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
+        cdef Py_ssize_t n = cols[0].shape[0]
+        if any(a.ndim != 1 or a.shape[0] != n for a in cols):
+            raise ValueError("bar columns must be 1-d arrays of one length")
+        cdef const int64_t[::1] t = cols[0]
+        cdef const double[::1] o = cols[1], h = cols[2], l = cols[3], c = cols[4], v = cols[5]
+        if n:
+            self._deliver(&t[0], &o[0], &h[0], &l[0], &c[0], &v[0], n, now)
+        else:
+            self._deliver(NULL, NULL, NULL, NULL, NULL, NULL, 0, now)
+        return n
+
+    cdef int _deliver(self, const int64_t* ts, const double* o, const double* h,
+                      const double* l, const double* c, const double* v, Py_ssize_t n,
+                      int64_t now) except -1:
+        cdef Py_ssize_t i, j, k, m
+        cdef StreamingAggregator agg
+        cdef BarRing ring
+        cdef GapTracker tracker
+        cdef Bar b
+        cdef double hi = self.high, lo = self.low, vol = self.volume
+        if n:
+            self.base_ring.push_many(ts, o, h, l, c, v, n)
+            self.base_tracker._reserve(n + 1)
+            for i in range(n):
+                self.base_tracker._add(ts[i])
+                vol += v[i]
+                if not hi >= h[i]:
+                    hi = h[i]
+                if not lo <= l[i]:
+                    lo = l[i]
+            self.volume, self.high, self.low = vol, hi, lo
+            self.last_update = ts[n - 1] + self.base_ns
+        self._closed[0] = n
+        for k in range(self.n_derived):
+            agg = <StreamingAggregator>self._aggs[k]
+            if n:
+                agg._require_session()
+                if agg._open <= ts[0] < agg._close and ts[0] < agg._last_ts:
+                    raise ValueError(
+                        f"base bars must arrive in time order: {ts[0]} < {agg._last_ts}")
+                agg._reserve(n + 2)
+                for i in range(n):
+                    agg._update(ts[i], o[i], h[i], l[i], c[i], v[i])
+            if agg._has_forming and agg._forming_end <= now:
+                agg._reserve(1)
+                agg._emit()
+            m = agg._n_closed
+            if m:
+                ring = <BarRing>self._rings[k]
+                tracker = <GapTracker>self._trackers[k]
+                tracker._reserve(m + 1)
+                for j in range(m):
+                    b = agg._closed[j]
+                    ring.push(b.ts, b.o, b.h, b.l, b.c, b.v)
+                    tracker._add(b.ts)
+                agg._n_closed = 0
+            self._closed[k + 1] = m
+        return 0
+
+
+def step_until(list pipelines, int64_t until, list targets, object bar_type,
+               unsigned char[::1] interrupt, object on_step=None):
+    """Advance `pipelines` bar by bar, in time order, up to `until` at the latest.
+
+    Each step moves the clock to the next base-bar close of any pipeline; every pipeline
+    advances to that time (so derived bars whose bucket ended close too). Then
+    `on_step(t, changed)` runs if given (`changed`: indexes of pipelines that closed bars),
+    and each bar closed at the step is handed to the callables in `targets[i][k]`
+    (pipeline i, interval k: 0 base, then derived) as `f(bar)`, where `bar` is
+    `bar_type(ts, open, high, low, close, volume)` made from the bar's ring.
+
+    Stops after a step at which `interrupt[0]` became non-zero, or when no queued bar closes
+    by `until`. Returns the time of the last step, or None when there was none."""
+    cdef Py_ssize_t i, k, npipe = len(pipelines), nk
+    cdef SymbolPipeline p
+    cdef int64_t t, nxt, last = INT64_MAX
+    cdef BarRing ring
+    cdef Py_ssize_t s, j
+    cdef list changed, wanted
+    cdef bint any_step = False
+    for i in range(npipe):
+        if not isinstance(pipelines[i], SymbolPipeline):
+            raise TypeError("pipelines must hold SymbolPipeline objects")
+    if len(targets) != npipe:
+        raise ValueError("targets must have one entry per pipeline")
+    while True:
+        t = INT64_MAX
+        for i in range(npipe):
+            nxt = (<SymbolPipeline>pipelines[i])._next_close()
+            if nxt < t:
+                t = nxt
+        if t == INT64_MAX or t > until:
+            break
+        changed = []
+        for i in range(npipe):
+            p = <SymbolPipeline>pipelines[i]
+            p.advance(t)
+            for k in range(1 + p.n_derived):
+                if p._closed[k]:
+                    changed.append(i)
+                    break
+        any_step = True
+        last = t
+        if on_step is not None:
+            on_step(t, changed)
+        for i in changed:
+            p = <SymbolPipeline>pipelines[i]
+            nk = 1 + p.n_derived
+            for k in range(nk):
+                if not p._closed[k]:
+                    continue
+                wanted = targets[i][k]
+                if not wanted:
+                    continue
+                ring = p.base_ring if k == 0 else <BarRing>p._rings[k - 1]
+                s = ring.window_start(p._closed[k])
+                for j in range(p._closed[k]):
+                    bar = bar_type(ring._ts[s + j], ring._open[s + j], ring._high[s + j],
+                                   ring._low[s + j], ring._close[s + j], ring._volume[s + j])
+                    for f in wanted:
+                        f(bar)
+        if interrupt[0]:
+            break
+    return last if any_step else None

@@ -1,0 +1,65 @@
+"""The `store` data source: bars imported into the embedded DuckDB store (the default).
+
+Options: `store` (the store file; default `$MISMARTERA_HOME/bars.duckdb`), `exchange`
+(accepted for symmetry with the other sources; the store is exchange-agnostic).
+The store is opened read-only, so several sessions can read it at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mismartera import hookimpl
+from mismartera.bars import Bars
+from mismartera.errors import ConfigError
+from mismartera.intervals import Interval
+from mismartera.store import BarStore, default_store_path
+
+_OPTIONS = ("store", "exchange")
+
+
+class StoreSource:
+    """Reads (symbol, interval) series from a BarStore opened read-only."""
+
+    name = "store"
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"unknown store source option {unknown[0]!r}: expected one of "
+                f"{', '.join(_OPTIONS)}"
+            )
+        raw = options.get("store")
+        if raw is not None and (not isinstance(raw, str | Path) or not str(raw).strip()):
+            raise ConfigError(f"store source option 'store' must be a file path, got {raw!r}")
+        path = Path(str(raw).strip()).expanduser() if raw is not None else default_store_path()
+        if not path.exists():
+            raise ConfigError(
+                f"store source: {path} does not exist: import bars with "
+                "`mismartera data import` first, or choose another source"
+            )
+        self.exchange = str(options.get("exchange", "XNYS"))
+        self.path = path
+        self.store = BarStore(path, read_only=True)
+
+    def __repr__(self) -> str:
+        return f"StoreSource({str(self.path)!r})"
+
+    def symbols(self) -> list[str]:
+        return self.store.symbols()
+
+    def intervals(self, symbol: str) -> list[Interval]:
+        return self.store.intervals(symbol)
+
+    def bars(self, symbol: str, interval: Interval, start_ns: int, end_ns: int) -> Bars:
+        return self.store.read(symbol, interval, start_ns, end_ns)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@hookimpl
+def register_data_sources(register) -> None:
+    register("store", StoreSource, description="bars imported into the embedded DuckDB store")
