@@ -1,4 +1,11 @@
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
+
+
+cdef Py_ssize_t _classify(
+    const int64_t* t, const double* o, const double* h, const double* l, const double* c,
+    const double* v, Py_ssize_t n, const int64_t[::1] opens, const int64_t[::1] closes,
+    int64_t step_ns, uint8_t* keep, Py_ssize_t* counts,
+) noexcept nogil
 
 
 cdef class GapTracker:

@@ -253,29 +253,49 @@ def classify(
     cdef const double[::1] o = cols[0], h = cols[1], l = cols[2], c = cols[3], v = cols[4]
     mask = np.zeros(n, np.uint8)
     cdef uint8_t[::1] keep = mask
-    cdef Py_ssize_t i, s = -1, n_invalid = 0, n_dup = 0, n_mis = 0, n_out = 0
+    cdef Py_ssize_t counts[4]
+    counts[0] = counts[1] = counts[2] = counts[3] = 0
+    if n:
+        with nogil:
+            _classify(&t[0], &o[0] if check_values else NULL, &h[0] if check_values else NULL,
+                      &l[0] if check_values else NULL, &c[0] if check_values else NULL,
+                      &v[0] if check_values else NULL, n, opens, closes, step_ns, &keep[0],
+                      counts)
+    return mask.view(np.bool_), counts[0], counts[1], counts[2], counts[3]
+
+
+cdef Py_ssize_t _classify(
+    const int64_t* t, const double* o, const double* h, const double* l, const double* c,
+    const double* v, Py_ssize_t n, const int64_t[::1] opens, const int64_t[::1] closes,
+    int64_t step_ns, uint8_t* keep, Py_ssize_t* counts,
+) noexcept nogil:
+    """The loop of `classify`: sets keep[i] to 1 or 0 and adds to counts (invalid,
+    duplicate, misaligned, outside); returns how many bars were kept. The value checks run
+    only when `o` is not NULL. Shared with the session pipeline's `load`."""
+    cdef Py_ssize_t i, s = -1, kept = 0
     cdef int64_t x, last = 0
     cdef bint any_kept = False
-    with nogil:
-        for i in range(n):
-            x = t[i]
-            s = _session_of(opens, closes, x, s)
-            if s < 0:
-                n_out += 1
-                continue
-            if (x - opens[s]) % step_ns:
-                n_mis += 1
-                continue
-            if any_kept and x <= last:
-                n_dup += 1
-                continue
-            if check_values and not _valid_bar(o[i], h[i], l[i], c[i], v[i]):
-                n_invalid += 1
-                continue
-            keep[i] = 1
-            last = x
-            any_kept = True
-    return mask.view(np.bool_), n_invalid, n_dup, n_mis, n_out
+    for i in range(n):
+        keep[i] = 0
+        x = t[i]
+        s = _session_of(opens, closes, x, s)
+        if s < 0:
+            counts[3] += 1
+            continue
+        if (x - opens[s]) % step_ns:
+            counts[2] += 1
+            continue
+        if any_kept and x <= last:
+            counts[1] += 1
+            continue
+        if o != NULL and not _valid_bar(o[i], h[i], l[i], c[i], v[i]):
+            counts[0] += 1
+            continue
+        keep[i] = 1
+        kept += 1
+        last = x
+        any_kept = True
+    return kept
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ observer costs one Python call per bar and nothing else.
 import numpy as np
 
 from libc.math cimport NAN
-from libc.stdint cimport INT64_MAX, int64_t
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t
 
 from mismartera.ext.aggregate cimport Bar, StreamingAggregator
-from mismartera.ext.gaps cimport GapTracker
+from mismartera.ext.gaps cimport GapTracker, _classify
 from mismartera.ext.ring cimport BarRing
 
 
@@ -82,16 +82,72 @@ cdef class SymbolPipeline:
         for i in range(1, n):
             if t[i] <= t[i - 1]:
                 raise ValueError(f"queue ts must be strictly increasing: ts[{i}] = {t[i]}")
+        self._set(queue, n)
+
+    def load(self, ts, open, high, low, close, volume, int64_t open_ns, int64_t close_ns):
+        """Make today's queue from a source's raw bars: keep those in the session
+        `[open_ns, close_ns)`, on the base grid, strictly after the previous kept one and
+        valid (the rules of `mismartera.ext.gaps.classify`). Returns the counts of the rest:
+        `(invalid, duplicate, misaligned, outside)`."""
+        if open_ns >= close_ns:
+            raise ValueError(f"session opens at or after its close: {open_ns} >= {close_ns}")
+        cols = (np.ascontiguousarray(ts, np.int64),) + tuple(
+            np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
+        cdef Py_ssize_t i, k = 0, kept, n = cols[0].shape[0]
+        if any(a.ndim != 1 or a.shape[0] != n for a in cols):
+            raise ValueError("bar columns must be 1-d arrays of one length")
+        cdef const int64_t[::1] t = cols[0]
+        cdef const double[::1] o = cols[1], h = cols[2], l = cols[3], c = cols[4], v = cols[5]
+        cdef int64_t[::1] session = np.array([open_ns, close_ns], np.int64)
+        keep_arr = np.empty(n, np.uint8)
+        cdef uint8_t[::1] keep = keep_arr
+        cdef Py_ssize_t counts[4]
+        counts[0] = counts[1] = counts[2] = counts[3] = 0
+        kept = 0
+        if n:
+            kept = _classify(&t[0], &o[0], &h[0], &l[0], &c[0], &v[0], n, session[:1],
+                             session[1:], self.base_ns, &keep[0], counts)
+        if kept < n:
+            out = (np.empty(kept, np.int64),) + tuple(np.empty(kept, np.float64) for _ in range(5))
+            self._copy_kept(cols, out, keep, n)
+            cols = out
+        self._set(cols, kept)
+        return counts[0], counts[1], counts[2], counts[3]
+
+    cdef void _copy_kept(self, tuple src, tuple dst, const uint8_t[::1] keep, Py_ssize_t n):
+        cdef const int64_t[::1] t = src[0]
+        cdef const double[::1] o = src[1], h = src[2], l = src[3], c = src[4], v = src[5]
+        cdef int64_t[::1] T = dst[0]
+        cdef double[::1] O = dst[1], H = dst[2], L = dst[3], C = dst[4], V = dst[5]
+        cdef Py_ssize_t i, k = 0
+        for i in range(n):
+            if keep[i]:
+                T[k] = t[i]
+                O[k] = o[i]
+                H[k] = h[i]
+                L[k] = l[i]
+                C[k] = c[i]
+                V[k] = v[i]
+                k += 1
+
+    cdef void _set(self, tuple queue, Py_ssize_t n):
         self._queue = queue
         self._qts = queue[0]
         self._qo, self._qh, self._ql, self._qc, self._qv = queue[1:]
         self.pos = 0
         self.size = n
 
+    def clear_queue(self):
+        """Forget the queue (a new session), keeping its buffers."""
+        self.pos = 0
+        self.size = 0
+
     @property
     def queue(self):
         """The queue's arrays (ts, open, high, low, close, volume)."""
-        return self._queue
+        if self.size == self._queue[0].shape[0]:
+            return self._queue
+        return tuple(a[:self.size] for a in self._queue)
 
     @property
     def next_close(self):

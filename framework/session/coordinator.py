@@ -107,6 +107,7 @@ class SessionCoordinator:
         # the compiled bar-by-bar loop checks it after every step
         self._interrupt = np.zeros(1, np.uint8)
         self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
+        self._midnights: dict[datetime.date, tuple[int, int]] = {}
         self._capacity: dict[Interval, int] = {}
         self.clock: BacktestClock | None = None
         self.days: list[datetime.date] = []
@@ -251,8 +252,12 @@ class SessionCoordinator:
 
     def _day_bounds(self, day: datetime.date) -> tuple[int, int]:
         """[local midnight, next local midnight) of `day`, as ns."""
-        start = self.calendar.local_ns(day, 0, 0)
-        return start, self.calendar.local_ns(day + datetime.timedelta(days=1), 0, 0)
+        bounds = self._midnights.get(day)
+        if bounds is None:
+            bounds = self._midnights[day] = (
+                self.calendar.local_ns(day, 0, 0),
+                self.calendar.local_ns(day + datetime.timedelta(days=1), 0, 0))
+        return bounds
 
     def _fetch_days(self, symbol: str, interval: Interval, days: Sequence[datetime.date]) -> dict:
         """Raw source bars of `days` (consecutive trading days) in one call, split per day."""
@@ -274,19 +279,16 @@ class SessionCoordinator:
         return self._prefetched.pop(key)
 
     def _load_queue(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
+        """Today's base bars into the symbol's queue; the rest skipped and counted."""
         sd = self.session_data
         raw = self._day_bars(symbol_data.symbol, symbol_data.base_interval, day)
-        mask, invalid, duplicate, misaligned, outside = classify(
-            raw.ts, np.array([sd.open_ns], np.int64), np.array([sd.close_ns], np.int64),
-            symbol_data.base_interval.ns, *raw[1:])
-        counts = {"invalid": invalid, "duplicate": duplicate, "misaligned": misaligned,
-                  "outside_session": outside}
-        symbol_data.rejected.update({k: int(v) for k, v in counts.items() if v})
-        self.metrics.rejected.update({k: int(v) for k, v in counts.items() if v})
+        counts = dict(zip(("invalid", "duplicate", "misaligned", "outside_session"),
+                          symbol_data.pipeline.load(*raw, sd.open_ns, sd.close_ns), strict=True))
+        counts = {k: v for k, v in counts.items() if v}
+        symbol_data.rejected.update(counts)
+        self.metrics.rejected.update(counts)
         self.metrics.bars_read += len(raw.ts)
-        queue = raw if mask.all() else raw.take(mask)
-        symbol_data.queue = queue
-        if len(queue.ts) == 0:
+        if symbol_data.pipeline.size == 0:
             symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
                                      f"in the {day} session")
 
@@ -491,7 +493,7 @@ class SessionCoordinator:
         sd = self.session_data
         with sd.lock:
             if sd.close_ns is not None:  # a stopped session is not scored past its clock
-                self.quality.update(sd, min(self.now_ns, sd.close_ns), force=True)
+                self.quality.update(sd, min(self.now_ns, sd.close_ns), force=True, final=True)
             sd.active = False
             self.metrics.trading_days += 1
             delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]

@@ -47,8 +47,8 @@ class BarIntervalData:
     """The bars of one symbol at one interval, with their quality and the kernel state that
     builds (derived) and checks (gap tracker) them."""
 
-    __slots__ = ("_gap_arrays", "_gaps", "aggregator", "base", "data", "derived", "interval",
-                 "quality", "tracker", "updated")
+    __slots__ = ("_gap_arrays", "_gaps", "_pending_end", "_quality", "aggregator", "base",
+                 "data", "derived", "interval", "tracker", "updated")
 
     def __init__(self, interval: Interval, base: Interval | None, capacity: int) -> None:
         self.interval = interval
@@ -56,7 +56,8 @@ class BarIntervalData:
         self.derived = base is not None
         self.data = BarRing(capacity)
         self.updated = False
-        self.quality = 100.0
+        self._quality = 100.0
+        self._pending_end: int | None = None
         self._gap_arrays: tuple | None = None
         self._gaps: list[GapInfo] = []
         # `1d` is one bucket per session: [open, open + 24h) truncated at the close
@@ -67,7 +68,7 @@ class BarIntervalData:
         """Empty the bars and reset kernel state for a new session."""
         self.data.clear()
         self.updated = False
-        self.quality = 100.0
+        self._quality, self._pending_end = 100.0, None
         self._gap_arrays, self._gaps = None, []
         self.tracker.start_session(open_ns, close_ns)
         if self.aggregator is not None:
@@ -78,8 +79,17 @@ class BarIntervalData:
         return Bars(*self.data.arrays())
 
     @property
+    def quality(self) -> float:
+        """100 x present / expected bars as of the last quality update."""
+        if self._pending_end is not None:
+            self._settle()
+        return self._quality
+
+    @property
     def gaps(self) -> list[GapInfo]:
         """Maximal runs of missing bars as of the last quality update."""
+        if self._pending_end is not None:
+            self._settle()
         if self._gap_arrays is not None:
             starts, ends, counts = self._gap_arrays
             self._gaps = [GapInfo(int(s), int(e), int(c))
@@ -87,11 +97,19 @@ class BarIntervalData:
             self._gap_arrays = None
         return self._gaps
 
-    def update_quality(self, end_ns: int) -> None:
-        """Recompute gaps and quality for buckets that started before `end_ns` (the GapInfo
-        list is built only when someone reads `gaps`)."""
-        self._gap_arrays = self.tracker.gaps(end_ns)
-        self.quality = float(self.tracker.quality(end_ns))
+    def update_quality(self, end_ns: int, final: bool = False) -> None:
+        """Recompute gaps and quality for buckets that started before `end_ns`. With `final`
+        (no bar can arrive before the next session resets this) the work is left until
+        someone reads `quality` or `gaps`, with the same result."""
+        self._pending_end = end_ns
+        if not final:
+            self._settle()
+
+    def _settle(self) -> None:
+        end, self._pending_end = self._pending_end, None
+        self._gap_arrays = self.tracker.gaps(end)
+        self._gaps = []
+        self._quality = float(self.tracker.quality(end))
 
 
 @dataclass
@@ -224,7 +242,7 @@ class SymbolSessionData:
         self.quotes.clear()
         self.ticks.clear()
         self.rejected.clear()
-        self.queue = Bars.empty()
+        self.pipeline.clear_queue()
 
     def record_error(self, message: str) -> None:
         if message not in self.errors:

@@ -35,24 +35,27 @@ class DataQualityManager:
         """When the next throttled update is due (None: at the first chance)."""
         return None if self._last is None else self._last + self.interval_ns
 
-    def update(self, session_data: SessionData, now_ns: int, force: bool = False) -> bool:
+    def update(self, session_data: SessionData, now_ns: int, force: bool = False,
+               final: bool = False) -> bool:
         """Recompute quality if `interval_s` of session time passed since the last update (or
-        `force`). Returns True when it ran."""
+        `force`). `final`: the session is over (see BarIntervalData.update_quality).
+        Returns True when it ran."""
         if not force and self._last is not None and now_ns - self._last < self.interval_ns:
             return False
         self._last = now_ns
         for symbol_data in session_data:
-            self.update_symbol(session_data, symbol_data, now_ns)
+            self.update_symbol(session_data, symbol_data, now_ns, final)
         return True
 
     @staticmethod
-    def update_symbol(session_data: SessionData, symbol_data: SymbolSessionData, now_ns: int) -> None:
+    def update_symbol(session_data: SessionData, symbol_data: SymbolSessionData, now_ns: int,
+                      final: bool = False) -> None:
         open_ns, close_ns = session_data.open_ns, session_data.close_ns
         if open_ns is None or close_ns is None:
             return
         for interval_data in symbol_data.bars.values():
             step = interval_data.interval.ns
-            interval_data.update_quality(expected_end(open_ns, close_ns, step, now_ns))
+            interval_data.update_quality(expected_end(open_ns, close_ns, step, now_ns), final)
 
     @staticmethod
     def historical(symbol_data: SymbolSessionData) -> None:
