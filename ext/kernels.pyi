@@ -64,6 +64,8 @@ class RollingSum:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window sum, NaN until ready."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the window sums, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -79,6 +81,8 @@ class SMA:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window mean, NaN until ready."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the window means, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -94,6 +98,8 @@ class RollingStd:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window's population standard deviation, NaN until ready."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the standard deviations, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -113,6 +119,8 @@ class BBands:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> tuple[float, float, float]:
         """Feed one value; (upper, middle, lower), NaN until ready."""
+    def update_many(self, x: _Floats) -> tuple[_F64, _F64, _F64]:
+        """Feed many values in order; (upper, middle, lower) arrays, as repeated `update`."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -128,6 +136,8 @@ class RollingMax:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window maximum, NaN until ready or while a NaN is inside."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the window maxima, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -143,6 +153,8 @@ class RollingMin:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window minimum, NaN until ready or while a NaN is inside."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the window minima, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -161,6 +173,8 @@ class EMA:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the EMA, NaN until ready."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the EMAs, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -176,6 +190,8 @@ class RSI:
         """True once period + 1 values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one close; the RSI in [0, 100], NaN until ready."""
+    def update_many(self, x: _Floats) -> _F64:
+        """Feed many values in order; the RSIs, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -191,6 +207,8 @@ class ATR:
         """True once period + 1 bars were fed since the last reset."""
     def update(self, high: float, low: float, close: float) -> float:
         """Feed one bar; the ATR, NaN until ready."""
+    def update_many(self, high: _Floats, low: _Floats, close: _Floats) -> _F64:
+        """Feed many bars in order; the ATRs, as repeated `update` returns them."""
     def reset(self) -> None:
         """Forget every bar fed so far."""
 
@@ -204,6 +222,10 @@ class VWAP:
         """True once the session's cumulative volume is non-zero."""
     def update(self, high: float, low: float, close: float, volume: float) -> float:
         """Feed one bar; the session VWAP, NaN while the cumulative volume is 0."""
+    def update_many(
+        self, high: _Floats, low: _Floats, close: _Floats, volume: _Floats
+    ) -> _F64:
+        """Feed many bars of the session in order; the VWAPs, as repeated `update`."""
     def reset(self) -> None:
         """Start a new session."""
 
@@ -223,5 +245,7 @@ class MACD:
         """True once slow + signal - 1 values were fed since the last reset."""
     def update(self, x: float) -> tuple[float, float, float]:
         """Feed one value; (line, signal, hist), NaN until ready."""
+    def update_many(self, x: _Floats) -> tuple[_F64, _F64, _F64]:
+        """Feed many values in order; (line, signal, hist) arrays, as repeated `update`."""
     def reset(self) -> None:
         """Forget every value fed so far."""

@@ -5,7 +5,9 @@ Every kernel comes twice. The batch function takes float64 arrays and returns a 
 float64 array of the same length, NaN during the warm-up. The streaming class returns, from
 `update`, the value the batch function gives at the same position: both drive the same
 `cdef inline` state functions below with the same operations in the same order, so the two
-agree bit for bit.
+agree bit for bit. `update_many(values)` advances a streaming class over a whole array in
+one nogil loop and returns what repeated `update` calls return (the session feeds
+indicators a chunk of closed bars at a time).
 
 Numerics
 --------
@@ -969,6 +971,20 @@ cdef class RollingSum:
         cdef double s = winsum_push(&self._sum, x)
         return s if self._sum.count >= self._sum.period else NAN
 
+    def update_many(self, x):
+        """Feed many values in order; the window sums, as repeated `update` gives them."""
+        arr = _float_array(x, "x")
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = arr.shape[0]
+        cdef double s
+        with nogil:
+            for i in range(n):
+                s = winsum_push(&self._sum, xp[i])
+                op[i] = s if self._sum.count >= self._sum.period else NAN
+        return out
+
     def reset(self):
         """Forget every value fed so far."""
         winsum_clear(&self._sum)
@@ -1007,6 +1023,20 @@ cdef class SMA:
         cdef double s = winsum_push(&self._sum, x)
         return s * self._scale if self._sum.count >= self._sum.period else NAN
 
+    def update_many(self, x):
+        """Feed many values in order; the window means, as repeated `update` gives them."""
+        arr = _float_array(x, "x")
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = arr.shape[0]
+        cdef double s
+        with nogil:
+            for i in range(n):
+                s = winsum_push(&self._sum, xp[i])
+                op[i] = s * self._scale if self._sum.count >= self._sum.period else NAN
+        return out
+
     def reset(self):
         """Forget every value fed so far."""
         winsum_clear(&self._sum)
@@ -1030,7 +1060,7 @@ cdef class _Dispersion:
         free(self._ring.buf)
         winsum_free(&self._var.sum)
 
-    cdef inline void _push(self, double x) noexcept:
+    cdef inline void _push(self, double x) noexcept nogil:
         cdef double oldest = ring_oldest(&self._ring)     # pushed out once the ring is full
         ring_push(&self._ring, x)
         var_push(&self._var, x, oldest, ring_window(&self._ring))
@@ -1064,6 +1094,20 @@ cdef class RollingStd(_Dispersion):
         if self._ring.count < self._ring.n:
             return NAN
         return var_std(&self._var)
+
+    def update_many(self, x):
+        """Feed many values in order; the standard deviations, as repeated `update` gives
+        them."""
+        arr = _float_array(x, "x")
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = arr.shape[0]
+        with nogil:
+            for i in range(n):
+                self._push(xp[i])
+                op[i] = NAN if self._ring.count < self._ring.n else var_std(&self._var)
+        return out
 
     def __repr__(self):
         return f"RollingStd(period={self._ring.n})"
@@ -1100,6 +1144,30 @@ cdef class BBands(_Dispersion):
                  &lower)
         return (upper, middle, lower)
 
+    def update_many(self, x):
+        """Feed many values in order; (upper, middle, lower) arrays, as repeated `update`
+        gives them."""
+        arr = _float_array(x, "x")
+        cdef isize i, n = arr.shape[0]
+        upper = np.empty(n, dtype=np.float64)
+        middle = np.empty(n, dtype=np.float64)
+        lower = np.empty(n, dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* up_p = _out_ptr(upper)
+        cdef double* mid_p = _out_ptr(middle)
+        cdef double* low_p = _out_ptr(lower)
+        with nogil:
+            for i in range(n):
+                self._push(xp[i])
+                if self._ring.count < self._ring.n:
+                    up_p[i] = NAN
+                    mid_p[i] = NAN
+                    low_p[i] = NAN
+                else:
+                    bands_at(self._var.mean, var_std(&self._var), self._up, self._dn,
+                             up_p + i, mid_p + i, low_p + i)
+        return upper, middle, lower
+
     def __repr__(self):
         return f"BBands(period={self._ring.n}, nbdev_up={self._up!r}, nbdev_dn={self._dn!r})"
 
@@ -1125,6 +1193,18 @@ cdef class _Extreme:
     def reset(self):
         """Forget every value fed so far."""
         extreme_clear(&self._ext, self._ext.period, self._ext.is_min)
+
+    def update_many(self, x):
+        """Feed many values in order; the window extremes, as repeated `update` gives them."""
+        arr = _float_array(x, "x")
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* op = _out_ptr(out)
+        cdef isize n = arr.shape[0]
+        cdef bint is_min = self._ext.is_min
+        with nogil:
+            extreme_kernel(xp, n, &self._ext, op, is_min)
+        return out
 
     def __repr__(self):
         return f"{type(self).__name__}(period={self._ext.period})"
@@ -1187,6 +1267,18 @@ cdef class EMA:
         """Feed one value; the EMA, NaN until `period` values were fed."""
         return ema_push(&self._ema, x)
 
+    def update_many(self, x):
+        """Feed many values in order; the EMAs, as repeated `update` gives them."""
+        arr = _float_array(x, "x")
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = arr.shape[0]
+        with nogil:
+            for i in range(n):
+                op[i] = ema_push(&self._ema, xp[i])
+        return out
+
     def reset(self):
         """Forget every value fed so far."""
         ema_clear(&self._ema, self._ema.period)
@@ -1218,6 +1310,18 @@ cdef class RSI:
     cpdef double update(self, double x):
         """Feed one close; the RSI in [0, 100], NaN until period + 1 values were fed."""
         return rsi_push(&self._rsi, x)
+
+    def update_many(self, x):
+        """Feed many closes in order; the RSIs, as repeated `update` gives them."""
+        arr = _float_array(x, "x")
+        out = np.empty(arr.shape[0], dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = arr.shape[0]
+        with nogil:
+            for i in range(n):
+                op[i] = rsi_push(&self._rsi, xp[i])
+        return out
 
     def reset(self):
         """Forget every value fed so far."""
@@ -1251,6 +1355,24 @@ cdef class ATR:
         """Feed one bar; the ATR, NaN until period + 1 bars were fed."""
         return atr_push(&self._atr, high, low, close)
 
+    def update_many(self, high, low, close):
+        """Feed many bars in order; the ATRs, as repeated `update` gives them."""
+        h = _float_array(high, "high")
+        l = _float_array(low, "low")
+        c = _float_array(close, "close")
+        _check_same_length(h, "high", l, "low")
+        _check_same_length(h, "high", c, "close")
+        out = np.empty(h.shape[0], dtype=np.float64)
+        cdef const double* hp = _in_ptr(h)
+        cdef const double* lp = _in_ptr(l)
+        cdef const double* cp = _in_ptr(c)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = h.shape[0]
+        with nogil:
+            for i in range(n):
+                op[i] = atr_push(&self._atr, hp[i], lp[i], cp[i])
+        return out
+
     def reset(self):
         """Forget every bar fed so far."""
         atr_clear(&self._atr, self._atr.period)
@@ -1276,6 +1398,28 @@ cdef class VWAP:
     cpdef double update(self, double high, double low, double close, double volume):
         """Feed one bar; the session VWAP, NaN while the cumulative volume is 0."""
         return vwap_push(&self._vwap, high, low, close, volume)
+
+    def update_many(self, high, low, close, volume):
+        """Feed many bars of the session in order; the VWAPs, as repeated `update` gives
+        them."""
+        h = _float_array(high, "high")
+        l = _float_array(low, "low")
+        c = _float_array(close, "close")
+        v = _float_array(volume, "volume")
+        _check_same_length(h, "high", l, "low")
+        _check_same_length(h, "high", c, "close")
+        _check_same_length(h, "high", v, "volume")
+        out = np.empty(h.shape[0], dtype=np.float64)
+        cdef const double* hp = _in_ptr(h)
+        cdef const double* lp = _in_ptr(l)
+        cdef const double* cp = _in_ptr(c)
+        cdef const double* vp = _in_ptr(v)
+        cdef double* op = _out_ptr(out)
+        cdef isize i, n = h.shape[0]
+        with nogil:
+            for i in range(n):
+                op[i] = vwap_push(&self._vwap, hp[i], lp[i], cp[i], vp[i])
+        return out
 
     def reset(self):
         """Start a new session."""
@@ -1320,6 +1464,23 @@ cdef class MACD:
         cdef double line, sig, hist
         macd_push(&self._macd, x, &line, &sig, &hist)
         return (line, sig, hist)
+
+    def update_many(self, x):
+        """Feed many values in order; (line, signal, hist) arrays, as repeated `update`
+        gives them."""
+        arr = _float_array(x, "x")
+        cdef isize i, n = arr.shape[0]
+        line = np.empty(n, dtype=np.float64)
+        sig = np.empty(n, dtype=np.float64)
+        hist = np.empty(n, dtype=np.float64)
+        cdef const double* xp = _in_ptr(arr)
+        cdef double* lp = _out_ptr(line)
+        cdef double* sp = _out_ptr(sig)
+        cdef double* hp = _out_ptr(hist)
+        with nogil:
+            for i in range(n):
+                macd_push(&self._macd, xp[i], lp + i, sp + i, hp + i)
+        return line, sig, hist
 
     def reset(self):
         """Forget every value fed so far."""

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,19 @@ from mismartera.ext.ring import BarRing
 
 ArrayLike = npt.ArrayLike
 
+class ClosedBar:
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    def __init__(self, ts: int, open: float, high: float, low: float, close: float,
+                 volume: float) -> None: ...
+    def __iter__(self) -> Iterator[int | float]: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> int | float: ...
+
 class SymbolPipeline:
     base_ring: BarRing
     base_tracker: GapTracker
@@ -16,6 +29,7 @@ class SymbolPipeline:
     n_derived: int
     pos: int
     size: int
+    session_close: int
     closed: npt.NDArray[np.int64]
     volume: float
     high: float
@@ -51,8 +65,8 @@ class SymbolPipeline:
 def step_until(
     pipelines: list[SymbolPipeline],
     until: int,
-    targets: list[list[list[Callable[[object], object]]]],
-    bar_type: Callable[[int, float, float, float, float, float], object],
+    targets: list[list[list[Callable[[ClosedBar], object]]]],
     interrupt: npt.NDArray[np.uint8],
     on_step: Callable[[int, list[int]], object] | None = ...,
+    lock: object | None = ...,
 ) -> int | None: ...

@@ -16,11 +16,71 @@ observer costs one Python call per bar and nothing else.
 import numpy as np
 
 from libc.math cimport NAN
-from libc.stdint cimport INT64_MAX, int64_t, uint8_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t
 
 from mismartera.ext.aggregate cimport Bar, StreamingAggregator
 from mismartera.ext.gaps cimport GapTracker, _classify
 from mismartera.ext.ring cimport BarRing
+
+
+cimport cython
+
+
+@cython.final
+cdef class ClosedBar:
+    """One closed bar, as handed to per-bar observers: `ts` (bar start, int ns UTC) and
+    `open high low close volume`. It unpacks and indexes like the tuple
+    `(ts, open, high, low, close, volume)` and compares equal to it."""
+
+    cdef readonly int64_t ts
+    cdef readonly double open, high, low, close, volume
+
+    def __init__(self, int64_t ts, double open, double high, double low, double close,
+                 double volume):
+        self.ts = ts
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+
+    def _tuple(self):
+        return (self.ts, self.open, self.high, self.low, self.close, self.volume)
+
+    def __iter__(self):
+        return iter(self._tuple())
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        return self._tuple()[index]
+
+    def __eq__(self, other):
+        if isinstance(other, (ClosedBar, tuple)):
+            return self._tuple() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._tuple())
+
+    def __repr__(self):
+        return (f"Bar(ts={self.ts}, open={self.open!r}, high={self.high!r}, low={self.low!r}, "
+                f"close={self.close!r}, volume={self.volume!r})")
+
+    def __reduce__(self):
+        return ClosedBar, self._tuple()
+
+
+cdef inline ClosedBar _closed_bar(BarRing ring, Py_ssize_t i):
+    cdef ClosedBar bar = ClosedBar.__new__(ClosedBar)
+    bar.ts = ring._ts[i]
+    bar.open = ring._open[i]
+    bar.high = ring._high[i]
+    bar.low = ring._low[i]
+    bar.close = ring._close[i]
+    bar.volume = ring._volume[i]
+    return bar
 
 
 cdef class SymbolPipeline:
@@ -35,6 +95,7 @@ cdef class SymbolPipeline:
     cdef const int64_t[::1] _qts
     cdef const double[::1] _qo, _qh, _ql, _qc, _qv
     cdef readonly Py_ssize_t pos, size
+    cdef public int64_t session_close  # a base bar closes at min(ts + base, session_close)
     cdef readonly object closed
     cdef int64_t[::1] _closed
     cdef public double volume, high, low
@@ -44,6 +105,9 @@ cdef class SymbolPipeline:
                  int64_t base_ns, derived=()):
         if base_ns <= 0:
             raise ValueError(f"base_ns must be positive, got {base_ns}")
+        if base_tracker.step_ns != base_ns:
+            raise ValueError(f"the base tracker's step ({base_tracker.step_ns}) must be "
+                             f"base_ns ({base_ns})")
         self.base_ring = base_ring
         self.base_tracker = base_tracker
         self.base_ns = base_ns
@@ -54,6 +118,9 @@ cdef class SymbolPipeline:
                 raise TypeError("derived must hold (StreamingAggregator, BarRing, GapTracker)")
             if (<StreamingAggregator>agg).base_ns != base_ns:
                 raise ValueError("every aggregator must take the pipeline's base interval")
+            if (<GapTracker>tracker).step_ns != (<StreamingAggregator>agg).interval_ns:
+                raise ValueError(f"a derived tracker's step ({tracker.step_ns}) must be its "
+                                 f"aggregator's interval ({agg.interval_ns})")
             self._aggs.append(agg)
             self._rings.append(ring)
             self._trackers.append(tracker)
@@ -61,6 +128,7 @@ cdef class SymbolPipeline:
         self.closed = np.zeros(1 + self.n_derived, np.int64)
         self._closed = self.closed
         empty_f = np.empty(0, np.float64)
+        self.session_close = INT64_MAX
         self.set_queue(np.empty(0, np.int64), empty_f, empty_f, empty_f, empty_f, empty_f)
         self.reset_metrics()
 
@@ -112,6 +180,7 @@ cdef class SymbolPipeline:
             self._copy_kept(cols, out, keep, n)
             cols = out
         self._set(cols, kept)
+        self.session_close = close_ns
         return counts[0], counts[1], counts[2], counts[3]
 
     cdef void _copy_kept(self, tuple src, tuple dst, const uint8_t[::1] keep, Py_ssize_t n):
@@ -152,30 +221,41 @@ cdef class SymbolPipeline:
     @property
     def next_close(self):
         """When the next queued base bar closes (ns), or None when the queue is spent."""
-        return None if self.pos >= self.size else self._qts[self.pos] + self.base_ns
+        return None if self.pos >= self.size else self._next_close()
 
     cdef inline int64_t _next_close(self) noexcept:
-        return INT64_MAX if self.pos >= self.size else self._qts[self.pos] + self.base_ns
+        cdef int64_t end
+        if self.pos >= self.size:
+            return INT64_MAX
+        end = self._qts[self.pos] + self.base_ns
+        return end if end < self.session_close else self.session_close
 
     cpdef Py_ssize_t advance(self, int64_t now) except -1:
-        """Deliver the queued base bars with ts + base <= now and close every derived bar
+        """Deliver the queued base bars that closed by now (at min(ts + base, the session
+        close given to `load`)) and close every derived bar
         whose bucket ended by now. Returns how many base bars were delivered; `closed`
         then holds the bars closed per interval (base first, then derived in order)."""
         cdef Py_ssize_t i = self.pos, j = self.pos
-        cdef int64_t limit = now - self.base_ns
-        while j < self.size and self._qts[j] <= limit:
-            j += 1
-        self.pos = j
+        cdef int64_t limit
+        if now >= self.session_close:  # the last bar of a session ends at its close
+            j = self.size
+        elif now >= INT64_MIN + self.base_ns:  # else no bar can have closed (and no wrap)
+            limit = now - self.base_ns
+            while j < self.size and self._qts[j] <= limit:
+                j += 1
         if j > i:
             self._deliver(&self._qts[i], &self._qo[i], &self._qh[i], &self._ql[i],
                           &self._qc[i], &self._qv[i], j - i, now)
         else:
             self._deliver(NULL, NULL, NULL, NULL, NULL, NULL, 0, now)
+        self.pos = j  # only once delivered: refused bars stay queued
         return j - i
 
     def feed(self, ts, open, high, low, close, volume, int64_t now):
         """Deliver bars that did not come from the queue (live arrivals, in time order),
-        then close derived bars ended by `now`. Returns how many bars were delivered."""
+        then close derived bars ended by `now`. Returns how many bars were delivered.
+        Raises ValueError, applying nothing, unless `ts` strictly increases and starts after
+        the newest base bar held."""
         cols = (np.ascontiguousarray(ts, np.int64),) + tuple(
             np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
         cdef Py_ssize_t n = cols[0].shape[0]
@@ -183,11 +263,41 @@ cdef class SymbolPipeline:
             raise ValueError("bar columns must be 1-d arrays of one length")
         cdef const int64_t[::1] t = cols[0]
         cdef const double[::1] o = cols[1], h = cols[2], l = cols[3], c = cols[4], v = cols[5]
+        cdef Py_ssize_t i
+        for i in range(1, n):
+            if t[i] <= t[i - 1]:
+                raise ValueError(f"base bars must arrive in time order: ts[{i}] = {t[i]} <= "
+                                 f"ts[{i - 1}] = {t[i - 1]}")
         if n:
             self._deliver(&t[0], &o[0], &h[0], &l[0], &c[0], &v[0], n, now)
         else:
             self._deliver(NULL, NULL, NULL, NULL, NULL, NULL, 0, now)
         return n
+
+    cdef int _check(self, const int64_t* ts, Py_ssize_t n) except -1:
+        """Before anything changes: every kernel has a session, and the bars (in time order
+        among themselves) start after the newest base bar held and after the last base bar
+        each aggregator took."""
+        cdef Py_ssize_t i, k
+        cdef StreamingAggregator agg
+        cdef BarRing ring = self.base_ring
+        cdef int64_t newest
+        self.base_tracker._require_session()
+        if ring._size:
+            newest = ring._ts[ring.window_start(1)]
+            if ts[0] <= newest:
+                raise ValueError(f"base bars must arrive in time order: {ts[0]} is not after "
+                                 f"the newest base bar {newest}")
+        for k in range(self.n_derived):
+            agg = <StreamingAggregator>self._aggs[k]
+            agg._require_session()
+            i = 0
+            while i < n and ts[i] < agg._open:
+                i += 1
+            if i < n and ts[i] < agg._close and ts[i] < agg._last_ts:
+                raise ValueError(f"base bars must arrive in time order: {ts[i]} is before "
+                                 f"{agg._last_ts}, already aggregated")
+        return 0
 
     cdef int _deliver(self, const int64_t* ts, const double* o, const double* h,
                       const double* l, const double* c, const double* v, Py_ssize_t n,
@@ -199,6 +309,7 @@ cdef class SymbolPipeline:
         cdef Bar b
         cdef double hi = self.high, lo = self.low, vol = self.volume
         if n:
+            self._check(ts, n)
             self.base_ring.push_many(ts, o, h, l, c, v, n)
             self.base_tracker._reserve(n + 1)
             for i in range(n):
@@ -214,10 +325,6 @@ cdef class SymbolPipeline:
         for k in range(self.n_derived):
             agg = <StreamingAggregator>self._aggs[k]
             if n:
-                agg._require_session()
-                if agg._open <= ts[0] < agg._close and ts[0] < agg._last_ts:
-                    raise ValueError(
-                        f"base bars must arrive in time order: {ts[0]} < {agg._last_ts}")
                 agg._reserve(n + 2)
                 for i in range(n):
                     agg._update(ts[i], o[i], h[i], l[i], c[i], v[i])
@@ -238,16 +345,20 @@ cdef class SymbolPipeline:
         return 0
 
 
-def step_until(list pipelines, int64_t until, list targets, object bar_type,
-               unsigned char[::1] interrupt, object on_step=None):
+def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] interrupt,
+               object on_step=None, object lock=None):
     """Advance `pipelines` bar by bar, in time order, up to `until` at the latest.
 
     Each step moves the clock to the next base-bar close of any pipeline; every pipeline
     advances to that time (so derived bars whose bucket ended close too). Then
     `on_step(t, changed)` runs if given (`changed`: indexes of pipelines that closed bars),
     and each bar closed at the step is handed to the callables in `targets[i][k]`
-    (pipeline i, interval k: 0 base, then derived) as `f(bar)`, where `bar` is
-    `bar_type(ts, open, high, low, close, volume)` made from the bar's ring.
+    (pipeline i, interval k: 0 base, then derived) as `f(bar)`, a `ClosedBar` from the
+    bar's ring (the last
+    `closed[k]` bars it holds: fewer if its capacity is smaller).
+
+    With `lock` (e.g. SessionData's RLock), each step's advance and `on_step` run holding it;
+    the bars are handed out after it is released, so observers never block readers.
 
     Stops after a step at which `interrupt[0]` became non-zero, or when no queued bar closes
     by `until`. Returns the time of the last step, or None when there was none."""
@@ -255,7 +366,7 @@ def step_until(list pipelines, int64_t until, list targets, object bar_type,
     cdef SymbolPipeline p
     cdef int64_t t, nxt, last = INT64_MAX
     cdef BarRing ring
-    cdef Py_ssize_t s, j
+    cdef Py_ssize_t s, j, m
     cdef list changed, wanted
     cdef bint any_step = False
     for i in range(npipe):
@@ -263,6 +374,11 @@ def step_until(list pipelines, int64_t until, list targets, object bar_type,
             raise TypeError("pipelines must hold SymbolPipeline objects")
     if len(targets) != npipe:
         raise ValueError("targets must have one entry per pipeline")
+    for i in range(npipe):
+        if len(targets[i]) != 1 + (<SymbolPipeline>pipelines[i]).n_derived:
+            raise ValueError(f"targets[{i}] must have one entry per interval of pipeline {i}")
+    if interrupt.shape[0] < 1:
+        raise ValueError("interrupt must hold one flag")
     while True:
         t = INT64_MAX
         for i in range(npipe):
@@ -272,17 +388,23 @@ def step_until(list pipelines, int64_t until, list targets, object bar_type,
         if t == INT64_MAX or t > until:
             break
         changed = []
-        for i in range(npipe):
-            p = <SymbolPipeline>pipelines[i]
-            p.advance(t)
-            for k in range(1 + p.n_derived):
-                if p._closed[k]:
-                    changed.append(i)
-                    break
-        any_step = True
-        last = t
-        if on_step is not None:
-            on_step(t, changed)
+        if lock is not None:
+            lock.acquire()
+        try:
+            for i in range(npipe):
+                p = <SymbolPipeline>pipelines[i]
+                p.advance(t)
+                for k in range(1 + p.n_derived):
+                    if p._closed[k]:
+                        changed.append(i)
+                        break
+            any_step = True
+            last = t
+            if on_step is not None:
+                on_step(t, changed)
+        finally:
+            if lock is not None:
+                lock.release()
         for i in changed:
             p = <SymbolPipeline>pipelines[i]
             nk = 1 + p.n_derived
@@ -293,10 +415,10 @@ def step_until(list pipelines, int64_t until, list targets, object bar_type,
                 if not wanted:
                     continue
                 ring = p.base_ring if k == 0 else <BarRing>p._rings[k - 1]
-                s = ring.window_start(p._closed[k])
-                for j in range(p._closed[k]):
-                    bar = bar_type(ring._ts[s + j], ring._open[s + j], ring._high[s + j],
-                                   ring._low[s + j], ring._close[s + j], ring._volume[s + j])
+                m = min(p._closed[k], ring._size)  # a small ring may hold fewer
+                s = ring.window_start(m)
+                for j in range(m):
+                    bar = _closed_bar(ring, s + j)
                     for f in wanted:
                         f(bar)
         if interrupt[0]:

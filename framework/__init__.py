@@ -46,6 +46,7 @@ _LAZY = {
     "SessionData": "mismartera.session.data",
     "run_backtest": "mismartera.session.run",
     "Indicator": "mismartera.session.indicators",
+    "Window": "mismartera.session.indicators",
     "Scanner": "mismartera.session.scanner",
     "ScanResult": "mismartera.session.scanner",
     "ScanContext": "mismartera.session.scanner",

@@ -8,21 +8,12 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from mismartera.ext.pipeline import ClosedBar as Bar  # one closed bar, for per-bar callbacks
+
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
-
-
-class Bar(NamedTuple):
-    """One bar, as handed to per-bar callbacks."""
-
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
 
 
 class Bars(NamedTuple):

@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "mismartera.plugins.sources.sample",
     "mismartera.plugins.sources.synthetic",
     "mismartera.plugins.sources.replay",
+    "mismartera.plugins.indicators.builtin",
     "mismartera.plugins.scanners.gap",
     "mismartera.plugins.scanners.volume_surge",
     "mismartera.plugins.exporters.json",

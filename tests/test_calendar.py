@@ -15,14 +15,9 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mismartera.calendar import (
-    BacktestClock,
-    Clock,
-    LiveClock,
-    SessionTable,
-    TimeManager,
-    parse_date,
-)
+
+from mismartera.calendar import SessionTable, TimeManager, parse_date
+from mismartera.clocks import BacktestClock, Clock, LiveClock
 from mismartera.errors import ConfigError
 from mismartera.intervals import Interval
 

@@ -8,7 +8,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.engine_helpers import CALENDAR, dumps, run, synthetic_config
+from tests.engine_helpers import (
+    CALENDAR,
+    dumps,
+    indicator_plugins,
+    run_with,
+    synthetic_config,
+    with_indicators,
+)
 
 
 class Recorder:
@@ -26,11 +33,40 @@ DAYS = [datetime.date(2014, 11, 26), datetime.date(2014, 11, 28), datetime.date(
 REFERENCE: dict = {}
 
 
+def indicators(streams: tuple[str, ...]) -> list[dict]:
+    """Built-in and custom indicators (each style) on the base and the largest interval."""
+    base, top = streams[0], streams[-1]
+    return [
+        {"name": "sma", "interval": base, "params": {"period": 3}},
+        {"name": "macd", "interval": base, "params": {"fast": 2, "slow": 4, "signal": 3}},
+        {"name": "vwap", "interval": base},
+        {"name": "range_mean", "interval": base, "params": {"period": 4}},
+        {"name": "session_count", "interval": base},
+        {"name": "bbands", "interval": top, "params": {"period": 3}},
+        {"name": "rsi", "interval": top, "params": {"period": 2}},
+        {"name": "range_mean_batch", "interval": top, "params": {"period": 2}},
+        {"name": "range_mean_many", "interval": top, "params": {"period": 2}},
+        {"name": "channel", "interval": top, "params": {"period": 2}},
+    ]
+
+
+HISTORICAL = [{"name": "trailing_avg", "field": "volume", "period": "2d",
+               "granularity": "intraday"}]
+
+
+def config(seed: int, streams: tuple[str, ...]):
+    cfg = synthetic_config(data__seed=seed, streams__intervals=list(streams))
+    return with_indicators(cfg, indicators(streams), HISTORICAL)
+
+
+def run(cfg, **kwargs):
+    return run_with(indicator_plugins(), cfg, **kwargs)
+
+
 def reference(seed: int, streams: tuple[str, ...]) -> str:
     key = (seed, streams)
     if key not in REFERENCE:
-        cfg = synthetic_config(data__seed=seed, streams__intervals=list(streams))
-        REFERENCE[key] = dumps(run(cfg)[1])
+        REFERENCE[key] = dumps(run(config(seed, streams))[1])
     return REFERENCE[key]
 
 
@@ -48,9 +84,10 @@ def test_random_chunks_and_observers_give_identical_exports(seed, streams, cuts,
         open_ns, close_ns = CALENDAR.session(day)
         stops += [open_ns + int(c * (close_ns - open_ns)) for c in cuts]
     recorder = Recorder()
-    cfg = synthetic_config(data__seed=seed, streams__intervals=list(streams))
+    cfg = config(seed, streams)
     coordinator, doc = run(cfg, stop_times=stops, observers=[recorder] if observe else [])
     assert dumps(doc) == reference(seed, streams)
+    assert all(s["indicators"] and not s["errors"] for s in doc["symbols"].values())
     if observe:
         # on the last day the observer saw exactly the bars that were stored, in time order
         sd = coordinator.session_data
@@ -63,7 +100,7 @@ def test_random_chunks_and_observers_give_identical_exports(seed, streams, cuts,
 
 
 def test_bar_by_bar_takes_one_iteration_per_distinct_close():
-    cfg = synthetic_config()
+    cfg = config(7, ("1m", "5m", "15m", "30m", "1h", "1d"))
     stepped, doc_stepped = run(cfg, observers=[Recorder()])
     whole, doc_whole = run(cfg)
     assert dumps(doc_stepped) == dumps(doc_whole)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from mismartera.bars import Bars
 from mismartera.calendar import TimeManager
 from mismartera.errors import DataError
@@ -406,7 +407,7 @@ ZONES = ["America/New_York", "Asia/Kolkata", "America/St_Johns", "Australia/Lord
 def test_utc_offsets_match_zoneinfo(zone, stamps, near_change, valid):
     """The importer's vectorised offsets (used for grid and date checks) equal zoneinfo's
     for any instants, sorted or not, clustered around a DST change or not."""
-    from mismartera.importer import _utc_offsets
+    from mismartera.import_stamps import utc_offsets
 
     tz = ZoneInfo(zone)
     if near_change:  # pile the stamps within a day of New York's 2011-11-06 change
@@ -414,7 +415,7 @@ def test_utc_offsets_match_zoneinfo(zone, stamps, near_change, valid):
         stamps = [base + (s % 172_800) - 86_400 for s in stamps]
     ts = np.array(stamps, np.int64) * NS + np.array([s % 3 for s in stamps]) * 20 * NS
     mask = np.array(valid[: len(ts)], np.bool_)
-    got = _utc_offsets(ts, mask, tz)
+    got = utc_offsets(ts, mask, tz)
     want = [int(datetime.fromtimestamp(t / NS, tz).utcoffset().total_seconds()) * NS if m else 0
             for t, m in zip(ts.tolist(), mask.tolist(), strict=True)]
     assert got.tolist() == want

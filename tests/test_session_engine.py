@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +13,22 @@ from mismartera.errors import DataError
 from mismartera.export import snapshot
 from mismartera.session.coordinator import SessionCoordinator, stream_plan
 from mismartera.intervals import Interval
-from tests.engine_helpers import CALENDAR, dumps, plugins, synthetic_config
+from tests.engine_helpers import (
+    CALENDAR,
+    dumps,
+    indicator_plugins,
+    plugins,
+    synthetic_config,
+    with_indicators,
+)
 
 I = Interval.parse
 
 
-def run_days(cfg, **kwargs):
+def run_days(cfg, manager=None, **kwargs):
     """Run and return (coordinator, {day: export document})."""
     docs = {}
-    coordinator = SessionCoordinator(cfg, plugins=plugins(), **kwargs)
+    coordinator = SessionCoordinator(cfg, plugins=manager or plugins(), **kwargs)
 
     def on_day_end(coord, day):
         docs[day] = snapshot(coord.session_data, coord.calendar)[0]
@@ -44,15 +52,27 @@ class AddAt:
 def test_add_symbol_mid_session_equals_a_run_that_had_it_from_the_start():
     day = datetime.date(2014, 11, 28)  # the early close, to make it harder
     when = CALENDAR.local_ns(day, 11, 0)
-    cfg = synthetic_config(historical__trailing_days=2, symbols__list=["SYN0"])
+    indicators = [{"name": "sma", "interval": "5m", "params": {"period": 3}},
+                  {"name": "macd", "interval": "1m"}, {"name": "vwap", "interval": "15m"},
+                  {"name": "range_mean", "interval": "1m"},
+                  {"name": "range_mean_batch", "interval": "30m"},
+                  {"name": "session_count", "interval": "5m"}]
+    historical = [{"name": "trailing_max", "field": "high", "period": "3d"},
+                  {"name": "trailing_avg", "field": "volume", "period": "1w",
+                   "granularity": "intraday"}]
+    cfg = with_indicators(synthetic_config(historical__trailing_days=2, symbols__list=["SYN0"]),
+                          indicators, historical)
     adder = AddAt("SYN1", when)
-    _, added = run_days(cfg, observers=[adder])
+    _, added = run_days(cfg, indicator_plugins(), observers=[adder])
     assert adder.at is not None and adder.at >= when
-    _, full = run_days(synthetic_config(historical__trailing_days=2))
+    full_cfg = with_indicators(synthetic_config(historical__trailing_days=2), indicators,
+                               historical)
+    _, full = run_days(full_cfg, indicator_plugins())
     for d in (day, datetime.date(2014, 12, 1)):
         got, want = added[d]["symbols"]["SYN1"], full[d]["symbols"]["SYN1"]
         assert got["historical"]["days"] == want["historical"]["days"] != []
         assert got["bars"]["1m"]["data"], "the added symbol has bars"
+        assert got["indicators"]["sma_3_5m"]["ready"] and got["historical"]["indicators"]
         assert dumps(got) == dumps(want)
     assert "SYN1" not in added[datetime.date(2014, 11, 26)]["symbols"]
 
@@ -206,3 +226,29 @@ def test_session_hooks_fire_once_per_day_and_symbol(mismartera_plugins):
     d1, d2, d3 = datetime.date(2014, 11, 26), datetime.date(2014, 11, 28), datetime.date(2014, 12, 1)
     assert calls == [("added", "SYN0"), ("added", "SYN1"), ("started", d1), ("ended", d1),
                      ("started", d2), ("ended", d2), ("started", d3), ("ended", d3)]
+
+
+def test_a_daily_base_is_delivered_at_the_close(tmp_path):
+    """A base bar whose interval runs past the close (1d here) closes at the close."""
+    import csv
+
+    from mismartera.session.run import run_backtest
+
+    days = {}
+
+    def on_day_end(coord, day):
+        days[day] = coord.session_data["AAPL"].bars["1d"].bars()
+
+    run_backtest({"session": {"start": "2012-01-03", "end": "2012-01-06"},
+                  "data": {"source": "sample"}, "symbols": {"list": ["AAPL"]},
+                  "streams": {"intervals": ["1d"]}},
+                 plugins=plugins(), on_day_end=on_day_end)
+    path = Path(__file__).resolve().parents[2] / "shared/data/daily/AAPL_2012-2014.csv"
+    with (path if path.exists() else Path("/work/shared/data/daily/AAPL_2012-2014.csv")).open() as fh:
+        rows = {r["date"]: r for r in csv.DictReader(fh)}
+    assert sorted(days) == [datetime.date(2012, 1, d) for d in (3, 4, 5, 6)]
+    for day, bars in days.items():
+        row = rows[day.isoformat()]
+        assert len(bars.ts) == 1 and int(bars.ts[0]) == CALENDAR.session(day)[0]
+        assert [bars.open[0], bars.close[0], bars.volume[0]] == [
+            float(row["open"]), float(row["close"]), float(row["volume"])]

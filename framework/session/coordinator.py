@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from mismartera.bars import Bar, Bars
-from mismartera.calendar import BacktestClock, TimeManager
+from mismartera.calendar import TimeManager
+from mismartera.clocks import BacktestClock
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.ext.aggregate import aggregate_bars
@@ -41,6 +42,7 @@ from mismartera.session.processor import DataProcessor, changes
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.sources import DataSource
+
 
 def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
                 source_name: str) -> Interval:
@@ -193,7 +195,7 @@ class SessionCoordinator:
         sd = self.session_data
         session = self.calendar.session(day)
         assert session is not None
-        open_ns, close_ns = session
+        open_ns, close_ns = int(session[0]), int(session[1])
         with sd.lock:
             sd.date, sd.open_ns, sd.close_ns, sd.now_ns = day, open_ns, close_ns, open_ns
             self.clock = BacktestClock(open_ns, limit=close_ns)
@@ -355,7 +357,7 @@ class SessionCoordinator:
             self._apply_pending()
             if clock.now >= close:
                 break
-            target = self._next_stop(clock.now, close, fine=paced, quality=stepped)
+            target = self._next_stop(clock.now, close, fine=paced)
             if paced:
                 delay = wall0 + (target - sim0) / self.config.speed - time.monotonic_ns()
                 if delay > 0:
@@ -377,17 +379,23 @@ class SessionCoordinator:
                      if getattr(o, "intervals", None) is None or iv.interval.name in o.intervals]
                     for iv in s.bars_in_pipeline_order] for s in symbols]
         before = [(p.pos, [len(iv.data) for iv in s.derived()]) for p, s in zip(pipelines, symbols, strict=True)]
-        indicators = self.indicators if self.config.indicators else None
+        indicators = self.indicators if self.indicators.wants_bars else None
+
+        quality = self.quality
+        close = sd.close_ns
 
         def on_step(t: int, changed: list[int]) -> None:
+            # the per-step pipeline before observers: clock, indicators, quality (throttled)
             clock.advance_to(t)
             sd.now_ns = t
             if indicators is not None:
                 for i in changed:
                     indicators.on_bars(symbols[i], changes(symbols[i]))
+            if t < close:
+                quality.update(sd, t)
 
+        last = step_until(pipelines, until, targets, self._interrupt, on_step, sd.lock)
         with sd.lock:
-            last = step_until(pipelines, until, targets, Bar, self._interrupt, on_step)
             for (pos, lengths), p, s in zip(before, pipelines, symbols, strict=True):
                 self.metrics.bars_processed += p.pos - pos
                 if p.pos > pos:
@@ -401,14 +409,10 @@ class SessionCoordinator:
         for op, symbol in self.scanners.run_due(now, self.session_data):
             (self.add_symbol if op == "add" else self.remove_symbol)(symbol)
 
-    def _next_stop(self, now: int, close: int, fine: bool, quality: bool = False) -> int:
+    def _next_stop(self, now: int, close: int, fine: bool) -> int:
         """The next moment anything can observe: the close, a stop time, a scanner run,
-        the next quality update (`quality`), the next base-bar close (`fine`)."""
+        the next base-bar close (`fine`)."""
         target = close
-        if quality:
-            due = self.quality.next_due()
-            if due is not None and now < due < target:
-                target = due
         scan = self.scanners.next_time(now)
         if scan is not None and now < scan < target:
             target = scan
@@ -493,7 +497,7 @@ class SessionCoordinator:
         sd = self.session_data
         with sd.lock:
             if sd.close_ns is not None:  # a stopped session is not scored past its clock
-                self.quality.update(sd, min(self.now_ns, sd.close_ns), force=True, final=True)
+                self.quality.update(sd, min(self.now_ns, sd.close_ns), force=True)
             sd.active = False
             self.metrics.trading_days += 1
             delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]

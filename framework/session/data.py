@@ -43,21 +43,43 @@ class GapInfo:
     bar_count: int
 
 
+def expected_end(open_ns: int, close_ns: int, step_ns: int, now_ns: int) -> int:
+    """The end argument for gap kernels at clock `now_ns`: a bucket is expected once it has
+    closed, i.e. its start + step (truncated at the close) is <= now."""
+    if now_ns >= close_ns:
+        return close_ns
+    return max(open_ns, now_ns - step_ns + 1)
+
+
+class QualityClock:
+    """The session time a symbol's quality was last taken at, shared by its intervals: the
+    quality manager sets `now` (one write per symbol); each interval works out its gaps and
+    quality from it when read. The gap tracker answers for any past time exactly, whatever
+    bars arrived since, so reading late gives the value of the moment it was taken."""
+
+    __slots__ = ("now",)
+
+    def __init__(self) -> None:
+        self.now: int | None = None
+
+
 class BarIntervalData:
     """The bars of one symbol at one interval, with their quality and the kernel state that
     builds (derived) and checks (gap tracker) them."""
 
-    __slots__ = ("_gap_arrays", "_gaps", "_pending_end", "_quality", "aggregator", "base",
+    __slots__ = ("_clock", "_gap_arrays", "_gaps", "_quality", "_taken", "aggregator", "base",
                  "data", "derived", "interval", "tracker", "updated")
 
-    def __init__(self, interval: Interval, base: Interval | None, capacity: int) -> None:
+    def __init__(self, interval: Interval, base: Interval | None, capacity: int,
+                 clock: QualityClock | None = None) -> None:
         self.interval = interval
         self.base = base
         self.derived = base is not None
         self.data = BarRing(capacity)
         self.updated = False
         self._quality = 100.0
-        self._pending_end: int | None = None
+        self._clock = clock or QualityClock()
+        self._taken: int | None = None  # the clock time quality was last worked out for
         self._gap_arrays: tuple | None = None
         self._gaps: list[GapInfo] = []
         # `1d` is one bucket per session: [open, open + 24h) truncated at the close
@@ -68,7 +90,7 @@ class BarIntervalData:
         """Empty the bars and reset kernel state for a new session."""
         self.data.clear()
         self.updated = False
-        self._quality, self._pending_end = 100.0, None
+        self._quality, self._taken = 100.0, None
         self._gap_arrays, self._gaps = None, []
         self.tracker.start_session(open_ns, close_ns)
         if self.aggregator is not None:
@@ -81,14 +103,14 @@ class BarIntervalData:
     @property
     def quality(self) -> float:
         """100 x present / expected bars as of the last quality update."""
-        if self._pending_end is not None:
+        if self._clock.now != self._taken:
             self._settle()
         return self._quality
 
     @property
     def gaps(self) -> list[GapInfo]:
         """Maximal runs of missing bars as of the last quality update."""
-        if self._pending_end is not None:
+        if self._clock.now != self._taken:
             self._settle()
         if self._gap_arrays is not None:
             starts, ends, counts = self._gap_arrays
@@ -97,19 +119,20 @@ class BarIntervalData:
             self._gap_arrays = None
         return self._gaps
 
-    def update_quality(self, end_ns: int, final: bool = False) -> None:
-        """Recompute gaps and quality for buckets that started before `end_ns`. With `final`
-        (no bar can arrive before the next session resets this) the work is left until
-        someone reads `quality` or `gaps`, with the same result."""
-        self._pending_end = end_ns
-        if not final:
-            self._settle()
+    def forget_quality(self) -> None:
+        """Work quality and gaps out again at the next read (the tracker was rebuilt)."""
+        self._taken = -1
 
     def _settle(self) -> None:
-        end, self._pending_end = self._pending_end, None
-        self._gap_arrays = self.tracker.gaps(end)
+        now = self._taken = self._clock.now
+        if now is None:
+            self._quality, self._gap_arrays, self._gaps = 100.0, None, []
+            return
+        t = self.tracker
+        end = expected_end(t.session_open, t.session_close, self.interval.ns, now)
+        self._gap_arrays = t.gaps(end)
         self._gaps = []
-        self._quality = float(self.tracker.quality(end))
+        self._quality = float(t.quality(end))
 
 
 @dataclass
@@ -192,9 +215,11 @@ class SymbolSessionData:
         self.symbol = symbol
         self.base_interval = base_interval
         self.bars: dict[str, BarIntervalData] = {}
+        self.quality_clock = QualityClock()
         for interval in sorted(set(intervals)):
             base = None if interval == base_interval else base_interval
-            self.bars[interval.name] = BarIntervalData(interval, base, capacity[interval])
+            self.bars[interval.name] = BarIntervalData(interval, base, capacity[interval],
+                                                       self.quality_clock)
         self.historical = HistoricalData()
         self.indicators: dict[str, Any] = {}  # export key -> indicator state (IndicatorManager)
         self.quotes: list[tuple[int, float, float, float, float]] = []  # ts, bid, ask, bid_size, ask_size
@@ -238,11 +263,18 @@ class SymbolSessionData:
         """Clear session bars, metrics, quotes and ticks; historical data stays."""
         for interval_data in self.bars.values():
             interval_data.start_session(open_ns, close_ns)
+        self.quality_clock.now = None
         self.pipeline.reset_metrics()
         self.quotes.clear()
         self.ticks.clear()
         self.rejected.clear()
         self.pipeline.clear_queue()
+
+    def take_quality(self, now_ns: int) -> None:
+        """Take quality as of `now_ns` afresh (after bars were inserted or rebuilt)."""
+        self.quality_clock.now = now_ns
+        for interval_data in self.bars.values():
+            interval_data.forget_quality()
 
     def record_error(self, message: str) -> None:
         if message not in self.errors:

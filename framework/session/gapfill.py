@@ -22,7 +22,7 @@ from mismartera.bars import Bars
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import classify
 from mismartera.session.data import SessionData, SymbolSessionData
-from mismartera.session.quality import expected_end
+from mismartera.session.data import expected_end
 
 NS = 1_000_000_000
 

@@ -30,8 +30,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
 from mismartera.bars import Bars
-from mismartera.calendar import LiveClock, TimeManager
+from mismartera.calendar import TimeManager
+from mismartera.clocks import LiveClock
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.ext.gaps import classify

@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mismartera.ext.gaps import find_gaps
-from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
-
-
-def expected_end(open_ns: int, close_ns: int, step_ns: int, now_ns: int) -> int:
-    """The end argument for gap kernels at clock `now_ns`: a bucket is expected once it has
-    closed, i.e. its start + step (truncated at the close) is <= now."""
-    if now_ns >= close_ns:
-        return close_ns
-    return max(open_ns, now_ns - step_ns + 1)
+from mismartera.session.data import GapInfo, SessionData, SymbolSessionData, expected_end
 
 
 class DataQualityManager:
@@ -31,31 +23,21 @@ class DataQualityManager:
     def teardown(self) -> None:
         self._last = None
 
-    def next_due(self) -> int | None:
-        """When the next throttled update is due (None: at the first chance)."""
-        return None if self._last is None else self._last + self.interval_ns
-
-    def update(self, session_data: SessionData, now_ns: int, force: bool = False,
-               final: bool = False) -> bool:
-        """Recompute quality if `interval_s` of session time passed since the last update (or
-        `force`). `final`: the session is over (see BarIntervalData.update_quality).
-        Returns True when it ran."""
+    def update(self, session_data: SessionData, now_ns: int, force: bool = False) -> bool:
+        """Take quality as of `now_ns` if `interval_s` of session time passed since the last
+        update (or `force`). Returns True when it ran."""
         if not force and self._last is not None and now_ns - self._last < self.interval_ns:
             return False
         self._last = now_ns
         for symbol_data in session_data:
-            self.update_symbol(session_data, symbol_data, now_ns, final)
+            symbol_data.quality_clock.now = now_ns
         return True
 
     @staticmethod
-    def update_symbol(session_data: SessionData, symbol_data: SymbolSessionData, now_ns: int,
-                      final: bool = False) -> None:
-        open_ns, close_ns = session_data.open_ns, session_data.close_ns
-        if open_ns is None or close_ns is None:
-            return
-        for interval_data in symbol_data.bars.values():
-            step = interval_data.interval.ns
-            interval_data.update_quality(expected_end(open_ns, close_ns, step, now_ns), final)
+    def update_symbol(session_data: SessionData, symbol_data: SymbolSessionData,
+                      now_ns: int) -> None:
+        """Take the symbol's quality as of `now_ns` afresh (worked out when read)."""
+        symbol_data.take_quality(now_ns)
 
     @staticmethod
     def historical(symbol_data: SymbolSessionData) -> None:

@@ -1,0 +1,211 @@
+"""Row validation of bar files, and the first bad row's reason.
+
+`check_rows` validates a block of typed rows at once: a valid stamp, finite numbers,
+`low <= min(open, close)`, `max(open, close) <= high`, `volume >= 0`, stamps strictly
+increasing and on the interval's grid in local wall time (multiples of the interval from
+midnight; of 30 minutes for longer intervals), and for `1d` bars a trading session whose
+open replaces the stamp. It returns the bars, or the first bad row with a function that
+words the reason from that row's raw field texts. `infer_from_stamps` tells a file's
+interval from its stamps.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from mismartera.bars import Bars
+from mismartera.errors import DataError
+from mismartera.import_layout import VALUE_NAMES
+from mismartera.import_stamps import DAY_NS, NS
+from mismartera.intervals import Interval
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from mismartera.import_layout import Layout
+    from mismartera.import_rows import Typed
+
+ALIGN_MAX_NS = 30 * 60 * NS
+_EPOCH_DATE = date(1970, 1, 1)
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B8 = npt.NDArray[np.bool_]
+SessionOpenOf = Callable[[date], "int | None"]
+
+
+@dataclass
+class _Problem:
+    index: int  # row within the checked block
+    reason: Callable[[dict[str, str | None]], str]  # from the row's raw field texts
+
+
+@dataclass
+class Context:
+    """What the checks of one file need besides its rows."""
+
+    interval: Interval
+    tz: ZoneInfo
+    layout: Layout
+    session_open_of: SessionOpenOf | None
+    opens: dict[int, int | None]  # local day number -> session open (cache)
+
+
+def check_rows(
+    typed: Typed, ctx: Context, prev_ts: int | None
+) -> tuple[Bars | None, _Problem | None]:
+    """Validate a block (rows after one whose final ts was `prev_ts`): its bars, or the
+    first bad row and why."""
+    n = len(typed)
+    v = typed.values
+    o, h, lo, c, vol = (v[k] for k in VALUE_NAMES)
+    checks: list[tuple[B8, Callable[[int, dict[str, str | None]], str]]] = []
+    layout = ctx.layout
+
+    def raw_stamp(raw: dict[str, str | None]) -> str:
+        return " ".join((raw.get(f"c{i}") or "").strip() for i in layout.stamp)
+
+    checks.append((typed.stamp_null, lambda i, raw: (
+        f"missing value in {'columns' if len(layout.stamp) == 2 else 'column'} "
+        f"{layout.stamp_label}")))
+    checks.append((~typed.stamp_ok, lambda i, raw: (
+        f"'{raw_stamp(raw)}' is not {layout.stamp_noun()}: expected ISO-8601 such as "
+        "2024-01-03 09:30:00 or 2024-01-03T09:30:00-05:00")))
+    for name in VALUE_NAMES:
+        with np.errstate(invalid="ignore"):
+            not_finite = ~np.isfinite(v[name]) & ~typed.nulls[name] & ~typed.bad[name]
+        checks += [
+            (typed.nulls[name], _missing_reason(name)),
+            (typed.bad[name], _not_number_reason(name, f"c{layout.values[name]}")),
+            (not_finite, _not_finite_reason(name, v[name])),
+        ]
+    with np.errstate(invalid="ignore"):
+        checks += [
+            (h < lo, lambda i, raw: f"high {float(h[i])!r} is below low {float(lo[i])!r}"),
+            (o > h, lambda i, raw: f"open {float(o[i])!r} is above high {float(h[i])!r}"),
+            (o < lo, lambda i, raw: f"open {float(o[i])!r} is below low {float(lo[i])!r}"),
+            (c > h, lambda i, raw: f"close {float(c[i])!r} is above high {float(h[i])!r}"),
+            (c < lo, lambda i, raw: f"close {float(c[i])!r} is below low {float(lo[i])!r}"),
+            (vol < 0, lambda i, raw: f"volume {float(vol[i])!r} is negative"),
+        ]
+    iv = ctx.interval
+    if iv.is_intraday:
+        checks.append((typed.date_only, lambda i, raw: (
+            f"'{raw_stamp(raw)}' has no time of day: {iv.name} bars need a timestamp "
+            "(timestamp, datetime or date + time columns)")))
+        ts = typed.ts
+        align = min(iv.ns, ALIGN_MAX_NS)
+        align_name = iv.name if iv.ns <= ALIGN_MAX_NS else "30m"
+        checks.append(((typed.local % align) != 0, lambda i, raw: (
+            f"timestamp {raw_stamp(raw)} is not on the {iv.name} grid: expected a multiple of "
+            f"{align_name} from midnight, {ctx.tz.key} time")))
+    else:
+        ts, not_session, odd_time = _session_stamps(typed, ctx)
+        checks.append((not_session, lambda i, raw: (
+            f"{_local_date(typed.local[i])} is not a trading session of the exchange")))
+        checks.append((odd_time, lambda i, raw: (
+            f"{iv.name} bar timestamp {raw_stamp(raw)} is neither midnight nor its "
+            "session's open")))
+    if n:
+        before = np.empty(n, np.int64)
+        before[1:] = ts[:-1]
+        before[0] = prev_ts if prev_ts is not None else np.iinfo(np.int64).min
+        checks.append((ts <= before, lambda i, raw: (
+            f"timestamp {raw_stamp(raw)} is not after the previous row's (a duplicate)"
+            if ts[i] == before[i]
+            else f"timestamp {raw_stamp(raw)} is not after the previous row's "
+            f"({_fmt_local(int(before[i]), ctx.tz)})")))
+    any_bad = np.zeros(n, np.bool_)
+    for mask, _ in checks:
+        any_bad |= mask
+    if not any_bad.any():
+        return Bars.from_arrays(ts, o, h, lo, c, vol), None
+    first = int(np.argmax(any_bad))
+    why = next(fn for mask, fn in checks if mask[first])
+    return None, _Problem(first, functools.partial(why, first))
+
+
+_Reason = Callable[[int, dict[str, "str | None"]], str]
+
+
+def _missing_reason(name: str) -> _Reason:
+    return lambda i, raw: f"missing value in column '{name}'"
+
+
+def _not_number_reason(name: str, col: str) -> _Reason:
+    return lambda i, raw: f"'{(raw.get(col) or '').strip()}' is not a number in column '{name}'"
+
+
+def _not_finite_reason(name: str, values: F64) -> _Reason:
+    return lambda i, raw: f"{name} {float(values[i])!r} is not a finite number"
+
+
+def _session_stamps(typed: Typed, ctx: Context) -> tuple[I64, B8, B8]:
+    """For daily bars: each row's session open, rows whose local date is no session, rows
+    whose time is neither local midnight nor the session open (rows without a valid stamp
+    are left to the stamp checks)."""
+    assert ctx.session_open_of is not None
+    ok = typed.stamp_ok
+    days = np.where(ok, typed.local // DAY_NS, 0)
+    tod = typed.local - days * DAY_NS
+    uniq, inverse = np.unique(days, return_inverse=True)
+    opens = np.zeros(len(uniq), np.int64)
+    missing = np.zeros(len(uniq), np.bool_)
+    valid_days = set(days[ok].tolist())
+    for k, day in enumerate(uniq.tolist()):
+        if day not in valid_days:
+            continue
+        if day not in ctx.opens:
+            ctx.opens[day] = ctx.session_open_of(_EPOCH_DATE + timedelta(days=day))
+        got = ctx.opens[day]
+        missing[k] = got is None
+        opens[k] = 0 if got is None else got
+    ts = opens[inverse]
+    not_session = missing[inverse] & ok
+    odd_time = (tod != 0) & (typed.ts != ts) & ok & ~not_session
+    return np.ascontiguousarray(ts), not_session, odd_time
+
+
+def _local_date(local_ns: int) -> date:
+    return _EPOCH_DATE + timedelta(days=int(local_ns) // DAY_NS)
+
+
+def _fmt_local(ts_ns: int, tz: ZoneInfo) -> str:
+    seconds, frac = divmod(int(ts_ns), NS)
+    dt = datetime.fromtimestamp(seconds, UTC).astimezone(tz)
+    if frac:
+        dt = dt.replace(microsecond=frac // 1000)
+    return dt.isoformat()
+
+
+def infer_from_stamps(typed: Typed, path: Path) -> Interval:
+    good = typed.stamp_ok & ~typed.stamp_null
+    if good.any() and typed.date_only[good].all():
+        return Interval.parse("1d")
+    ts = typed.ts[good]
+    steps = np.diff(ts)
+    steps = steps[steps > 0]
+    if len(steps) == 0:
+        raise DataError(
+            f"{path}: cannot infer the bar interval from fewer than two increasing stamps: "
+            "give the interval"
+        )
+    step = int(steps.min())
+    if step >= 20 * 3600 * NS:
+        return Interval.parse("1d")
+    for name in Interval.SUPPORTED:
+        iv = Interval.parse(name)
+        if iv.is_intraday and iv.ns == step:
+            return iv
+    raise DataError(
+        f"{path}: cannot infer the bar interval: the smallest spacing between stamps, "
+        f"{step / NS:g} s, is not a supported interval: give the interval"
+    )
