@@ -66,9 +66,13 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from mismartera.bars import Bars
-    from mismartera.calendar import TimeManager
-    from mismartera.errors import ConfigError, DataError, PluginError, UserError
-    from mismartera.intervals import Interval, Period
-    from mismartera.plugin_manager import PluginManager
-    from mismartera.sources import DataSource
+    from mismartera.bars import Bars as Bars
+    from mismartera.calendar import TimeManager as TimeManager
+    from mismartera.errors import ConfigError as ConfigError
+    from mismartera.errors import DataError as DataError
+    from mismartera.errors import PluginError as PluginError
+    from mismartera.errors import UserError as UserError
+    from mismartera.intervals import Interval as Interval
+    from mismartera.intervals import Period as Period
+    from mismartera.plugin_manager import PluginManager as PluginManager
+    from mismartera.sources import DataSource as DataSource

@@ -8,7 +8,10 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mismartera.ext.pipeline import ClosedBar as Bar  # one closed bar, for per-bar callbacks
+from mismartera.ext.pipeline import ClosedBar
+
+Bar = ClosedBar
+"""One closed bar, for per-bar callbacks."""
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
@@ -31,7 +34,7 @@ class Bars(NamedTuple):
         return cls(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in range(5)))
 
     @classmethod
-    def from_arrays(cls, ts, open, high, low, close, volume) -> Bars:  # noqa: A002
+    def from_arrays(cls, ts, open, high, low, close, volume) -> Bars:
         """Coerce to contiguous int64/float64 arrays of one length; ValueError otherwise."""
         out = cls(
             np.ascontiguousarray(ts, dtype=np.int64),
@@ -65,6 +68,8 @@ class Bars(NamedTuple):
     def concat(cls, parts: list[Bars]) -> Bars:
         if not parts:
             return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
         return cls(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
 
     def valid_mask(self) -> npt.NDArray[np.bool_]:
@@ -101,7 +106,8 @@ def _replace(self: Bars, **changes) -> Bars:
     unknown = set(changes) - set(COLUMNS)
     if unknown:
         raise ValueError(f"Bars has no column {sorted(unknown)[0]!r}")
-    return tuple.__new__(type(self), tuple(changes.get(c, v) for c, v in zip(COLUMNS, self, strict=True)))
+    columns = tuple(changes.get(c, v) for c, v in zip(COLUMNS, self, strict=True))
+    return tuple.__new__(type(self), columns)
 
 
 Bars._make = classmethod(_make)  # type: ignore[method-assign, assignment]

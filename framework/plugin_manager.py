@@ -130,7 +130,7 @@ class PluginManager:
     def _load(self, load: Callable[[], Any], prov: Provenance) -> None:
         try:
             self._add(load(), prov)
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break the rest
+        except Exception as exc:  # one broken plugin must not break the rest
             self._fail(prov, exc)
 
     def _fail(self, prov: Provenance, exc: BaseException) -> None:
@@ -159,12 +159,14 @@ class PluginManager:
         try:
             self._pm.check_pending()
         except pluggy.PluginValidationError:
-            known = [n for n in dir(hookspecs) if n.startswith(("register_", "session_", "symbol_"))]
+            prefixes = ("register_", "session_", "symbol_")
+            known = [n for n in dir(hookspecs) if n.startswith(prefixes)]
             bad = []
             for name in dir(obj):
                 if self._pm.parse_hookimpl_opts(obj, name) is not None and name not in known:
                     near = difflib.get_close_matches(name, known, n=1)
-                    bad.append(f"unknown hook {name!r}" + (f" (did you mean {near[0]}?)" if near else ""))
+                    hint = f" (did you mean {near[0]}?)" if near else ""
+                    bad.append(f"unknown hook {name!r}{hint}")
             raise PluginError("; ".join(bad) or "invalid hook implementation") from None
 
     def _registrations(self, obj: Any, prov: Provenance) -> list[Registration]:
@@ -174,7 +176,9 @@ class PluginManager:
             if self._pm.parse_hookimpl_opts(obj, hook_name) is None:
                 continue
 
-            def register(name: str, thing: Any, description: str = "", *, _kind: str = kind) -> None:
+            def register(
+                name: str, thing: Any, description: str = "", *, _kind: str = kind
+            ) -> None:
                 if not isinstance(name, str) or not name.strip():
                     raise PluginError(f"a {_kind} was registered without a name")
                 taken = self._registry[_kind].get(name) or next(
@@ -198,7 +202,8 @@ class PluginManager:
                         distribution: str = "local", version: str = "") -> Provenance:
         """Register a plugin object (a module, class or instance with @hookimpl functions).
         Errors raise PluginError naming the plugin instead of being reported as warnings."""
-        prov = Provenance(name or getattr(obj, "__name__", type(obj).__name__), distribution, version)
+        label = name or getattr(obj, "__name__", type(obj).__name__)
+        prov = Provenance(label, distribution, version)
         try:
             self._add(obj, prov)
         except PluginError as exc:
@@ -231,7 +236,8 @@ class PluginManager:
         where = f"{key}: " if key else ""
         near = difflib.get_close_matches(name, list(regs), n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
-        msg = f"{where}unknown {kind} {name!r}{hint}; available: {', '.join(sorted(regs)) or 'none'}"
+        available = ", ".join(sorted(regs)) or "none"
+        msg = f"{where}unknown {kind} {name!r}{hint}; available: {available}"
         if self.failed:
             msg += "; " + "; ".join(f.message() for f in self.failed)
         raise PluginError(msg)
@@ -264,7 +270,9 @@ class PluginManager:
                 self._fail(prov, exc)
                 continue
             for name in set(cli.commands) - set(before):
-                self._registry["command"][name] = Registration("command", name, cli.commands[name], prov)
+                self._registry["command"][name] = Registration(
+                    "command", name, cli.commands[name], prov
+                )
 
     def notify(self, hook_name: str, **kwargs: Any) -> list[tuple[Provenance, BaseException]]:
         """Call a notification hook plugin by plugin; return the errors instead of raising, so
@@ -273,7 +281,7 @@ class PluginManager:
         for impl in getattr(self._pm.hook, hook_name).get_hookimpls()[::-1]:
             try:
                 impl.function(**{k: kwargs[k] for k in impl.argnames})
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append((self._provenance[impl.plugin_name], exc))
         return errors
 

@@ -11,8 +11,8 @@ import pytest
 
 from mismartera.errors import DataError
 from mismartera.export import snapshot
-from mismartera.session.coordinator import SessionCoordinator, stream_plan
 from mismartera.intervals import Interval
+from mismartera.session.coordinator import SessionCoordinator, stream_plan
 from tests.engine_helpers import (
     CALENDAR,
     dumps,
@@ -22,7 +22,7 @@ from tests.engine_helpers import (
     with_indicators,
 )
 
-I = Interval.parse
+iv = Interval.parse
 
 
 def run_days(cfg, manager=None, **kwargs):
@@ -140,7 +140,7 @@ def test_bars_accounting_without_churn():
 
 def test_unknown_symbol_is_recorded_and_others_run():
     cfg = synthetic_config(symbols__list=["SYN0", "NOPE"])
-    coordinator, docs = run_days(cfg)
+    _coordinator, docs = run_days(cfg)
     last = docs[max(docs)]
     assert last["symbols"]["SYN0"]["is_loaded"] is True
     nope = last["symbols"]["NOPE"]
@@ -161,22 +161,26 @@ def test_all_symbols_failing_is_one_error():
         (["5m", "15m", "1d"], ["1m", "5m", "1d"], "5m"),
     ],
 )
-def test_stream_plan_picks_the_smallest_requested_interval_the_source_has(requested, available, expected):
-    assert stream_plan("X", [I(i) for i in requested], [I(i) for i in available], "src") == I(expected)
+def test_stream_plan_picks_the_smallest_requested_interval_the_source_has(
+    requested, available, expected
+):
+    plan = stream_plan("X", [iv(i) for i in requested], [iv(i) for i in available], "src")
+    assert plan == iv(expected)
 
 
 @pytest.mark.parametrize(
     ("requested", "available", "message"),
     [
         (["1m"], [], "X: source 'src' has no data for this symbol"),
-        (["1m", "5m"], ["1d"], "X: source 'src' has none of the requested intervals 1m, 5m (it has 1d)"),
+        (["1m", "5m"], ["1d"],
+         "X: source 'src' has none of the requested intervals 1m, 5m (it has 1d)"),
         (["2m", "5m"], ["2m"], "X: interval 5m cannot be derived from the base interval 2m"),
         (["1s", "1m"], ["1m"], "X: interval 1s is smaller than the base interval 1m"),
     ],
 )
 def test_stream_plan_errors_name_symbol_and_interval(requested, available, message):
     with pytest.raises(DataError) as info:
-        stream_plan("X", [I(i) for i in requested], [I(i) for i in available], "src")
+        stream_plan("X", [iv(i) for i in requested], [iv(i) for i in available], "src")
     assert str(info.value).startswith(message)
 
 
@@ -188,7 +192,7 @@ def test_holidays_are_skipped_and_days_advance():
 
 
 def test_early_close_truncates_the_last_buckets_and_clock_stops_at_close():
-    coordinator, docs = run_days(synthetic_config(data__gap_rate=0.0))
+    _coordinator, docs = run_days(synthetic_config(data__gap_rate=0.0))
     doc = docs[datetime.date(2014, 11, 28)]
     assert doc["session"]["close"] == "2014-11-28T13:00:00-05:00"
     bars = doc["symbols"]["SYN0"]["bars"]
@@ -223,7 +227,9 @@ def test_session_hooks_fire_once_per_day_and_symbol(mismartera_plugins):
     mismartera_plugins.register(Listener(), name="listener")
     coordinator = SessionCoordinator(synthetic_config(), plugins=mismartera_plugins.manager)
     coordinator.run()
-    d1, d2, d3 = datetime.date(2014, 11, 26), datetime.date(2014, 11, 28), datetime.date(2014, 12, 1)
+    d1, d2, d3 = (
+        datetime.date(2014, 11, 26), datetime.date(2014, 11, 28), datetime.date(2014, 12, 1)
+    )
     assert calls == [("added", "SYN0"), ("added", "SYN1"), ("started", d1), ("ended", d1),
                      ("started", d2), ("ended", d2), ("started", d3), ("ended", d3)]
 
@@ -244,7 +250,9 @@ def test_a_daily_base_is_delivered_at_the_close(tmp_path):
                   "streams": {"intervals": ["1d"]}},
                  plugins=plugins(), on_day_end=on_day_end)
     path = Path(__file__).resolve().parents[2] / "shared/data/daily/AAPL_2012-2014.csv"
-    with (path if path.exists() else Path("/work/shared/data/daily/AAPL_2012-2014.csv")).open() as fh:
+    if not path.exists():
+        path = Path("/work/shared/data/daily/AAPL_2012-2014.csv")
+    with path.open() as fh:
         rows = {r["date"]: r for r in csv.DictReader(fh)}
     assert sorted(days) == [datetime.date(2012, 1, d) for d in (3, 4, 5, 6)]
     for day, bars in days.items():

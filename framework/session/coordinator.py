@@ -302,46 +302,40 @@ class SessionCoordinator:
             hist.clear()
             return
         days = self.calendar.trading_days_before(day, n)
-        held = hist.base_days
+        held = hist.day_bars
+        for d in [d for d in held if d not in days]:
+            del held[d]
+            hist.day_quality.pop(d, None)
         missing = [d for d in days if d not in held]
-        if missing:
-            base = symbol_data.base_interval
-            # fetch contiguous runs of missing days in one call each
-            runs: list[list[datetime.date]] = []
-            for d in missing:
-                if runs and days.index(d) == days.index(runs[-1][-1]) + 1:
-                    runs[-1].append(d)
-                else:
-                    runs.append([d])
-            for run in runs:
-                for d, raw in self._fetch_days(symbol_data.symbol, base, run).items():
-                    held[d] = self._session_filter(raw, d, base)
-        hist.base_days = {d: held[d] for d in days}
-        self._rebuild_historical(symbol_data, days)
-
-    def _session_filter(self, raw: Bars, day: datetime.date, interval: Interval) -> Bars:
-        open_ns, close_ns = self.calendar.session(day)
-        mask = classify(raw.ts, np.array([open_ns], np.int64), np.array([close_ns], np.int64),
-                        interval.ns, *raw[1:])[0]
-        return raw if mask.all() else raw.take(mask)
-
-    def _rebuild_historical(self, symbol_data: SymbolSessionData, days: list[datetime.date]) -> None:
-        hist = symbol_data.historical
+        runs: list[list[datetime.date]] = []  # contiguous missing days: one fetch each
+        for d in missing:
+            if runs and days.index(d) == days.index(runs[-1][-1]) + 1:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+        for run in runs:
+            for d, raw in self._fetch_days(symbol_data.symbol, symbol_data.base_interval,
+                                           run).items():
+                held[d] = self._day_record(symbol_data, raw, d)
         hist.days = list(days)
         hist.sessions = {d: self.calendar.session(d) for d in days}
-        opens = np.array([hist.sessions[d][0] for d in days], dtype=np.int64)
-        closes = np.array([hist.sessions[d][1] for d in days], dtype=np.int64)
-        base_name = symbol_data.base_interval.name
-        parts = [hist.base_days[d] for d in days]
-        hist.bars = {base_name: Bars.concat(parts)}
-        hist.day_index = {base_name: np.cumsum([0] + [len(p.ts) for p in parts]).astype(np.int64)}
-        for name, interval_data in symbol_data.bars.items():
-            if not interval_data.derived:
-                continue
-            derived = Bars(*aggregate_bars(*hist.bars[base_name], opens, closes,
-                                           interval_data.interval.ns))
-            hist.bars[name] = derived
-            hist.day_index[name] = np.append(np.searchsorted(derived.ts, opens), len(derived.ts))
+        hist.bars, hist.day_index = {}, {}
+        for name in symbol_data.bars:
+            parts = [held[d][name] for d in days]
+            hist.bars[name] = Bars.concat(parts)
+            hist.day_index[name] = np.cumsum([0] + [len(p.ts) for p in parts], dtype=np.int64)
+
+    def _day_record(self, symbol_data: SymbolSessionData, raw: Bars,
+                    day: datetime.date) -> dict[str, Bars]:
+        """A fetched historical day: its in-session base bars and every derived interval."""
+        open_ns, close_ns = self.calendar.session(day)
+        base = symbol_data.base_interval
+        opens, closes = np.array([open_ns], np.int64), np.array([close_ns], np.int64)
+        mask = classify(raw.ts, opens, closes, base.ns, *raw[1:])[0]
+        bars = raw if mask.all() else raw.take(mask)
+        return {name: bars if not iv.derived else
+                Bars(*aggregate_bars(*bars, opens, closes, iv.interval.ns))
+                for name, iv in symbol_data.bars.items()}
 
     # phase 3 ------------------------------------------------------------------------------
 
@@ -513,12 +507,17 @@ class SessionCoordinator:
                 observer.on_session_end(self.context)
 
     def _keep_for_history(self, day: datetime.date) -> None:
-        """Today's base bars become a historical day for tomorrow, with no second fetch."""
+        """Today's bars become a historical day for tomorrow, with no second fetch (only a
+        session that ran to its close: a stopped one is incomplete)."""
+        sd = self.session_data
         if max(self.config.trailing_days, self.indicators.history_days_needed()) == 0:
             return
-        for symbol_data in self.session_data:
+        if sd.close_ns is None or self.now_ns < sd.close_ns:
+            return
+        for symbol_data in sd:
             if symbol_data.is_loaded:
-                symbol_data.historical.base_days[day] = symbol_data.base.bars()
+                symbol_data.historical.day_bars[day] = {
+                    name: iv.bars() for name, iv in symbol_data.bars.items()}
 
     # --- plugins ---------------------------------------------------------------------------
 

@@ -141,7 +141,11 @@ class HistoricalData:
     columnar `Bars` with a day index, plus the historical indicators computed from them."""
 
     days: list[datetime.date] = field(default_factory=list)
-    base_days: dict[datetime.date, Bars] = field(default_factory=dict)  # in-session base bars per day
+    # every held day's in-session bars per interval, and its quality per interval
+    # (expected, missing, gaps): a new day is the only new work when the window moves
+    day_bars: dict[datetime.date, dict[str, Bars]] = field(default_factory=dict)
+    day_quality: dict[datetime.date, dict[str, tuple[int, int, list[GapInfo]]]] = field(
+        default_factory=dict)
     bars: dict[str, Bars] = field(default_factory=dict)
     day_index: dict[str, np.ndarray] = field(default_factory=dict)  # interval -> row offset per day (len(days) + 1)
     sessions: dict[datetime.date, tuple[int, int]] = field(default_factory=dict)
@@ -157,7 +161,8 @@ class HistoricalData:
 
     def clear(self) -> None:
         self.days.clear()
-        self.base_days.clear()
+        self.day_bars.clear()
+        self.day_quality.clear()
         self.bars.clear()
         self.day_index.clear()
         self.sessions.clear()

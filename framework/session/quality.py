@@ -41,19 +41,27 @@ class DataQualityManager:
 
     @staticmethod
     def historical(symbol_data: SymbolSessionData) -> None:
-        """Quality and gaps of the trailing historical days, per interval."""
+        """Quality and gaps of the trailing historical days, per interval; each day's are
+        worked out once and kept while the day stays in the window."""
         hist = symbol_data.historical
-        if not hist.days:
-            return
-        opens = np.array([hist.sessions[d][0] for d in hist.days], dtype=np.int64)
-        closes = np.array([hist.sessions[d][1] for d in hist.days], dtype=np.int64)
         for name, interval_data in symbol_data.bars.items():
-            bars = hist.bars.get(name)
-            if bars is None:
-                continue
             step = interval_data.interval.ns
-            starts, ends, counts = find_gaps(bars.ts, opens, closes, step)
-            expected = int(sum(-(-(c - o) // step) for o, c in zip(opens, closes, strict=True)))
-            missing = int(counts.sum())
-            hist.gaps[name] = [GapInfo(int(s), int(e), int(c)) for s, e, c in zip(starts, ends, counts, strict=True)]
-            hist.quality[name] = 100.0 * (expected - missing) / expected if expected else 100.0
+            expected = missing = 0
+            gaps: list[GapInfo] = []
+            for d in hist.days:
+                per_day = hist.day_quality.setdefault(d, {})
+                if name not in per_day:
+                    open_ns, close_ns = hist.sessions[d]
+                    ts = hist.day_bars[d][name].ts
+                    starts, ends, counts = find_gaps(ts, np.array([open_ns], np.int64),
+                                                     np.array([close_ns], np.int64), step)
+                    per_day[name] = (-(-(close_ns - open_ns) // step), int(counts.sum()),
+                                     [GapInfo(int(a), int(b), int(c))
+                                      for a, b, c in zip(starts, ends, counts, strict=True)])
+                day_expected, day_missing, day_gaps = per_day[name]
+                expected += day_expected
+                missing += day_missing
+                gaps += day_gaps
+            if hist.days:
+                hist.gaps[name] = gaps
+                hist.quality[name] = 100.0 * (expected - missing) / expected if expected else 100.0
