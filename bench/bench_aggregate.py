@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+
 from mismartera.ext.aggregate import aggregate_bars
 
 MINUTE = 60_000_000_000

@@ -93,7 +93,8 @@ def run_backtrader(days: int) -> tuple[int, float, int]:
 
 
 def peak_rss(days: int, symbols: int) -> float:
-    code = (f"import resource, sys; sys.path.insert(0, {sys.path[0]!r}); import bench_backtest as b; "
+    code = (f"import resource, sys; sys.path.insert(0, {sys.path[0]!r}); "
+            "import bench_backtest as b; "
             f"b.run_mismartera({symbols}, {days}); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -123,7 +124,11 @@ def main(argv=None) -> dict:
         rate = bars / secs
         print(f"{name:42} {bars:>11,} {secs:>8.3f} {rate:>12,.0f} {rate / bt_rate:>13.1f}x")
     print("targets: >= 5,000,000 bars/s without callback, >= 1,000,000 with a no-op callback")
-    result = {"bars_per_s": n / t, "bars_per_s_callback": n_cb / t_cb, "backtrader_bars_per_s": bt_rate}
+    result = {
+        "bars_per_s": n / t,
+        "bars_per_s_callback": n_cb / t_cb,
+        "backtrader_bars_per_s": bt_rate,
+    }
     if not args.no_memory:
         rss = {d: peak_rss(d, args.symbols) for d in (20, 200)}
         print(f"peak RSS: 20 days {rss[20]:.0f} MiB, 200 days {rss[200]:.0f} MiB "

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+
 from mismartera.ext.gaps import find_gaps
 
 MINUTE = 60_000_000_000

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import talib
+
 from mismartera.ext import kernels as k
 
 BATCH_SMA_TARGET = 400e6

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
+
 from mismartera.ext.ring import BarRing
 
 APPEND_TARGET = 10e6  # bars/s for BarRing.append called from Python (issue 3)

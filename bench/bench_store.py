@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
+
 from mismartera.importer import read_bars_file
 from mismartera.intervals import Interval
 from mismartera.store import BarStore

@@ -17,6 +17,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+
 from mismartera.calendar import TimeManager
 from mismartera.intervals import Interval
 from mismartera.plugins.sources.synthetic import SyntheticSource

@@ -4,530 +4,77 @@
 command line on top, `validate()` checks the fields against each other. Every problem is a
 `ConfigError` of one sentence naming the file and key path (or the flag) and what was
 expected. Only the standard library is imported, so the command line stays quick.
+
+The pieces live beside this module: value parsers in `mismartera.config_values`, the file's
+sections and unknown-key checks in `mismartera.config_keys`, and the specs (`IndicatorSpec`,
+`HistoricalIndicatorSpec`, `ScannerSpec`) in `mismartera.config_specs`, re-exported here.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from mismartera.config_keys import (
+    FIELD_KEYS,
+    SECTIONS,
+    TOP_SHAPES,
+    array_of_tables,
+    check_keys,
+    section_table,
+    source_options_of,
+)
+from mismartera.config_specs import (
+    FIELDS,
+    GRANULARITIES,
+    HISTORICAL_INDICATORS,
+    HistoricalIndicatorSpec,
+    IndicatorSpec,
+    ScannerSpec,
+    historical_from_toml,
+    indicator_from_toml,
+    scanner_from_toml,
+)
+from mismartera.config_values import (
+    MODES,
+    fail,
+    is_number,
+    jsonable,
+    parse_array,
+    parse_bool,
+    parse_date,
+    parse_int,
+    parse_intervals,
+    parse_mode,
+    parse_number,
+    parse_path,
+    parse_str,
+    parse_symbols,
+    show,
+    split_flag,
+)
 from mismartera.errors import ConfigError
-from mismartera.intervals import Interval, Period
+from mismartera.intervals import Interval
 
-MODES = ("backtest", "live")
-FIELDS = ("open", "high", "low", "close", "volume")
-HISTORICAL_INDICATORS = ("trailing_avg", "trailing_max", "trailing_min")
-GRANULARITIES = ("daily", "intraday")
+__all__ = [
+    "FIELDS",
+    "GRANULARITIES",
+    "HISTORICAL_INDICATORS",
+    "MODES",
+    "NO_FILE",
+    "HistoricalIndicatorSpec",
+    "IndicatorSpec",
+    "ScannerSpec",
+    "SessionConfig",
+]
+
 NO_FILE = "<config>"
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SYMBOL = re.compile(r"^[A-Za-z0-9._-]+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-_INT = re.compile(r"^[+-]?\d+$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
-_SPEC = re.compile(r"^\s*(?P<name>[^:@\s]+)\s*(?::(?P<params>[^@]*))?@(?P<interval>[^@]*)$")
-_SPEC_FORM = "expected NAME[:PARAM=VALUE,...]@INTERVAL, e.g. sma:period=20@5m or rsi@1m"
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
-_PATH_KEYS = ("store", "path", "dir", "file")
-
-
-# ---- value parsers: each takes the value and `at` (what names it in a message) -------------
-
-
-def _show(value: Any) -> str:
-    """A value as a message shows it: strings quoted, TOML literals as TOML writes them."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "an array"
-    return repr(value)
-
-
-def _fail(at: str, what: str) -> ConfigError:
-    return ConfigError(f"{at}: {what}")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _parse_str(value: Any, at: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(at, f"expected a non-empty string, got {_show(value)}")
-    return value.strip()
-
-
-def _parse_name(value: Any, at: str) -> str:
-    """A plugin name: letters, digits and underscores, not starting with a digit."""
-    if not isinstance(value, str) or not _NAME.match(value.strip()):
-        raise _fail(at, f"expected a name of letters, digits and '_', got {_show(value)}")
-    return value.strip()
-
-
-def _parse_date(value: Any, at: str) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE.match(value.strip()):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise _fail(at, f"expected a date like 2024-01-02, got {_show(value)}")
-
-
-def _parse_number(value: Any, at: str, minimum: float, strict: bool = False) -> float:
-    """A finite number >= minimum (> minimum when strict); numeric strings are accepted."""
-    number: float | None = None
-    if _is_number(value):
-        number = float(value)
-    elif isinstance(value, str) and _FLOAT.match(value.strip()):
-        number = float(value.strip())
-    bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-    if number is None or not math.isfinite(number) or number < minimum or (
-        strict and number == minimum
-    ):
-        raise _fail(at, f"expected a number {bound}, got {_show(value)}")
-    return number
-
-
-def _parse_int(value: Any, at: str, minimum: int) -> int:
-    """A whole number >= minimum; digit strings are accepted."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _INT.match(value.strip()):
-        number = int(value.strip())
-    if number is None or number < minimum:
-        raise _fail(at, f"expected a whole number >= {minimum}, got {_show(value)}")
-    return number
-
-
-def _parse_bool(value: Any, at: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(at, f"expected true or false, got {_show(value)}")
-    return value
-
-
-def _parse_mode(value: Any, at: str) -> str:
-    if value not in MODES:
-        raise _fail(at, f"expected 'backtest' or 'live', got {_show(value)}")
-    return str(value)
-
-
-def _parse_path(value: Any, at: str) -> Path:
-    if isinstance(value, Path):
-        return value.expanduser()
-    return Path(_parse_str(value, at)).expanduser()
-
-
-def _parse_array(value: Any, at: str, example: str) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise _fail(at, f"expected an array like {example}, got {_show(value)}")
-    return list(value)
-
-
-def _parse_symbol(value: Any, at: str) -> str:
-    if not isinstance(value, str) or not _SYMBOL.match(value.strip()):
-        raise _fail(
-            at, f"expected a symbol of letters, digits, '.', '-' or '_', got {_show(value)}"
-        )
-    return value.strip().upper()
-
-
-def _parse_symbols(value: Any, at: str, indexed: bool = True) -> tuple[str, ...]:
-    """Upper-cased, de-duplicated, in the given order."""
-    items = _parse_array(value, at, '["AAPL", "MSFT"]')
-    symbols = [_parse_symbol(item, f"{at}[{i}]" if indexed else at)
-               for i, item in enumerate(items)]
-    return tuple(dict.fromkeys(symbols))
-
-
-def _parse_interval(value: Any, at: str) -> Interval:
-    if isinstance(value, Interval):
-        return value
-    if not isinstance(value, str):
-        raise _fail(at, f"expected an interval like \"5m\", got {_show(value)}")
-    try:
-        return Interval.parse(value)
-    except ConfigError as exc:
-        raise _fail(at, str(exc)) from None
-
-
-def _parse_intervals(value: Any, at: str, indexed: bool = True) -> tuple[Interval, ...]:
-    """Sorted from the smallest, unique."""
-    items = _parse_array(value, at, '["1m", "5m"]')
-    return tuple(sorted({_parse_interval(item, f"{at}[{i}]" if indexed else at)
-                         for i, item in enumerate(items)}))
-
-
-def _parse_period(value: Any, at: str) -> Period:
-    if isinstance(value, Period):
-        return value
-    if not isinstance(value, str):
-        raise _fail(at, f"expected a period like \"10d\", got {_show(value)}")
-    try:
-        return Period.parse(value)
-    except ConfigError as exc:
-        raise _fail(at, str(exc)) from None
-
-
-def _parse_choice(value: Any, at: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        options = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
-        raise _fail(at, f"expected {options}, got {_show(value)}")
-    return str(value)
-
-
-def _parse_params(value: Any, at: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(at, f"expected a table like {{ period = 20 }}, got {_show(value)}")
-    for key in value:
-        _parse_name(key, f"{at} key")
-    return dict(value)
-
-
-def _parse_clock(value: Any, at: str) -> time:
-    """A local time of day: "HH:MM" or a TOML local time."""
-    if isinstance(value, time):
-        return value
-    m = _CLOCK.match(value.strip()) if isinstance(value, str) else None
-    if m is None or int(m[1]) > 23 or int(m[2]) > 59:
-        raise _fail(at, f"expected a local time like \"09:35\", got {_show(value)}")
-    return time(int(m[1]), int(m[2]))
-
-
-def _split_flag(value: Any, flag: str, example: str) -> list[str]:
-    """A comma-separated flag value ("AAPL,MSFT") or several of them, as a list of items."""
-    texts = [value] if isinstance(value, str) else list(value)
-    items: list[str] = []
-    for text in texts:
-        parts = [part.strip() for part in str(text).split(",")]
-        if not all(parts):
-            raise _fail(flag, f"expected a comma-separated list like {example}, got {text!r}")
-        items.extend(parts)
-    return items
-
-
-def _format_param(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _parse_param_value(text: str) -> Any:
-    """int, then float, then bool (true/false), else the string itself."""
-    if _INT.match(text):
-        return int(text)
-    if _FLOAT.match(text):
-        return float(text)
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, Path | Interval | Period):
-        return str(value)
-    return value
-
-
-# ---- the file's shape and unknown keys ---------------------------------------------------------
-
-_SECTIONS: dict[str, tuple[str, ...]] = {
-    "session": ("exchange", "start", "end", "speed", "mode", "prefetch_days"),
-    "data": ("source",),  # any other key is an option for the data source
-    "symbols": ("list",),
-    "streams": ("intervals",),
-    "historical": ("trailing_days",),
-    "export": ("path", "dir", "timings"),
-    "quality": ("interval_s",),
-    "live": ("gapfill_delay_s", "gapfill_retries", "gapfill_backoff", "close_grace_s"),
-}
-_ARRAYS: dict[str, tuple[str, ...]] = {
-    "indicators": ("name", "interval", "params"),
-    "historical_indicators": ("name", "field", "period", "granularity"),
-    "scanners": ("name", "params", "every", "at", "universe"),
-}
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "indicators": ("name", "interval"),
-    "historical_indicators": ("name", "field", "period"),
-    "scanners": ("name",),
-}
-_TOP_SHAPES: dict[str, Any] = {**{s: {} for s in _SECTIONS}, **{a: [] for a in _ARRAYS}}
-
-# field -> (where the session file sets it, the flag that overrides it)
-_KEYS: dict[str, tuple[str, str | None]] = {
-    "exchange": ("[session] exchange", "--exchange"),
-    "start": ("[session] start", "--start"),
-    "end": ("[session] end", "--end"),
-    "speed": ("[session] speed", "--speed"),
-    "mode": ("[session] mode", "--mode"),
-    "prefetch_days": ("[session] prefetch_days", None),
-    "source": ("[data] source", "--source"),
-    "source_options": ("[data]", "--store"),
-    "symbols": ("[symbols] list", "--symbols"),
-    "intervals": ("[streams] intervals", "--streams"),
-    "trailing_days": ("[historical] trailing_days", "--trailing-days"),
-    "indicators": ("[[indicators]]", "--indicator"),
-    "historical_indicators": ("[[historical_indicators]]", None),
-    "scanners": ("[[scanners]]", None),
-    "export_path": ("[export] path", "--export"),
-    "export_dir": ("[export] dir", "--export-dir"),
-    "export_timings": ("[export] timings", "--timings"),
-    "quality_interval_s": ("[quality] interval_s", None),
-    "gapfill_delay_s": ("[live] gapfill_delay_s", None),
-    "gapfill_retries": ("[live] gapfill_retries", None),
-    "gapfill_backoff": ("[live] gapfill_backoff", None),
-    "close_grace_s": ("[live] close_grace_s", None),
-}
-
-
-def _toml_key(name: str, value: Any) -> str:
-    """A top-level key as it is written in TOML: [table], [[array]] or a plain key."""
-    if isinstance(value, list):
-        return f"[[{name}]]"
-    if isinstance(value, Mapping):
-        return f"[{name}]"
-    return name
-
-
-def _check_keys(table: Mapping[str, Any], valid: Iterable[str], origin: str, where: str) -> None:
-    """Unknown keys are errors suggesting the nearest valid key; `where` is "" at the top."""
-    valid = tuple(valid)
-    for key in table:
-        if key in valid:
-            continue
-        hints = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        if where:
-            shown, options = f"{where} {key}", list(valid)
-        else:
-            shown = _toml_key(key, table[key])
-            options = [_toml_key(name, _TOP_SHAPES[name]) for name in valid]
-            hints = [_toml_key(hint, _TOP_SHAPES[hint]) for hint in hints]
-        if hints:
-            advice = f"(did you mean {hints[0]}?)"
-        else:
-            advice = f"(expected one of {', '.join(options)})"
-        raise ConfigError(f"{origin}: unknown key {shown} {advice}")
-
-
-def _table(data: Mapping[str, Any], name: str, origin: str) -> Mapping[str, Any]:
-    table = data.get(name, {})
-    if not isinstance(table, Mapping):
-        raise _fail(f"{origin}: [{name}]", f"expected a table, got {_show(table)}")
-    valid = tuple(table) if name == "data" else _SECTIONS[name]  # [data] options are free-form
-    _check_keys(table, valid, origin, f"[{name}]")
-    return table
-
-
-def _array_of_tables(data: Mapping[str, Any], name: str, origin: str) -> list[Mapping[str, Any]]:
-    items = data.get(name, [])
-    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
-        raise _fail(
-            f"{origin}: [[{name}]]",
-            f"expected an array of tables, each written [[{name}]], got {_show(items)}",
-        )
-    for i, item in enumerate(items):
-        _check_keys(item, _ARRAYS[name], origin, f"[[{name}]][{i}]")
-        for key in _REQUIRED[name]:
-            if key not in item:
-                raise _fail(f"{origin}: [[{name}]][{i}]", f"missing key {key}")
-    return items
-
-
-# ---- specs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndicatorSpec:
-    """A session indicator: plugin name, the interval it runs on and its parameters (as
-    given; the indicator plugin validates them)."""
-
-    name: str
-    interval: Interval
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "name", _parse_name(self.name, "indicator name"))
-        object.__setattr__(self, "interval", _parse_interval(self.interval, "indicator interval"))
-        object.__setattr__(self, "params", _parse_params(self.params, "indicator params"))
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.interval, tuple(self.params)))
-
-    @classmethod
-    def parse(cls, spec: str) -> IndicatorSpec:
-        """Parse the command-line form: "sma:period=20@5m", "rsi@1m",
-        "macd:fast=12,slow=26,signal=9@5m". Values are int, then float, then bool, else str."""
-        m = _SPEC.match(spec) if isinstance(spec, str) else None
-        if m is None or not _NAME.match(m["name"]):
-            raise ConfigError(f"bad indicator spec {spec!r}: {_SPEC_FORM}")
-        params: dict[str, Any] = {}
-        if m["params"] is not None:
-            for item in m["params"].split(","):
-                key, sep, text = (part.strip() for part in item.partition("="))
-                if not sep or not _NAME.match(key) or not text or "=" in text:
-                    raise ConfigError(
-                        f"bad indicator spec {spec!r}: parameter {item.strip()!r} is not "
-                        f"PARAM=VALUE; {_SPEC_FORM}"
-                    )
-                if key in params:
-                    raise ConfigError(
-                        f"bad indicator spec {spec!r}: parameter {key} is given twice"
-                    )
-                params[key] = _parse_param_value(text)
-        try:
-            interval = Interval.parse(m["interval"].strip())
-        except ConfigError as exc:
-            raise ConfigError(f"bad indicator spec {spec!r}: {exc}") from None
-        return cls(m["name"], interval, params)
-
-    @property
-    def key(self) -> str:
-        """The export key: name, each parameter value in order, interval ("sma_20_5m")."""
-        return "_".join([self.name, *(_format_param(v) for v in self.params.values()),
-                         self.interval.name])
-
-    def to_spec(self) -> str:
-        """The command-line form, which `parse` reads back."""
-        params = ",".join(f"{k}={_format_param(v)}" for k, v in self.params.items())
-        return f"{self.name}{':' + params if params else ''}@{self.interval.name}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "interval": self.interval.name,
-                "params": _jsonable(self.params)}
-
-
-@dataclass(frozen=True)
-class HistoricalIndicatorSpec:
-    """A trailing statistic of one bar field over a period of past sessions, either one value
-    per day (`daily`) or per time of day across the days (`intraday`)."""
-
-    name: str
-    field: str
-    period: Period
-    granularity: str = "daily"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "name", _parse_choice(
-            self.name, "historical indicator name", HISTORICAL_INDICATORS))
-        object.__setattr__(self, "field", _parse_choice(
-            self.field, "historical indicator field", FIELDS))
-        object.__setattr__(self, "period", _parse_period(self.period, "historical period"))
-        object.__setattr__(self, "granularity", _parse_choice(
-            self.granularity, "historical indicator granularity", GRANULARITIES))
-
-    @property
-    def key(self) -> str:
-        """The export key, e.g. "trailing_avg_volume_10d_daily"."""
-        return f"{self.name}_{self.field}_{self.period}_{self.granularity}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "field": self.field, "period": str(self.period),
-                "granularity": self.granularity}
-
-
-@dataclass(frozen=True)
-class ScannerSpec:
-    """A scanner plugin's run: its parameters, how often (`every` closed bar of an interval
-    and/or `at` local times of day) and over which symbols (`universe`; None = the
-    session's)."""
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-    every: Interval | None = None
-    at: tuple[time, ...] = ()
-    universe: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "name", _parse_name(self.name, "scanner name"))
-        object.__setattr__(self, "params", _parse_params(self.params, "scanner params"))
-        if self.every is not None:
-            object.__setattr__(self, "every", _parse_interval(self.every, "scanner every"))
-        object.__setattr__(self, "at", tuple(
-            _parse_clock(t, f"scanner at[{i}]")
-            for i, t in enumerate(_parse_array(self.at, "scanner at", '["09:35"]'))))
-        if self.universe is not None:
-            object.__setattr__(self, "universe", _parse_symbols(self.universe, "scanner universe"))
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.every, self.at, self.universe))
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "params": _jsonable(self.params)}
-        if self.every is not None:
-            out["every"] = self.every.name
-        if self.at:
-            out["at"] = [t.strftime("%H:%M") for t in self.at]
-        if self.universe is not None:
-            out["universe"] = list(self.universe)
-        return out
-
-
-def _indicator(item: Mapping[str, Any], at: str) -> IndicatorSpec:
-    return IndicatorSpec(
-        _parse_name(item["name"], f"{at} name"),
-        _parse_interval(item["interval"], f"{at} interval"),
-        _parse_params(item.get("params", {}), f"{at} params"),
-    )
-
-
-def _historical(item: Mapping[str, Any], at: str) -> HistoricalIndicatorSpec:
-    return HistoricalIndicatorSpec(
-        _parse_choice(item["name"], f"{at} name", HISTORICAL_INDICATORS),
-        _parse_choice(item["field"], f"{at} field", FIELDS),
-        _parse_period(item["period"], f"{at} period"),
-        _parse_choice(item.get("granularity", "daily"), f"{at} granularity", GRANULARITIES),
-    )
-
-
-def _scanner(item: Mapping[str, Any], at: str) -> ScannerSpec:
-    every = item.get("every")
-    universe = item.get("universe")
-    times = _parse_array(item.get("at", []), f"{at} at", '["09:35", "12:00"]')
-    return ScannerSpec(
-        _parse_name(item["name"], f"{at} name"),
-        _parse_params(item.get("params", {}), f"{at} params"),
-        None if every is None else _parse_interval(every, f"{at} every"),
-        tuple(_parse_clock(t, f"{at} at[{i}]") for i, t in enumerate(times)),
-        None if universe is None else _parse_symbols(universe, f"{at} universe"),
-    )
-
-
-def _source_options(table: Mapping[str, Any]) -> dict[str, Any]:
-    """Every [data] key but `source`; path-like string options get `~` expanded."""
-    suffixes = tuple(f"_{k}" for k in _PATH_KEYS)
-    options = {}
-    for key, value in table.items():
-        if key == "source":
-            continue
-        if isinstance(value, str) and (key in _PATH_KEYS or key.endswith(suffixes)):
-            value = str(Path(value).expanduser())
-        options[key] = value
-    return options
-
-
-# ---- the session configuration ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -564,22 +111,22 @@ class SessionConfig:
     def __post_init__(self) -> None:
         """Normalise values given from Python (lists, strings) the way the file parser does."""
         put = object.__setattr__
-        put(self, "exchange", _parse_str(self.exchange, "exchange"))
+        put(self, "exchange", parse_str(self.exchange, "exchange"))
         for name in ("start", "end"):
             if getattr(self, name) is not None:
-                put(self, name, _parse_date(getattr(self, name), name))
-        if _is_number(self.speed):
+                put(self, name, parse_date(getattr(self, name), name))
+        if is_number(self.speed):
             put(self, "speed", float(self.speed))
-        put(self, "source", _parse_str(self.source, "source"))
+        put(self, "source", parse_str(self.source, "source"))
         put(self, "source_options", dict(self.source_options))
-        put(self, "symbols", _parse_symbols(self.symbols, "symbols"))
-        put(self, "intervals", _parse_intervals(self.intervals, "intervals"))
+        put(self, "symbols", parse_symbols(self.symbols, "symbols"))
+        put(self, "intervals", parse_intervals(self.intervals, "intervals"))
         for name in ("indicators", "historical_indicators", "scanners"):
-            put(self, name, tuple(_parse_array(getattr(self, name), name, "[...]")))
+            put(self, name, tuple(parse_array(getattr(self, name), name, "[...]")))
         for name in ("export_path", "export_dir"):
             if getattr(self, name) is not None:
-                put(self, name, _parse_path(getattr(self, name), name))
-        if _is_number(self.quality_interval_s):
+                put(self, name, parse_path(getattr(self, name), name))
+        if is_number(self.quality_interval_s):
             put(self, "quality_interval_s", float(self.quality_interval_s))
         put(self, "provenance", dict(self.provenance))
 
@@ -619,41 +166,41 @@ class SessionConfig:
         """Build from the session file's tables (as `tomllib` returns them). Keys left out
         keep their defaults; call `validate()` once command-line flags are applied."""
         if not isinstance(data, Mapping):
-            raise ConfigError(f"{origin}: expected a table of sections, got {_show(data)}")
-        _check_keys(data, _TOP_SHAPES, origin, "")
+            raise ConfigError(f"{origin}: expected a table of sections, got {show(data)}")
+        check_keys(data, TOP_SHAPES, origin, "")
         values: dict[str, Any] = {}
         parsers = {
-            "exchange": _parse_str,
-            "start": _parse_date,
-            "end": _parse_date,
-            "speed": lambda v, at: _parse_number(v, at, 0),
-            "mode": _parse_mode,
-            "prefetch_days": lambda v, at: _parse_int(v, at, 1),
-            "source": _parse_str,
-            "symbols": _parse_symbols,
-            "intervals": _parse_intervals,
-            "trailing_days": lambda v, at: _parse_int(v, at, 0),
-            "export_path": _parse_path,
-            "export_dir": _parse_path,
-            "export_timings": _parse_bool,
-            "quality_interval_s": lambda v, at: _parse_number(v, at, 0, strict=True),
-            "gapfill_delay_s": lambda v, at: _parse_number(v, at, 0),
-            "gapfill_retries": lambda v, at: _parse_int(v, at, 0),
-            "gapfill_backoff": lambda v, at: _parse_number(v, at, 1),
-            "close_grace_s": lambda v, at: _parse_number(v, at, 0),
+            "exchange": parse_str,
+            "start": parse_date,
+            "end": parse_date,
+            "speed": lambda v, at: parse_number(v, at, 0),
+            "mode": parse_mode,
+            "prefetch_days": lambda v, at: parse_int(v, at, 1),
+            "source": parse_str,
+            "symbols": parse_symbols,
+            "intervals": parse_intervals,
+            "trailing_days": lambda v, at: parse_int(v, at, 0),
+            "export_path": parse_path,
+            "export_dir": parse_path,
+            "export_timings": parse_bool,
+            "quality_interval_s": lambda v, at: parse_number(v, at, 0, strict=True),
+            "gapfill_delay_s": lambda v, at: parse_number(v, at, 0),
+            "gapfill_retries": lambda v, at: parse_int(v, at, 0),
+            "gapfill_backoff": lambda v, at: parse_number(v, at, 1),
+            "close_grace_s": lambda v, at: parse_number(v, at, 0),
         }
-        tables = {section: _table(data, section, origin) for section in _SECTIONS}
+        tables = {section: section_table(data, section, origin) for section in SECTIONS}
         for name, parse in parsers.items():
-            section, key = _KEYS[name][0][1:].split("] ")
+            section, key = FIELD_KEYS[name][0][1:].split("] ")
             if key in tables[section]:
                 values[name] = parse(tables[section][key], f"{origin}: [{section}] {key}")
         if set(tables["data"]) - {"source"}:
-            values["source_options"] = _source_options(tables["data"])
-        specs = {"indicators": _indicator, "historical_indicators": _historical,
-                 "scanners": _scanner}
+            values["source_options"] = source_options_of(tables["data"])
+        specs = {"indicators": indicator_from_toml, "historical_indicators": historical_from_toml,
+                 "scanners": scanner_from_toml}
         for name, build in specs.items():
             if name in data:
-                items = _array_of_tables(data, name, origin)
+                items = array_of_tables(data, name, origin)
                 values[name] = tuple(
                     build(item, f"{origin}: [[{name}]][{i}]") for i, item in enumerate(items)
                 )
@@ -673,43 +220,43 @@ class SessionConfig:
         changes: dict[str, Any] = {}
         given = flags.get
         if (v := given("symbols")) is not None:
-            changes["symbols"] = _parse_symbols(
-                _split_flag(v, "--symbols", "AAPL,MSFT"), "--symbols", indexed=False)
+            changes["symbols"] = parse_symbols(
+                split_flag(v, "--symbols", "AAPL,MSFT"), "--symbols", indexed=False)
         for name in ("start", "end"):
             if (v := given(name)) is not None:
                 if isinstance(v, datetime) and v.time() == time(0):
                     v = v.date()  # click.DateTime gives midnight datetimes
-                changes[name] = _parse_date(v, f"--{name}")
+                changes[name] = parse_date(v, f"--{name}")
         if (v := given("exchange")) is not None:
-            changes["exchange"] = _parse_str(v, "--exchange")
+            changes["exchange"] = parse_str(v, "--exchange")
         if (v := given("streams")) is not None:
-            changes["intervals"] = _parse_intervals(
-                _split_flag(v, "--streams", "1m,5m,15m"), "--streams", indexed=False)
+            changes["intervals"] = parse_intervals(
+                split_flag(v, "--streams", "1m,5m,15m"), "--streams", indexed=False)
         options = dict(self.source_options)
         if (v := given("source")) is not None:
-            changes["source"] = _parse_str(v, "--source")
+            changes["source"] = parse_str(v, "--source")
             if changes["source"] != self.source:
                 options = {}
                 changes["source_options"] = options
         if (v := given("store")) is not None:
-            options["store"] = str(_parse_path(v, "--store"))
+            options["store"] = str(parse_path(v, "--store"))
             changes["source_options"] = options
         if (v := given("speed")) is not None:
-            changes["speed"] = _parse_number(v, "--speed", 0)
+            changes["speed"] = parse_number(v, "--speed", 0)
         if (v := given("trailing_days")) is not None:
-            changes["trailing_days"] = _parse_int(v, "--trailing-days", 0)
+            changes["trailing_days"] = parse_int(v, "--trailing-days", 0)
         if (v := given("indicators")) is not None:
             specs = [v] if isinstance(v, str | IndicatorSpec) else list(v)
             if specs:
                 changes["indicators"] = tuple(_flag_indicator(s) for s in specs)
         if (v := given("export")) is not None:
-            changes["export_path"] = _parse_path(v, "--export")
+            changes["export_path"] = parse_path(v, "--export")
         if (v := given("export_dir")) is not None:
-            changes["export_dir"] = _parse_path(v, "--export-dir")
+            changes["export_dir"] = parse_path(v, "--export-dir")
         if (v := given("timings")) is not None:
-            changes["export_timings"] = _parse_bool(v, "--timings")
+            changes["export_timings"] = parse_bool(v, "--timings")
         if (v := given("mode")) is not None:
-            changes["mode"] = _parse_mode(v, "--mode")
+            changes["mode"] = parse_mode(v, "--mode")
         provenance = {**self.provenance, **dict.fromkeys(changes, "flag")}
         return replace(self, **changes, provenance=provenance)
 
@@ -718,7 +265,7 @@ class SessionConfig:
     def where(self, name: str) -> str:
         """What names a field in a message: "--start" when a flag set it, else the session
         file's key path ("session.toml: [session] start")."""
-        file_key, flag = _KEYS[name]
+        file_key, flag = FIELD_KEYS[name]
         if self.provenance.get(name) == "flag" and flag:
             return flag
         if self.origin == NO_FILE and name not in self.provenance:
@@ -726,27 +273,27 @@ class SessionConfig:
         return f"{self.origin}: {file_key}"
 
     def _missing(self, name: str, what: str) -> ConfigError:
-        flag = _KEYS[name][1]
-        return _fail(self.where(name), f"{what} (or pass {flag})" if flag else what)
+        flag = FIELD_KEYS[name][1]
+        return fail(self.where(name), f"{what} (or pass {flag})" if flag else what)
 
     def validate(self) -> SessionConfig:
         """Check the fields together; return self. Raises ConfigError naming the key or flag."""
-        _parse_mode(self.mode, self.where("mode"))
+        parse_mode(self.mode, self.where("mode"))
         if self.mode == "backtest":
             if self.start is None:
                 raise self._missing("start", "a backtest needs a start date like 2024-01-02")
             if self.end is None:
                 raise self._missing("end", "a backtest needs an end date like 2024-01-10")
         if self.start is not None and self.end is not None and self.start > self.end:
-            raise _fail(self.where("end"),
+            raise fail(self.where("end"),
                         f"expected a date on or after the start {self.start}, got {self.end}")
         if not self.symbols:
             raise self._missing("symbols", "expected at least one symbol, e.g. AAPL")
-        _parse_number(self.speed, self.where("speed"), 0)
-        _parse_int(self.trailing_days, self.where("trailing_days"), 0)
-        _parse_int(self.prefetch_days, self.where("prefetch_days"), 1)
-        _parse_number(self.quality_interval_s, self.where("quality_interval_s"), 0, strict=True)
-        _parse_bool(self.export_timings, self.where("export_timings"))
+        parse_number(self.speed, self.where("speed"), 0)
+        parse_int(self.trailing_days, self.where("trailing_days"), 0)
+        parse_int(self.prefetch_days, self.where("prefetch_days"), 1)
+        parse_number(self.quality_interval_s, self.where("quality_interval_s"), 0, strict=True)
+        parse_bool(self.export_timings, self.where("export_timings"))
         if not self.intervals:
             raise self._missing("intervals", "expected at least one interval, e.g. 1m")
         self._validate_indicators()
@@ -765,23 +312,23 @@ class SessionConfig:
         seen: set[str] = set()
         for i, spec in enumerate(self.indicators):
             if not isinstance(spec, IndicatorSpec):
-                raise _fail(f"indicators[{i}]", f"expected an IndicatorSpec, got {spec!r}")
+                raise fail(f"indicators[{i}]", f"expected an IndicatorSpec, got {spec!r}")
             if spec.interval not in self.intervals:
-                raise _fail(
+                raise fail(
                     self._indicator_at(i, spec),
                     f"indicator {spec.key} runs on {spec.interval}, which is not one of the "
                     f"streams ({streams}); add it to {self.where('intervals')}",
                 )
             if spec.key in seen:
-                raise _fail(self._indicator_at(i, spec), f"indicator {spec.key} is given twice")
+                raise fail(self._indicator_at(i, spec), f"indicator {spec.key} is given twice")
             seen.add(spec.key)
         seen.clear()
         for i, hspec in enumerate(self.historical_indicators):
             if not isinstance(hspec, HistoricalIndicatorSpec):
-                raise _fail(f"historical_indicators[{i}]",
+                raise fail(f"historical_indicators[{i}]",
                             f"expected a HistoricalIndicatorSpec, got {hspec!r}")
             if hspec.key in seen:
-                raise _fail(f"{self.where('historical_indicators')}[{i}]",
+                raise fail(f"{self.where('historical_indicators')}[{i}]",
                             f"historical indicator {hspec.key} is given twice")
             seen.add(hspec.key)
 
@@ -803,7 +350,7 @@ class SessionConfig:
             export["dir"] = str(self.export_dir)
         return {
             "session": session,
-            "data": {"source": self.source, **_jsonable(self.source_options)},
+            "data": {"source": self.source, **jsonable(self.source_options)},
             "symbols": {"list": list(self.symbols)},
             "streams": {"intervals": [iv.name for iv in self.intervals]},
             "historical": {"trailing_days": self.trailing_days},
@@ -830,4 +377,4 @@ def _flag_indicator(spec: str | IndicatorSpec) -> IndicatorSpec:
     try:
         return IndicatorSpec.parse(spec)
     except ConfigError as exc:
-        raise _fail("--indicator", str(exc)) from None
+        raise fail("--indicator", str(exc)) from None

@@ -67,16 +67,22 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                     "gaps": {
                         "gap_count": len(iv.gaps),
                         "missing_bars": sum(g.bar_count for g in iv.gaps),
-                        "ranges": [{"start": fmt(g.start), "end": fmt(g.end), "bar_count": g.bar_count}
-                                   for g in iv.gaps],
+                        "ranges": [
+                            {"start": fmt(g.start), "end": fmt(g.end), "bar_count": g.bar_count}
+                            for g in iv.gaps
+                        ],
                     },
                 }
             m = s.metrics
             symbols[s.symbol] = {
                 "base_interval": s.base_interval.name,
                 "is_loaded": s.is_loaded,
-                "metrics": {"volume": m.volume, "high": _num(m.high), "low": _num(m.low),
-                            "last_update": fmt(m.last_update) if m.last_update is not None else None},
+                "metrics": {
+                    "volume": m.volume,
+                    "high": _num(m.high),
+                    "low": _num(m.low),
+                    "last_update": fmt(m.last_update) if m.last_update is not None else None,
+                },
                 "bars": bars_doc,
                 "indicators": {k: v.to_dict() if hasattr(v, "to_dict") else v
                                for k, v in s.indicators.items()},
@@ -104,7 +110,8 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as fh:
+        text_args = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with os.fdopen(fd, mode, **text_args) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
 from mismartera.bars import COLUMNS, Bars
 from mismartera.errors import DataError
 from mismartera.intervals import Interval

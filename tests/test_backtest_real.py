@@ -116,7 +116,8 @@ def test_derived_bars_equal_aggregate_bars_and_pandas(nov2014):
         close_t = pd.Timestamp(datetime.datetime.combine(day, close_time(day)), tz=NY)
         for sym in ("SPY", "AAPL"):
             reg = regular(rows[sym], day)
-            frame = pd.DataFrame([v for _, v in reg], columns=["open", "high", "low", "close", "volume"],
+            frame = pd.DataFrame([v for _, v in reg],
+                                 columns=["open", "high", "low", "close", "volume"],
                                  index=pd.DatetimeIndex([pd.Timestamp(t) for t, _ in reg]))
             ts = np.array([pd.Timestamp(t).value for t, _ in reg], dtype=np.int64)
             cols = [np.ascontiguousarray(frame[c].to_numpy()) for c in frame.columns]
@@ -131,8 +132,8 @@ def test_derived_bars_equal_aggregate_bars_and_pandas(nov2014):
                         for t, r in zip(agg.index, agg.to_numpy(), strict=True)]
                 assert got == want, (sym, day, name)
                 # and the kernel over the file's rows gives the same
-                kernel = aggregate_bars(ts, *cols, np.array([open_t.value]), np.array([close_t.value]),
-                                        MINUTES[name] * 60 * 10**9)
+                kernel = aggregate_bars(ts, *cols, np.array([open_t.value]),
+                                        np.array([close_t.value]), MINUTES[name] * 60 * 10**9)
                 assert [r[1:] for r in got] == np.column_stack(kernel[1:]).tolist()
                 if day == datetime.date(2014, 11, 28):
                     last_start = pd.Timestamp(got[-1][0])

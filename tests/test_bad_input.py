@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+
 from mismartera.cli import cli
 from mismartera.store import BarStore
 

@@ -70,8 +70,8 @@ def reference(seed: int, streams: tuple[str, ...]) -> str:
     return REFERENCE[key]
 
 
-stream_sets = st.sampled_from([("1m", "5m"), ("1m", "5m", "15m", "30m", "1h", "1d"), ("1m", "1h", "1d"),
-                               ("1m", "3m", "15m")])
+stream_sets = st.sampled_from([("1m", "5m"), ("1m", "5m", "15m", "30m", "1h", "1d"),
+                               ("1m", "1h", "1d"), ("1m", "3m", "15m")])
 
 
 @settings(max_examples=25, deadline=None)

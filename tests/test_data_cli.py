@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+
 from mismartera.cli import cli
 from mismartera.store import BarStore
 

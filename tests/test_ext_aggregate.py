@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from mismartera.ext.aggregate import StreamingAggregator, aggregate_bars
 
+from mismartera.ext.aggregate import StreamingAggregator, aggregate_bars
 from tests.reference import aggregate as ref
 from tests.strategies import (
     HOUR,

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from mismartera.ext import _ringprobe, ring
 from mismartera.ext.ring import BarRing
-
 from tests.reference.ring import RefBarRing
 
 CAPACITY = st.integers(min_value=1, max_value=50)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import GapTracker, classify, expected_count, find_gaps, quality
-
 from tests.reference import gaps as ref
 from tests.strategies import MINUTE, SessionCase, noisy_bars, now_in_last_session, session_cases
 

@@ -24,8 +24,8 @@ import pytest
 import talib
 from hypothesis import given
 from hypothesis import strategies as st
-from mismartera.ext import kernels as k
 
+from mismartera.ext import kernels as k
 from tests.reference import kernels as ref
 
 SPY = Path("/work/shared/data/minute/SPY_2011-01.csv")

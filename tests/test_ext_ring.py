@@ -12,8 +12,8 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from mismartera.ext.ring import COLUMNS, BarRing
 
+from mismartera.ext.ring import COLUMNS, BarRing
 from tests.reference.ring import RefBarRing
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)

@@ -110,13 +110,13 @@ DAYS = [datetime.date(2024, 1, 2), datetime.date(2024, 1, 3)]
 def test_hook_session_started(mismartera_plugins, tmp_path):
     module = example("session_started")
     run_with(mismartera_plugins, tmp_path, module)
-    assert module.STARTED == [(d, ["SYN0"]) for d in DAYS]
+    assert [(d, ["SYN0"]) for d in DAYS] == module.STARTED
 
 
 def test_hook_session_ended(mismartera_plugins, tmp_path):
     module = example("session_ended")
     run_with(mismartera_plugins, tmp_path, module)
-    assert module.BARS_PER_DAY == {d: {"SYN0": 390} for d in DAYS}
+    assert {d: {"SYN0": 390} for d in DAYS} == module.BARS_PER_DAY
 
 
 def test_hook_symbol_added(mismartera_plugins, tmp_path):

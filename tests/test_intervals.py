@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from mismartera.calendar import TimeManager
 from mismartera.errors import ConfigError, UserError
 from mismartera.intervals import Interval, Period

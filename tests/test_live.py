@@ -14,20 +14,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from mismartera.bars import Bars
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, PluginError
 from mismartera.export import snapshot
 from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator
-from mismartera.session.live import (
-    Inbound,
-    LiveSessionCoordinator,
-    ScaledClock,
-    SimulatedClock,
-    WallClock,
-)
-
+from mismartera.session.live import LiveSessionCoordinator
+from mismartera.session.live_clocks import ScaledClock, SimulatedClock, WallClock
+from mismartera.session.live_inbound import Inbound
 from tests.engine_helpers import CALENDAR, dumps, live_plugins, without_live_fields
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "minute"

@@ -33,7 +33,8 @@ def manager() -> PluginManager:
 
 
 def test_register_records_provenance(manager):
-    manager.register_plugin(indicator_plugin("acme", "foo"), distribution="acme-dist", version="1.2")
+    manager.register_plugin(indicator_plugin("acme", "foo"), distribution="acme-dist",
+                            version="1.2")
     reg = manager.get("indicator", "foo")
     assert (reg.provenance.plugin, reg.provenance.distribution, reg.provenance.version) == (
         "acme", "acme-dist", "1.2")
@@ -57,7 +58,8 @@ def test_duplicate_within_one_plugin_is_an_error(manager):
 
 def test_misspelled_hook_is_an_error_with_a_suggestion(manager):
     plugin = make_plugin("typo", register_indicator=lambda register: None)
-    with pytest.raises(PluginError, match="unknown hook 'register_indicator' .*register_indicators"):
+    with pytest.raises(PluginError,
+                       match=r"unknown hook 'register_indicator' .*register_indicators"):
         manager.register_plugin(plugin)
     assert manager.plugins() == []
 
@@ -66,7 +68,8 @@ def test_raising_registration_hook_is_reported_with_plugin_name(manager):
     def register_exporters(register):
         raise RuntimeError("boom")
 
-    with pytest.raises(PluginError, match=r"plugin bad .*register_exporters raised RuntimeError: boom"):
+    with pytest.raises(PluginError,
+                       match=r"plugin bad .*register_exporters raised RuntimeError: boom"):
         manager.register_plugin(make_plugin("bad", register_exporters=register_exporters))
 
 
@@ -124,7 +127,8 @@ def fake_entry_points(monkeypatch):
         FakeEntryPoint("broken", error=ImportError("No module named 'missing_dep'")),
         FakeEntryPoint("other", indicator_plugin("other", "o1")),
     ]
-    monkeypatch.setattr(metadata, "entry_points", lambda group: eps if group == "mismartera" else [])
+    monkeypatch.setattr(metadata, "entry_points",
+                        lambda group: eps if group == "mismartera" else [])
     return eps
 
 
@@ -156,7 +160,8 @@ def test_notify_collects_errors_instead_of_raising(manager):
     def symbol_removed(session_data, symbol):
         raise ValueError("nope")
 
-    manager.register_plugin(make_plugin("n", symbol_added=symbol_added, symbol_removed=symbol_removed))
+    manager.register_plugin(make_plugin("n", symbol_added=symbol_added,
+                                        symbol_removed=symbol_removed))
     assert manager.notify("symbol_added", session_data=None, symbol="AAPL") == []
     errors = manager.notify("symbol_removed", session_data=None, symbol="AAPL")
     assert calls == ["AAPL"]

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.config import ScannerSpec, SessionConfig
@@ -41,7 +42,6 @@ from mismartera.session.scanner import (
     parse_params,
     scan_times,
 )
-
 from tests.engine_helpers import CALENDAR, dumps, plugins
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "minute"

@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from mismartera.export import snapshot
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.shell import ShellApp
@@ -25,8 +27,6 @@ from mismartera.shell.render import session_tables
 from mismartera.shell.runner import FAILED, FINISHED, STOPPED
 from mismartera.shell.terminal import Completer, run_shell
 from mismartera.shell.views import format_value, session_view
-from rich.console import Console
-
 from tests.engine_helpers import CALENDAR, dumps, plugins, synthetic_config
 
 DAY = datetime.date(2014, 12, 1)
@@ -260,7 +260,6 @@ granularity = "daily"
 
 def test_added_symbol_gets_indicators(tmp_path):
     from mismartera.plugin_manager import PluginManager
-
     from tests.engine_helpers import with_builtin_indicators
 
     gate = Gate(CALENDAR.local_ns(DAY, 10, 0), CALENDAR.local_ns(DAY, 11, 0))

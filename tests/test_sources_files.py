@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from mismartera.bars import Bars
 from mismartera.cli import cli
 from mismartera.errors import ConfigError, DataError

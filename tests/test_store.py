@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from mismartera.bars import Bars
 from mismartera.errors import DataError
 from mismartera.intervals import Interval

@@ -14,12 +14,15 @@ class PluginVenv:
         self.root = root
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
         self.python = root / "bin" / "python"
-        purelib = subprocess.run([str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        purelib = subprocess.run([str(self.python), "-c", code],
                                  capture_output=True, text=True, check=True).stdout.strip()
         # make the current environment (mismartera, pip, setuptools, deps) importable, and
         # let its own .pth files (the editable install's finder) run too
         here = sysconfig.get_paths()["purelib"]
-        Path(purelib, "_mismartera_parent_env.pth").write_text(f"import site; site.addsitedir({here!r})\n")
+        Path(purelib, "_mismartera_parent_env.pth").write_text(
+            f"import site; site.addsitedir({here!r})\n"
+        )
 
     def pip_install(self, path: Path) -> None:
         subprocess.run([str(self.python), "-m", "pip", "install", "--quiet", "--no-deps",

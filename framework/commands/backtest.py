@@ -25,8 +25,10 @@ def backtest_options(fn):
         click.option("--streams", help="Comma-separated intervals, e.g. 1m,5m,15m."),
         click.option("--source", help="Data-source plugin name (see `mismartera plugins`)."),
         click.option("--store", type=click.Path(dir_okay=False), help="Path of the DuckDB store."),
-        click.option("--speed", type=float, help="0 = as fast as possible, 1 = real time, N = N x."),
-        click.option("--trailing-days", type=int, help="Historical trading days before each session."),
+        click.option("--speed", type=float,
+                     help="0 = as fast as possible, 1 = real time, N = N x."),
+        click.option("--trailing-days", type=int,
+                     help="Historical trading days before each session."),
         click.option("--indicator", "indicators", multiple=True,
                      help="Indicator SPEC, e.g. sma:period=20@5m (repeatable)."),
         click.option("--export", type=click.Path(dir_okay=False),
@@ -79,7 +81,9 @@ def _summary(session_data, elapsed: float) -> None:
     from rich.table import Table
 
     m = session_data.metrics
-    table = Table(title=f"mismartera backtest — {session_data.exchange}, last session {session_data.date}")
+    table = Table(
+        title=f"mismartera backtest — {session_data.exchange}, last session {session_data.date}"
+    )
     table.add_column("symbol")
     table.add_column("intervals")
     table.add_column("bars today", justify="right")
@@ -109,7 +113,9 @@ def backtest(ctx: click.Context, session_file: str | None, quiet: bool, **flags)
     """Run a backtest from SESSION_FILE (TOML); flags override the file."""
     from mismartera.config import SessionConfig
 
-    config = SessionConfig.from_toml(session_file) if session_file else SessionConfig(origin="flags")
+    config = (
+        SessionConfig.from_toml(session_file) if session_file else SessionConfig(origin="flags")
+    )
     config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())},
                                    ).validate()
     _run(ctx, config, quiet)

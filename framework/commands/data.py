@@ -275,6 +275,7 @@ def quality(
 
 def _quality_report(sym: str, iv: Interval, tm: TimeManager, table: Any, ts: Any) -> dict:
     import numpy as np
+
     from mismartera.ext.gaps import find_gaps
 
     opens = np.asarray(table.opens, np.int64)

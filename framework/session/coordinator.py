@@ -55,10 +55,10 @@ def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[
     have = set(available)
     base = next((i for i in sorted(requested) if i in have), None)
     if base is None:
-        raise DataError(
-            f"{symbol}: source {source_name!r} has none of the requested intervals "
-            f"{', '.join(map(str, sorted(requested)))} (it has {', '.join(map(str, sorted(available)))})"
-        )
+        wanted = ", ".join(map(str, sorted(requested)))
+        has = ", ".join(map(str, sorted(available)))
+        raise DataError(f"{symbol}: source {source_name!r} has none of the requested intervals "
+                        f"{wanted} (it has {has})")
     for interval in requested:
         if interval.ns < base.ns:
             raise DataError(f"{symbol}: interval {interval} is smaller than the base interval "
@@ -187,7 +187,8 @@ class SessionCoordinator:
     def _teardown(self) -> None:
         for component in self.components:
             component.teardown()
-        self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > self.session_data.date}
+        today = self.session_data.date
+        self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > today}
 
     # phase 2 ------------------------------------------------------------------------------
 
@@ -249,7 +250,7 @@ class SessionCoordinator:
             symbol_data.is_loaded = True
         except UserError as exc:
             symbol_data.record_error(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a failing symbol never stops the others
+        except Exception as exc:
             symbol_data.record_error(f"{symbol_data.symbol}: {type(exc).__name__}: {exc}")
 
     def _day_bounds(self, day: datetime.date) -> tuple[int, int]:
@@ -372,7 +373,7 @@ class SessionCoordinator:
                      for o in self._bar_observers
                      if getattr(o, "intervals", None) is None or iv.interval.name in o.intervals]
                     for iv in s.bars_in_pipeline_order] for s in symbols]
-        before = [(p.pos, [len(iv.data) for iv in s.derived()]) for p, s in zip(pipelines, symbols, strict=True)]
+        before = [(s.pipeline.pos, [len(iv.data) for iv in s.derived()]) for s in symbols]
         indicators = self.indicators if self.indicators.wants_bars else None
 
         quality = self.quality

@@ -147,7 +147,8 @@ class HistoricalData:
     day_quality: dict[datetime.date, dict[str, tuple[int, int, list[GapInfo]]]] = field(
         default_factory=dict)
     bars: dict[str, Bars] = field(default_factory=dict)
-    day_index: dict[str, np.ndarray] = field(default_factory=dict)  # interval -> row offset per day (len(days) + 1)
+    # interval -> row offset of each day in `bars` (len(days) + 1 entries)
+    day_index: dict[str, np.ndarray] = field(default_factory=dict)
     sessions: dict[datetime.date, tuple[int, int]] = field(default_factory=dict)
     indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
     quality: dict[str, float] = field(default_factory=dict)
@@ -227,7 +228,8 @@ class SymbolSessionData:
                                                        self.quality_clock)
         self.historical = HistoricalData()
         self.indicators: dict[str, Any] = {}  # export key -> indicator state (IndicatorManager)
-        self.quotes: list[tuple[int, float, float, float, float]] = []  # ts, bid, ask, bid_size, ask_size
+        # ts, bid, ask, bid_size, ask_size
+        self.quotes: list[tuple[int, float, float, float, float]] = []
         self.ticks: list[tuple[int, float, float]] = []  # ts, price, size
         derived = [(b.aggregator, b.data, b.tracker) for b in self.bars.values() if b.derived]
         self.pipeline = SymbolPipeline(self.base.data, self.base.tracker, base_interval.ns, derived)

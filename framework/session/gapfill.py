@@ -18,11 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
 from mismartera.bars import Bars
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import classify
-from mismartera.session.data import SessionData, SymbolSessionData
-from mismartera.session.data import expected_end
+from mismartera.session.data import SessionData, SymbolSessionData, expected_end
 
 NS = 1_000_000_000
 

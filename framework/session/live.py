@@ -12,36 +12,51 @@ plays), else today. The session clock comes from the source when it offers one
 time = start + (wall - wall0) x speed, or a simulated clock for speed 0), else it is the
 wall clock (`WallClock`, a `mismartera.calendar.LiveClock`).
 
-Clocks here have two sides: the coordinator waits for its next wake-up with `wait(target,
+Clocks have two sides: the coordinator waits for its next wake-up with `wait(target,
 inbound)` (woken early when something arrives); a source thread paces itself with
 `sleep_until(t, cancel)`. `SimulatedClock` moves only when the coordinator advances it and
 then waits until every attached source thread has caught up, so a replay runs as fast as
 the machine allows and is deterministic.
+
+The pieces live beside this module and are re-exported here: the clocks in
+`mismartera.session.live_clocks`, the inbound queue and the sorting of arrived bars in
+`mismartera.session.live_inbound`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from mismartera.bars import Bars
 from mismartera.calendar import TimeManager
-from mismartera.clocks import LiveClock
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
-from mismartera.ext.gaps import classify
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.data import SymbolSessionData
 from mismartera.session.gapfill import GapFiller, insert_bars
-from mismartera.session.processor import DataProcessor
+from mismartera.session.live_clocks import (
+    NS,
+    ClockedSource,
+    ScaledClock,
+    SessionClock,
+    SimulatedClock,
+    WallClock,
+)
+from mismartera.session.live_inbound import (
+    Arrivals,
+    Inbound,
+    deliver_arrivals,
+    insert_sorted,
+    late_threshold,
+    sort_arrivals,
+)
 from mismartera.sources import (
     DataSource,
     LiveDataSource,
@@ -52,355 +67,20 @@ from mismartera.sources import (
     TickSource,
 )
 
-NS = 1_000_000_000
-_MIN_I64 = np.iinfo(np.int64).min
-
-
-
-# ---------------------------------------------------------------------- the inbound queue
-
-
-class Inbound:
-    """The thread-safe queue between source threads and the coordinator thread."""
-
-    def __init__(self) -> None:
-        self._items: deque[tuple[str, str, Any]] = deque()
-        self._cond = threading.Condition()
-        self._poked = False
-
-    def put(self, kind: str, symbol: str, payload: Any) -> None:
-        """Queue `payload` ("bars": Bars, "ticks" / "quotes": tuples) for `symbol`."""
-        with self._cond:
-            self._items.append((kind, symbol, payload))
-            self._cond.notify()
-
-    def drain(self) -> list[tuple[str, str, Any]]:
-        """Everything queued so far, in arrival order."""
-        with self._cond:
-            items = list(self._items)
-            self._items.clear()
-            self._poked = False
-            return items
-
-    def wait(self, timeout_s: float) -> None:
-        """Block until something is queued, `poke()` is called, or `timeout_s` passes."""
-        with self._cond:
-            if not self._items and not self._poked and timeout_s > 0:
-                self._cond.wait(timeout_s)
-
-    def poke(self) -> None:
-        """Wake a waiting coordinator (a stop or a symbol operation was requested)."""
-        with self._cond:
-            self._poked = True
-            self._cond.notify_all()
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._items)
-
-
-# ---------------------------------------------------------------------- clocks
-
-
-@runtime_checkable
-class SessionClock(Protocol):
-    """A live session's clock: `now` in session time (ns UTC)."""
-
-    @property
-    def now(self) -> int: ...
-
-    @property
-    def scale(self) -> float:
-        """Session ns per wall ns (1 live, N for a replay at N x, 0 when simulated)."""
-        ...
-
-    @property
-    def default_grace_ns(self) -> int:
-        """How long (session time) to wait for a bar after its close before closing the
-        derived bucket it ends without it (latency of the feed)."""
-        ...
-
-    def set_session(self, open_ns: int, close_ns: int) -> None: ...
-
-    def wait(self, target_ns: int, inbound: Inbound) -> None:
-        """Coordinator side: return at session time `target_ns`, or earlier when something
-        arrives in `inbound`."""
-        ...
-
-    def sleep_until(self, t_ns: int, cancel: threading.Event) -> bool:
-        """Source side: block until session time `t_ns`; False if `cancel` was set."""
-        ...
-
-    def attach(self) -> None:
-        """Register the calling source's feeding thread (see `SimulatedClock`)."""
-        ...
-
-    def detach(self) -> None: ...
-
-    def settle(self) -> None:
-        """Wait until attached source threads have delivered everything due by now."""
-        ...
-
-
-class _RealTime:
-    """Clock methods shared by the wall clock and the scaled replay clock."""
-
-    scale: float
-    now: int
-
-    def _wall_s(self, session_ns: int) -> float:
-        return max(0.0, session_ns / self.scale / NS)
-
-    def wait(self, target_ns: int, inbound: Inbound) -> None:
-        inbound.wait(self._wall_s(target_ns - self.now))
-
-    def sleep_until(self, t_ns: int, cancel: threading.Event) -> bool:
-        while (remaining := t_ns - self.now) > 0:
-            if cancel.wait(min(self._wall_s(remaining), 0.25)):
-                return False
-        return not cancel.is_set()
-
-    def attach(self) -> None:
-        pass
-
-    def detach(self) -> None:
-        pass
-
-    def settle(self) -> None:
-        pass
-
-    def wake(self) -> None:
-        pass
-
-
-class WallClock(_RealTime, LiveClock):
-    """The wall clock (`time.time_ns()`), for live sources; injectable like `LiveClock`."""
-
-    scale = 1.0
-    default_grace_ns = 2 * NS
-
-
-class ScaledClock(_RealTime):
-    """Replay time: `start_ns + (wall - wall0) x speed`, with wall0 taken at construction
-    from `time_ns` (monotonic by default; injectable for tests)."""
-
-    def __init__(self, start_ns: int, speed: float, *,
-                 time_ns: Callable[[], int] = time.monotonic_ns) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0, got {speed}")
-        self._start = int(start_ns)
-        self.scale = float(speed)
-        self._time_ns = time_ns
-        self._wall0 = time_ns()
-        self._limit: int | None = None
-
-    def __repr__(self) -> str:
-        return f"ScaledClock(start={self._start}, speed={self.scale:g})"
-
-    @property
-    def now(self) -> int:  # type: ignore[override]
-        return self._start + int((self._time_ns() - self._wall0) * self.scale)
-
-    @property
-    def limit(self) -> int | None:
-        return self._limit
-
-    @property
-    def default_grace_ns(self) -> int:
-        return int(0.05 * NS * self.scale)  # 50 ms of wall time
-
-    def set_session(self, open_ns: int, close_ns: int) -> None:
-        self._limit = int(close_ns)
-
-    def advance_to(self, t: int) -> None:
-        """Block until session time reaches `t`."""
-        self.sleep_until(t, threading.Event())
-
-
-class SimulatedClock:
-    """Session time that moves only when the coordinator advances it.
-
-    Source threads `attach()` before they start and `detach()` when they end; `advance_to`
-    (and `settle`) returns only when every attached thread is asleep in `sleep_until` with
-    a deadline after now, i.e. has pushed everything due by now. A replay on this clock runs
-    as fast as the machine allows and gives the same steps every run."""
-
-    scale = 0.0
-    default_grace_ns = 0
-
-    def __init__(self, start_ns: int, *, settle_timeout_s: float = 30.0) -> None:
-        self._now = int(start_ns)
-        self._limit: int | None = None
-        self._cond = threading.Condition()
-        self._attached = 0
-        self._asleep: dict[int, int] = {}  # thread ident -> deadline
-        self.settle_timeout_s = settle_timeout_s
-
-    def __repr__(self) -> str:
-        return f"SimulatedClock(now={self._now}, limit={self._limit})"
-
-    @property
-    def now(self) -> int:
-        return self._now
-
-    @property
-    def limit(self) -> int | None:
-        return self._limit
-
-    def set_session(self, open_ns: int, close_ns: int) -> None:
-        self._limit = int(close_ns)
-
-    def attach(self) -> None:
-        with self._cond:
-            self._attached += 1
-
-    def detach(self) -> None:
-        with self._cond:
-            self._attached -= 1
-            self._asleep.pop(threading.get_ident(), None)
-            self._cond.notify_all()
-
-    def wake(self) -> None:
-        """Wake sleeping source threads (so they see a cancel at once)."""
-        with self._cond:
-            self._cond.notify_all()
-
-    def sleep_until(self, t_ns: int, cancel: threading.Event) -> bool:
-        me = threading.get_ident()
-        with self._cond:
-            while self._now < t_ns and not cancel.is_set():
-                self._asleep[me] = t_ns
-                self._cond.notify_all()
-                self._cond.wait(0.1)
-            self._asleep.pop(me, None)
-            return not cancel.is_set()
-
-    def _settled(self) -> bool:
-        return sum(1 for d in self._asleep.values() if d > self._now) >= self._attached
-
-    def settle(self) -> None:
-        with self._cond:
-            if not self._cond.wait_for(self._settled, self.settle_timeout_s):
-                raise DataError(f"a live source thread did not deliver the bars due at "
-                                f"{self._now} within {self.settle_timeout_s:g} s")
-
-    def advance_to(self, t: int) -> None:
-        """Move to `t` (forward only, never past the limit) and settle."""
-        t = int(t)
-        with self._cond:
-            if t < self._now:
-                raise ValueError(f"clock cannot move backwards: {t} < now {self._now}")
-            if self._limit is not None and t > self._limit:
-                raise ValueError(f"clock cannot pass its limit (the close): {t} > {self._limit}")
-            self._now = t
-            self._cond.notify_all()
-        self.settle()
-
-    def wait(self, target_ns: int, inbound: Inbound) -> None:
-        self.advance_to(max(self._now, target_ns))
-
-
-# ---------------------------------------------------------------------- optional protocols
-
-
-@runtime_checkable
-class ClockedSource(Protocol):
-    """A live source that owns the session's clock (the `replay` source)."""
-
-    def session_clock(self, open_ns: int, close_ns: int, speed: float) -> SessionClock: ...
-
-
-# ---------------------------------------------------------------------- arrivals
-
-
-@dataclasses.dataclass
-class Arrivals:
-    """Base bars that arrived for one symbol, sorted into what the pipeline does with them."""
-
-    in_order: Bars  # after every bar delivered so far: the streaming path
-    late: Bars  # before a delivered base bar or inside a closed derived bucket: repair
-    rejected: dict[str, int]  # counts by kind (outside_session, misaligned, duplicate, invalid)
-    refetched: int = 0  # repeats of bars the gap filler had already fetched (dropped)
-
-
-def late_threshold(symbol_data: SymbolSessionData, close_ns: int) -> int:
-    """The earliest base-bar start the streaming path can still take: after the last
-    delivered base bar and after the bucket of every closed derived bar."""
-    base = symbol_data.base.data
-    threshold = base.ts_last + 1 if len(base) else _MIN_I64
-    for interval_data in symbol_data.derived():
-        ring = interval_data.data
-        if len(ring):
-            end = min(ring.ts_last + interval_data.interval.ns, close_ns)
-            threshold = max(threshold, end)
-    return threshold
-
-
-def sort_arrivals(symbol_data: SymbolSessionData, raw: Bars, open_ns: int, close_ns: int,
-                  refetched: Iterable[int] = ()) -> Arrivals:
-    """Classify arrived base bars (any order): bars outside the session, misaligned,
-    repeated (in this batch or already delivered) or invalid are rejected and counted; the
-    rest are split into in-order and late bars, each in time order. A repeat of a stamp in
-    `refetched` (a bar the gap filler already fetched) is dropped without being counted as
-    a duplicate: the feed was merely slower than the gap filler."""
-    order = np.argsort(raw.ts, kind="stable")
-    raw = raw.take(order)
-    mask, invalid, duplicate, misaligned, outside = classify(
-        raw.ts, np.array([open_ns], np.int64), np.array([close_ns], np.int64),
-        symbol_data.base_interval.ns, *raw[1:])
-    bars = raw.take(mask)
-    present = symbol_data.base.data.column("ts", copy=False)
-    refetched_repeats = 0
-    if len(present) and len(bars.ts):
-        at = np.minimum(np.searchsorted(present, bars.ts), len(present) - 1)
-        repeat = present[at] == bars.ts
-        expected = repeat & np.isin(bars.ts, np.fromiter(refetched, np.int64))
-        refetched_repeats = int(expected.sum())
-        duplicate += int(repeat.sum()) - refetched_repeats
-        bars = bars.take(~repeat)
-    late = bars.ts < late_threshold(symbol_data, close_ns)
-    counts = {"invalid": int(invalid), "duplicate": int(duplicate),
-              "misaligned": int(misaligned), "outside_session": int(outside)}
-    return Arrivals(bars.take(~late), bars.take(late), {k: v for k, v in counts.items() if v},
-                    refetched_repeats)
-
-
-def deliver_arrivals(symbol_data: SymbolSessionData, raw: Bars, *, open_ns: int, close_ns: int,
-                     close_mark: int, processor: DataProcessor,
-                     repair: Callable[[SymbolSessionData, Bars, int], int],
-                     refetched: Iterable[int] = ()) -> tuple[Arrivals, list[tuple[str, int]]]:
-    """One step for one symbol: sort the arrived base bars (`sort_arrivals`), hand the late
-    ones to `repair(symbol_data, late, closed_until_ns)`, stream the rest through
-    `processor`, closing derived buckets that ended by `close_mark`. Returns the arrivals
-    and the processor's (interval, new closed bars).
-
-    The repair closes buckets only up to the first in-order bar: the bucket that bar falls
-    in must stay open for it, as it would have had every bar come in order."""
-    if len(raw.ts):
-        arrivals = sort_arrivals(symbol_data, raw, open_ns, close_ns, refetched)
-    else:
-        arrivals = Arrivals(raw, raw, {})
-    if len(arrivals.late.ts):
-        until = close_mark
-        if len(arrivals.in_order.ts):
-            until = min(until, int(arrivals.in_order.ts[0]))
-        repair(symbol_data, arrivals.late, until)
-    return arrivals, processor.deliver(symbol_data, arrivals.in_order, close_mark)
-
-
-def _insert_sorted(target: list, rows: list) -> None:
-    """Append `rows` (tuples whose first item is ts) to `target`, keeping time order."""
-    if not rows:
-        return
-    rows.sort(key=lambda r: r[0])
-    if target and rows[0][0] < target[-1][0]:
-        target.extend(rows)
-        target.sort(key=lambda r: r[0])
-    else:
-        target.extend(rows)
-
-
-# ---------------------------------------------------------------------- the coordinator
+__all__ = [
+    "NS",
+    "Arrivals",
+    "ClockedSource",
+    "Inbound",
+    "LiveSessionCoordinator",
+    "ScaledClock",
+    "SessionClock",
+    "SimulatedClock",
+    "WallClock",
+    "deliver_arrivals",
+    "late_threshold",
+    "sort_arrivals",
+]
 
 
 class LiveSessionCoordinator(SessionCoordinator):
@@ -669,9 +349,9 @@ class LiveSessionCoordinator(SessionCoordinator):
             elif kind == "bars":
                 self._inbox.setdefault(symbol_data.symbol, []).append(payload)
             elif kind == "ticks":
-                _insert_sorted(symbol_data.ticks, payload)
+                insert_sorted(symbol_data.ticks, payload)
             elif kind == "quotes":
-                _insert_sorted(symbol_data.quotes, payload)
+                insert_sorted(symbol_data.quotes, payload)
 
     def _deliver(self, symbol_data: SymbolSessionData, t: int) -> list[tuple[str, int]]:
         """Used by the base class to catch an added symbol up to the clock."""
@@ -724,9 +404,3 @@ class LiveSessionCoordinator(SessionCoordinator):
             self.late_bars += n
             self.quality.update_symbol(sd, symbol_data, now)
         return n
-
-    # --- phase 4 ---------------------------------------------------------------------------
-
-
-
-# ---------------------------------------------------------------------- entry points

@@ -24,19 +24,23 @@ class DataProcessor:
     (the aggregators, rings and gap trackers live in SessionData; the processor keeps no
     symbol state)."""
 
-    def setup(self, session_date) -> None:  # noqa: ARG002 - component protocol
+    def setup(self, session_date) -> None:  # component protocol
         pass
 
     def teardown(self) -> None:
         pass
 
-    def advance(self, symbol_data: SymbolSessionData, now_ns: int) -> tuple[int, list[tuple[str, int]]]:
+    def advance(
+        self, symbol_data: SymbolSessionData, now_ns: int
+    ) -> tuple[int, list[tuple[str, int]]]:
         """Deliver the symbol's queued base bars closed by `now_ns` and close derived bars
         ended by then; returns (base bars delivered, changes)."""
         n = symbol_data.pipeline.advance(now_ns)
         return n, changes(symbol_data)
 
-    def deliver(self, symbol_data: SymbolSessionData, bars: Bars, now_ns: int) -> list[tuple[str, int]]:
+    def deliver(
+        self, symbol_data: SymbolSessionData, bars: Bars, now_ns: int
+    ) -> list[tuple[str, int]]:
         """Add closed base `bars` that did not come from the queue (already filtered to the
         session, in time order) and close every derived bar whose bucket ended by `now_ns`."""
         symbol_data.pipeline.feed(*bars, now_ns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mismartera.ext.gaps import find_gaps
-from mismartera.session.data import GapInfo, SessionData, SymbolSessionData, expected_end
+from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
 
 
 class DataQualityManager:
@@ -17,7 +17,7 @@ class DataQualityManager:
         self.interval_ns = int(interval_s * 1e9)
         self._last: int | None = None
 
-    def setup(self, session_date) -> None:  # noqa: ARG002
+    def setup(self, session_date) -> None:
         self._last = None
 
     def teardown(self) -> None:

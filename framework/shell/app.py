@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from mismartera.errors import UserError
-from mismartera.shell import commands
-from mismartera.shell.commands import CommandSpec, ShellError
-from mismartera.shell.runner import FAILED, FINISHED, STOPPED, SessionRun, describe_error
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from mismartera.errors import UserError
+from mismartera.shell import commands
+from mismartera.shell.commands import CommandSpec, ShellError
+from mismartera.shell.reports import added_summary, outcome, status_rows
+from mismartera.shell.runner import FAILED, SessionRun, describe_error
 
 _SYMBOL = re.compile(r"^[A-Za-z0-9._-]+$")
 NO_SESSION = "no session has been started (start one with `system start [SESSION.toml]`)"
@@ -176,25 +178,7 @@ class ShellApp:
             if self.debug:
                 self.err.print(Text("".join(_format_tb(run.error))))
         else:
-            self.say(self._outcome(run))
-
-    def _outcome(self, run: SessionRun) -> str:
-        c = run.coordinator
-        m = c.metrics
-        days = f"{m.trading_days} of {len(c.days)} trading day{'s' if len(c.days) != 1 else ''}"
-        bars = f"{m.bars_processed:,} bars"
-        if run.state == FINISHED:
-            last = c.session_data.date
-            return f"session finished: {days}, {bars}, last session {last} ({run.elapsed_s:.1f} s)"
-        if run.state == STOPPED:
-            when = "before the first session"
-            if c.clock is not None:
-                when = c.calendar.to_local(c.now_ns).strftime("%Y-%m-%d %H:%M:%S %Z")
-            return f"session stopped at {when}: {days}, {bars} ({run.elapsed_s:.1f} s)"
-        if run.state == FAILED:
-            assert run.error is not None
-            return f"session failed: {describe_error(run.error)}"
-        return "session running"
+            self.say(outcome(run))
 
     def _stop_run(self, run: SessionRun) -> None:
         """Stop and join, even through further Ctrl-C presses (stopping takes one step)."""
@@ -274,7 +258,7 @@ class ShellApp:
         self._no_args("system stop", args)
         run = self._require_run()
         if run.done:
-            self.say(f"no session is running; {self._outcome(run)}")
+            self.say(f"no session is running; {outcome(run)}")
             self._reported_end = True
             return
         self._stop_run(run)
@@ -299,46 +283,10 @@ class ShellApp:
 
     def cmd_status(self, args: list[str]) -> None:
         self._no_args("system status", args)
-        from mismartera.shell.render import key_values, local_time
+        from mismartera.shell.render import key_values
 
         run = self._require_run()
-        c = run.coordinator
-        cfg = c.config
-        sd = c.session_data
-        with sd.lock:
-            date, symbols, active = sd.date, sd.symbols(), sd.active
-            m = c.metrics
-            processed, derived, days_done = m.bars_processed, m.bars_derived, m.trading_days
-        state = run.state
-        if state == FAILED:
-            assert run.error is not None
-            state = f"failed: {describe_error(run.error)}"
-        alive = run.thread.is_alive()
-        n_days = len(c.days)
-        speed = "0 (as fast as the data allows)" if not cfg.speed else f"{cfg.speed:g}x real time"
-        rows = [
-            ("session", state),
-            ("mode", cfg.mode),
-            ("exchange", cfg.exchange),
-            ("date", f"{date or '-'} ({'active' if active else 'not active'}; day "
-                     f"{min(days_done + (1 if active else 0), n_days)} of {n_days}, "
-                     f"{cfg.start}..{cfg.end})"),
-            ("clock", local_time(c.calendar, c.now_ns or None, with_date=True)),
-            ("speed", speed),
-            ("symbols", ", ".join(symbols) or "none"),
-            ("bars processed", f"{processed:,} (derived {derived:,})"),
-            ("thread", f"{run.thread.name}: {'alive' if alive else 'ended'} "
-                       f"({run.elapsed_s:.1f} s)"),
-            ("components", ", ".join(type(x).__name__ for x in c.components)
-             + (" (alive)" if alive else " (ended)")),
-            ("source", f"{c.source.name} ({type(c.source).__name__})"),
-        ]
-        pending = self._pending_text()
-        if pending:
-            rows.append(("pending", pending))
-        if run.exports:
-            rows.append(("exports", ", ".join(str(p) for p in run.exports[-3:])))
-        self.say(key_values(rows))
+        self.say(key_values(status_rows(run, self._pending_text())))
         if run.state == FAILED and not self._reported_end:
             self._report_end(run)
 
@@ -416,7 +364,7 @@ class ShellApp:
             with sd.lock:
                 symbol_data = sd.get(symbol)
                 applied = (symbol_data is not None) == (op == "add") or later
-                summary = self._added_summary(run, symbol_data) if symbol_data else ""
+                summary = added_summary(run, symbol_data) if symbol_data else ""
                 errors = list(symbol_data.errors) if symbol_data else []
                 loaded = symbol_data is not None and symbol_data.is_loaded
             if applied and not later:
@@ -436,19 +384,6 @@ class ShellApp:
                 else:
                     still.append((op, symbol))
         self._pending = still
-
-    @staticmethod
-    def _added_summary(run: SessionRun, symbol_data: Any) -> str:
-        """Called under the SessionData lock."""
-        hist = symbol_data.historical
-        base = symbol_data.base
-        n = len(base.data)
-        last = ""
-        if n:
-            ts = int(base.data.last()[0])
-            last = f" up to {run.coordinator.calendar.to_local(ts).strftime('%H:%M')}"
-        return (f"{len(hist.days)} historical days; {base.interval.name}: {n} bars{last}, "
-                f"quality {base.quality:.2f}%")
 
     def _pending_text(self) -> str:
         return ", ".join(f"{op} {symbol}" for op, symbol in self._pending)

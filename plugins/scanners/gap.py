@@ -23,6 +23,7 @@ import datetime
 from typing import ClassVar
 
 import numpy as np
+
 from mismartera import hookimpl
 from mismartera.errors import ConfigError
 from mismartera.session.scanner import Param, ScanContext, Scanner, ScanResult

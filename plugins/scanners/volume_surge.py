@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
 from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError, DataError

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
 from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError, DataError
@@ -232,7 +233,7 @@ class ReplaySource:
         """The replay clock for the session `[open_ns, close_ns)`, starting at `start_time`
         (default the open): simulated when the speed (this source's option, else the
         session's) is 0, else replay time = start + wall elapsed x speed."""
-        from mismartera.session.live import ScaledClock, SimulatedClock
+        from mismartera.session.live_clocks import ScaledClock, SimulatedClock
 
         start = open_ns
         if self.start_time is not None:

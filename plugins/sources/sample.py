@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError, DataError

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+
 from mismartera.calendar import TimeManager
 
 HERE = Path(__file__).resolve().parent
