@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mismartera.calendar import TimeManager
-from mismartera.shell.views import IndicatorView, SessionView, SymbolView, format_value
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from mismartera.calendar import TimeManager
+from mismartera.shell.views import IndicatorView, SessionView, SymbolView, format_value
 
 
 def local_time(calendar: TimeManager, ts_ns: int | None, with_date: bool = False) -> str:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from mismartera.errors import UserError
-from mismartera.session.run import run_coordinator
 from mismartera.session.coordinator import SessionCoordinator
+from mismartera.session.run import run_coordinator
 
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 
