@@ -13,6 +13,14 @@ DEMO = {
     "symbols": {"list": ["SPY"]},
     "streams": {"intervals": ["1m", "5m", "15m", "30m", "1h"]},
     "historical": {"trailing_days": 2},
+    "indicators": [
+        {"name": "sma", "interval": "5m", "params": {"period": 20}},
+        {"name": "rsi", "interval": "1m", "params": {"period": 14}},
+        {"name": "vwap", "interval": "1m"},
+    ],
+    "historical_indicators": [
+        {"name": "trailing_avg", "field": "volume", "period": "2d", "granularity": "daily"},
+    ],
 }
 
 
@@ -89,19 +97,28 @@ def _summary(session_data, elapsed: float) -> None:
     table.add_column("bars today", justify="right")
     table.add_column("quality (base)", justify="right")
     table.add_column("errors")
+    indicators = Table("symbol", "indicator", "value", title="indicators at the close")
     for s in session_data:
         counts = " / ".join(f"{n}:{len(b.data)}" for n, b in s.bars.items())
         table.add_row(s.symbol, ", ".join(s.bars), counts, f"{s.base.quality:.2f}%",
                       "; ".join(s.errors[-2:]) or "-")
+        values = [(k, v.to_dict().get("value")) for k, v in s.indicators.items()]
+        values += [(k, v.get("value")) for k, v in s.historical.indicators.items()]
+        for key, value in values:
+            shown = f"{value:,.4f}" if isinstance(value, float) else "not ready"
+            indicators.add_row(s.symbol, key, shown)
     console = Console()
     console.print(table)
+    if indicators.row_count:
+        console.print(indicators)
     rejected = sum(m.rejected.values())
-    rate = m.bars_processed / elapsed if elapsed > 0 else 0.0
+    rate = m.bars_processed / m.run_s if m.run_s > 0 else 0.0
+    reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(m.rejected.items())) or "none"
     console.print(
         f"days {m.trading_days}  symbols {len(session_data)}  bars read {m.bars_read:,}  "
-        f"stored {m.bars_processed:,}  derived {m.bars_derived:,}  rejected {rejected:,} "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(m.rejected.items())) or 'none'})  "
-        f"{elapsed:.2f} s  {rate:,.0f} bars/s"
+        f"stored {m.bars_processed:,}  derived {m.bars_derived:,}  "
+        f"rejected {rejected:,} ({reasons})\n"
+        f"engine {m.run_s:.2f} s ({rate:,.0f} base bars/s), {elapsed:.2f} s in all"
     )
 
 

@@ -89,7 +89,7 @@ class SessionCoordinator:
     ) -> None:
         self.config = config.validate()
         self.plugins = plugins if plugins is not None else PluginManager()
-        self.calendar = calendar or TimeManager(config.exchange)
+        self.calendar = (calendar or TimeManager(config.exchange)).load()  # bad codes fail here
         self.source = source if source is not None else self._make_source()
         self.session_data = SessionData(config.exchange, config.mode)
         self.metrics = PerformanceMetrics()
@@ -148,6 +148,7 @@ class SessionCoordinator:
         """Run every trading day from start to end; returns the SessionData of the last day.
 
         `on_day_end(coordinator, day)` is called after each day (exports, progress)."""
+        started = time.perf_counter()
         self._validate()
         for i, day in enumerate(self.days):
             if self._stop.is_set():
@@ -155,10 +156,12 @@ class SessionCoordinator:
             if i:
                 self._teardown()
             self._initialise(day)
-            self._stream()
+            with self.metrics.timed("session"):
+                self._stream()
             self._end(day)
             if on_day_end is not None:
                 on_day_end(self, day)
+        self.metrics.run_s = time.perf_counter() - started
         return self.session_data
 
     # phase 0 ------------------------------------------------------------------------------

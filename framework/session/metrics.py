@@ -12,7 +12,10 @@ PHASES = ("historical_load", "indicators", "queue_load", "session")
 
 @dataclass
 class PerformanceMetrics:
-    """Wall-clock timings per phase (seconds, summed over days) and run counters."""
+    """Wall-clock timings per phase (seconds, summed over days) and run counters.
+
+    `session` is the streaming phase; it includes the indicator updates made while
+    streaming, which `indicators` also counts (with the seeding done before the open)."""
 
     timings_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     bars_processed: int = 0   # base bars delivered into SessionData
@@ -21,6 +24,7 @@ class PerformanceMetrics:
     bars_dropped: int = 0     # queued bars of symbols removed before they were delivered
     iterations: int = 0       # clock steps a bar-by-bar run takes (distinct bar close times)
     trading_days: int = 0
+    run_s: float = 0.0        # wall time of the whole run (all phases, all days)
     rejected: Counter = field(default_factory=Counter)  # over the whole run
 
     @contextmanager
