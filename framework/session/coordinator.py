@@ -327,7 +327,10 @@ class SessionCoordinator:
         for name in symbol_data.bars:
             parts = [held[d][name] for d in days]
             hist.bars[name] = Bars.concat(parts)
-            hist.day_index[name] = np.cumsum([0] + [len(p.ts) for p in parts], dtype=np.int64)
+            offsets = [0]
+            for part in parts:
+                offsets.append(offsets[-1] + len(part.ts))
+            hist.day_index[name] = np.array(offsets, dtype=np.int64)
 
     def _day_record(self, symbol_data: SymbolSessionData, raw: Bars,
                     day: datetime.date) -> dict[str, Bars]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from mismartera.ext.gaps import find_gaps
-from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
+from mismartera.session.data import SessionData, SymbolSessionData
 
 
 class DataQualityManager:
@@ -41,27 +38,6 @@ class DataQualityManager:
 
     @staticmethod
     def historical(symbol_data: SymbolSessionData) -> None:
-        """Quality and gaps of the trailing historical days, per interval; each day's are
-        worked out once and kept while the day stays in the window."""
-        hist = symbol_data.historical
-        for name, interval_data in symbol_data.bars.items():
-            step = interval_data.interval.ns
-            expected = missing = 0
-            gaps: list[GapInfo] = []
-            for d in hist.days:
-                per_day = hist.day_quality.setdefault(d, {})
-                if name not in per_day:
-                    open_ns, close_ns = hist.sessions[d]
-                    ts = hist.day_bars[d][name].ts
-                    starts, ends, counts = find_gaps(ts, np.array([open_ns], np.int64),
-                                                     np.array([close_ns], np.int64), step)
-                    per_day[name] = (-(-(close_ns - open_ns) // step), int(counts.sum()),
-                                     [GapInfo(int(a), int(b), int(c))
-                                      for a, b, c in zip(starts, ends, counts, strict=True)])
-                day_expected, day_missing, day_gaps = per_day[name]
-                expected += day_expected
-                missing += day_missing
-                gaps += day_gaps
-            if hist.days:
-                hist.gaps[name] = gaps
-                hist.quality[name] = 100.0 * (expected - missing) / expected if expected else 100.0
+        """Quality and gaps of the trailing historical days, per interval: worked out when
+        first read (`symbol_data.historical.quality` / `.gaps`), each day's only once."""
+        symbol_data.historical.forget_quality()
