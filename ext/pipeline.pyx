@@ -140,7 +140,9 @@ cdef class SymbolPipeline:
         self.last_update = 0
 
     def set_queue(self, ts, open, high, low, close, volume):
-        """Today's base bars, in strictly increasing time, waiting to be delivered."""
+        """Today's base bars, in strictly increasing time, waiting to be delivered. (The
+        session close stays as it was: `load` sets it; set `session_close` when the last bar
+        may run past the close.)"""
         queue = (np.ascontiguousarray(ts, np.int64),) + tuple(
             np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
         cdef Py_ssize_t i, n = queue[0].shape[0]
@@ -320,7 +322,9 @@ cdef class SymbolPipeline:
                 if not lo <= l[i]:
                     lo = l[i]
             self.volume, self.high, self.low = vol, hi, lo
-            self.last_update = ts[n - 1] + self.base_ns
+            self.last_update = ts[n - 1] + self.base_ns  # when it closed (see session_close)
+            if self.last_update > self.session_close:
+                self.last_update = self.session_close
         self._closed[0] = n
         for k in range(self.n_derived):
             agg = <StreamingAggregator>self._aggs[k]
@@ -354,8 +358,7 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
     `on_step(t, changed)` runs if given (`changed`: indexes of pipelines that closed bars),
     and each bar closed at the step is handed to the callables in `targets[i][k]`
     (pipeline i, interval k: 0 base, then derived) as `f(bar)`, a `ClosedBar` from the
-    bar's ring (the last
-    `closed[k]` bars it holds: fewer if its capacity is smaller).
+    bar's ring (the last `closed[k]` bars it holds: fewer if its capacity is smaller).
 
     With `lock` (e.g. SessionData's RLock), each step's advance and `on_step` run holding it;
     the bars are handed out after it is released, so observers never block readers.

@@ -53,6 +53,7 @@ class RefSymbolPipeline:
         self.trackers = [GapTracker(interval_ns) for interval_ns, _ in derived]
         self.queue: list[Bar] = []
         self.pos = 0
+        self.session_close: int | None = None  # set by `load`: no bar closes after it
         self.fresh: list[list[Bar]] = [[] for _ in range(1 + len(self.aggs))]
         self.closed = [0] * (1 + len(self.aggs))
         self.reset_metrics()
@@ -88,6 +89,7 @@ class RefSymbolPipeline:
         mask, *counts = classify(ts, [open_ns], [close_ns], self.base_ns, open, high, low,
                                  close, volume)
         self.queue, self.pos = [bar for bar, keep in zip(bars, mask, strict=True) if keep], 0
+        self.session_close = close_ns
         return tuple(counts)  # type: ignore[return-value]
 
     def clear_queue(self) -> None:
@@ -97,9 +99,15 @@ class RefSymbolPipeline:
     def size(self) -> int:
         return len(self.queue)
 
+    def close_of(self, bar: Bar) -> int:
+        """When a base bar closes: at ts + base, or at the session close if that is earlier
+        (the last bar of a session whose close is off the base grid)."""
+        end = bar[0] + self.base_ns
+        return end if self.session_close is None else min(end, self.session_close)
+
     @property
     def next_close(self) -> int | None:
-        return self.queue[self.pos][0] + self.base_ns if self.pos < len(self.queue) else None
+        return self.close_of(self.queue[self.pos]) if self.pos < len(self.queue) else None
 
     @property
     def volume(self) -> float:
@@ -115,7 +123,7 @@ class RefSymbolPipeline:
 
     @property
     def last_update(self) -> int:
-        return self.delivered[-1][0] + self.base_ns if self.delivered else 0
+        return self.close_of(self.delivered[-1]) if self.delivered else 0
 
     def ring(self, k: int) -> RefBarRing:
         """Interval k's ring: 0 the base, then the derived ones in order."""
@@ -127,10 +135,10 @@ class RefSymbolPipeline:
     # -- delivery ------------------------------------------------------------------------
 
     def advance(self, now: int) -> int:
-        """Deliver the queued bars with ts + base <= now, close buckets ended by now."""
+        """Deliver the queued bars closed by now, close buckets ended by now."""
         due = []
         k = self.pos
-        while k < len(self.queue) and self.queue[k][0] + self.base_ns <= now:
+        while k < len(self.queue) and self.close_of(self.queue[k]) <= now:
             due.append(self.queue[k])
             k += 1
         self._deliver(due, now)
@@ -181,7 +189,9 @@ def closed_by(delivered: Sequence[Bar], now: int, open_ns: int, close_ns: int, b
     """The derived bars closed once `delivered` (in-order base bars) arrived and the clock
     reached `now`, from the rule itself: a bucket's bar (first open, highest high, lowest
     low, last close, summed volume of its base bars) closes when the base bar ending at its
-    end arrived, when a base bar of a later bucket arrived, or when `now` >= its end."""
+    end arrived, when a base bar of a later bucket arrived, or when `now` >= its end.
+    Exact when every base bar closes by its bucket's end (bars cut at the session close, or a
+    close on the base grid): a bucket the clock closed then has all its bars."""
     members: dict[int, list[Bar]] = {}
     for bar in delivered:
         if open_ns <= bar[0] < close_ns:
@@ -208,7 +218,7 @@ def step_until(pipelines: Sequence[RefSymbolPipeline], until: int, targets, inte
     given), then hand each interval's bars closed at the step (the last `capacity` of them:
     those its ring still holds) to `targets[i][k]` as `bar_type(ts, o, h, l, c, v)`; stop
     after a step with `interrupt[0]` set. Returns the last step's time, or None."""
-    times = sorted({bar[0] + p.base_ns for p in pipelines for bar in p.queue[p.pos:]})
+    times = sorted({p.close_of(bar) for p in pipelines for bar in p.queue[p.pos:]})
     last = None
     for t in times:
         if t > until:
