@@ -19,23 +19,8 @@ from libc.stdlib cimport free, realloc
 # ---------------------------------------------------------------------------------------
 # argument coercion and validation (with the GIL)
 
-def _ns_array(name, values):
-    """`values` as a contiguous 1-d int64 array of ns (datetime64 is converted)."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got {arr.ndim} dimensions")
-    if arr.dtype.kind == "M":
-        arr = arr.astype("datetime64[ns]").view(np.int64)
-    elif arr.dtype.kind not in "iu" and arr.size:
-        raise ValueError(f"{name} must hold int64 nanoseconds, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
-
-
-def _f64_array(name, values):
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got {arr.ndim} dimensions")
-    return np.ascontiguousarray(arr)
+from mismartera.ext._args import f64_array as _f64_array
+from mismartera.ext._args import ns_array as _ns_array
 
 
 def _check_step(int64_t step_ns):
