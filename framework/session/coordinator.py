@@ -24,18 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from mismartera.bars import Bar, Bars
+from mismartera.bars import Bar
 from mismartera.calendar import TimeManager
 from mismartera.clocks import BacktestClock
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
-from mismartera.ext.aggregate import aggregate_bars
-from mismartera.ext.gaps import classify
 from mismartera.ext.pipeline import step_until
 from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.data import SessionData, SymbolSessionData
 from mismartera.session.indicators import IndicatorManager
+from mismartera.session.loader import BarLoader
 from mismartera.session.metrics import PerformanceMetrics
 from mismartera.session.observers import SessionContext
 from mismartera.session.processor import DataProcessor, changes
@@ -108,8 +107,7 @@ class SessionCoordinator:
         # raised (from any thread) when a symbol operation or a stop waits for the clock:
         # the compiled bar-by-bar loop checks it after every step
         self._interrupt = np.zeros(1, np.uint8)
-        self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
-        self._midnights: dict[datetime.date, tuple[int, int]] = {}
+        self.loader = BarLoader(self.source, self.calendar, config.prefetch_days)
         self._capacity: dict[Interval, int] = {}
         self.clock: BacktestClock | None = None
         self.days: list[datetime.date] = []
@@ -174,7 +172,7 @@ class SessionCoordinator:
 
     def _validate(self) -> None:
         cfg = self.config
-        self.days = self.calendar.trading_days(cfg.start, cfg.end)
+        self.days = self.loader.days = self.calendar.trading_days(cfg.start, cfg.end)
         if not self.days:
             raise ConfigError(f"{cfg.origin}: no {cfg.exchange} trading day between "
                               f"{cfg.start} and {cfg.end}")
@@ -190,8 +188,7 @@ class SessionCoordinator:
     def _teardown(self) -> None:
         for component in self.components:
             component.teardown()
-        today = self.session_data.date
-        self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > today}
+        self.loader.forget_until(self.session_data.date)
 
     # phase 2 ------------------------------------------------------------------------------
 
@@ -244,7 +241,8 @@ class SessionCoordinator:
             return  # phase 0 found nothing to stream for this symbol
         try:
             with self.metrics.timed("historical_load"):
-                self._load_historical(symbol_data, day)
+                n = max(self.config.trailing_days, self.indicators.history_days_needed())
+                self.loader.load_history(symbol_data, day, n)
             with self.metrics.timed("indicators"):
                 self.indicators.prepare(self.session_data, symbol_data)
             with self.metrics.timed("queue_load"):
@@ -256,38 +254,10 @@ class SessionCoordinator:
         except Exception as exc:
             symbol_data.record_error(f"{symbol_data.symbol}: {type(exc).__name__}: {exc}")
 
-    def _day_bounds(self, day: datetime.date) -> tuple[int, int]:
-        """[local midnight, next local midnight) of `day`, as ns."""
-        bounds = self._midnights.get(day)
-        if bounds is None:
-            bounds = self._midnights[day] = (
-                self.calendar.local_ns(day, 0, 0),
-                self.calendar.local_ns(day + datetime.timedelta(days=1), 0, 0))
-        return bounds
-
-    def _fetch_days(self, symbol: str, interval: Interval, days: Sequence[datetime.date]) -> dict:
-        """Raw source bars of `days` (consecutive trading days) in one call, split per day."""
-        start, _ = self._day_bounds(days[0])
-        _, end = self._day_bounds(days[-1])
-        bars = self.source.bars(symbol, interval, start, end)
-        bounds = np.array([self._day_bounds(d)[0] for d in days] + [end], dtype=np.int64)
-        cuts = np.searchsorted(bars.ts, bounds, side="left")
-        return {d: bars.slice(int(cuts[k]), int(cuts[k + 1])) for k, d in enumerate(days)}
-
-    def _day_bars(self, symbol: str, interval: Interval, day: datetime.date) -> Bars:
-        """Today's raw bars, fetched `prefetch_days` trading days at a time."""
-        key = (symbol, day)
-        if key not in self._prefetched:
-            i = self.days.index(day) if day in self.days else -1
-            days = self.days[i:i + self.config.prefetch_days] if i >= 0 else [day]
-            for d, bars in self._fetch_days(symbol, interval, days).items():
-                self._prefetched[(symbol, d)] = bars
-        return self._prefetched.pop(key)
-
     def _load_queue(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
         """Today's base bars into the symbol's queue; the rest skipped and counted."""
         sd = self.session_data
-        raw = self._day_bars(symbol_data.symbol, symbol_data.base_interval, day)
+        raw = self.loader.day_bars(symbol_data.symbol, symbol_data.base_interval, day)
         counts = dict(zip(("invalid", "duplicate", "misaligned", "outside_session"),
                           symbol_data.pipeline.load(*raw, sd.open_ns, sd.close_ns), strict=True))
         counts = {k: v for k, v in counts.items() if v}
@@ -297,52 +267,6 @@ class SessionCoordinator:
         if symbol_data.pipeline.size == 0:
             symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
                                      f"in the {day} session")
-
-    def _load_historical(self, symbol_data: SymbolSessionData, day: datetime.date) -> None:
-        """The trailing days before `day`: reuse days already held, fetch the rest at once."""
-        n = max(self.config.trailing_days, self.indicators.history_days_needed())
-        hist = symbol_data.historical
-        if n == 0:
-            hist.clear()
-            return
-        days = self.calendar.trading_days_before(day, n)
-        held = hist.day_bars
-        for d in [d for d in held if d not in days]:
-            del held[d]
-            hist.day_quality.pop(d, None)
-        missing = [d for d in days if d not in held]
-        runs: list[list[datetime.date]] = []  # contiguous missing days: one fetch each
-        for d in missing:
-            if runs and days.index(d) == days.index(runs[-1][-1]) + 1:
-                runs[-1].append(d)
-            else:
-                runs.append([d])
-        for run in runs:
-            for d, raw in self._fetch_days(symbol_data.symbol, symbol_data.base_interval,
-                                           run).items():
-                held[d] = self._day_record(symbol_data, raw, d)
-        hist.days = list(days)
-        hist.sessions = {d: self.calendar.session(d) for d in days}
-        hist.bars, hist.day_index = {}, {}
-        for name in symbol_data.bars:
-            parts = [held[d][name] for d in days]
-            hist.bars[name] = Bars.concat(parts)
-            offsets = [0]
-            for part in parts:
-                offsets.append(offsets[-1] + len(part.ts))
-            hist.day_index[name] = np.array(offsets, dtype=np.int64)
-
-    def _day_record(self, symbol_data: SymbolSessionData, raw: Bars,
-                    day: datetime.date) -> dict[str, Bars]:
-        """A fetched historical day: its in-session base bars and every derived interval."""
-        open_ns, close_ns = self.calendar.session(day)
-        base = symbol_data.base_interval
-        opens, closes = np.array([open_ns], np.int64), np.array([close_ns], np.int64)
-        mask = classify(raw.ts, opens, closes, base.ns, *raw[1:])[0]
-        bars = raw if mask.all() else raw.take(mask)
-        return {name: bars if not iv.derived else
-                Bars(*aggregate_bars(*bars, opens, closes, iv.interval.ns))
-                for name, iv in symbol_data.bars.items()}
 
     # phase 3 ------------------------------------------------------------------------------
 

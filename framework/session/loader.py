@@ -1,0 +1,112 @@
+"""BarLoader: the coordinator's road to the data source.
+
+Today's raw bars of a symbol, fetched `prefetch_days` trading days at a time, and the
+trailing historical window of a symbol, where each held day is reused as the window moves
+(only a day not yet held is fetched, aggregated and, when first read, gap-checked).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+import numpy as np
+
+from mismartera.bars import Bars
+from mismartera.calendar import TimeManager
+from mismartera.ext.aggregate import aggregate_bars
+from mismartera.ext.gaps import classify
+from mismartera.intervals import Interval
+from mismartera.session.data import SymbolSessionData
+from mismartera.sources import DataSource
+
+
+class BarLoader:
+    """Fetches bars for the coordinator. Operational state only: bars prefetched for
+    coming days and the local-midnight bounds of days already seen."""
+
+    def __init__(self, source: DataSource, calendar: TimeManager, prefetch_days: int = 1) -> None:
+        self.source = source
+        self.calendar = calendar
+        self.prefetch_days = prefetch_days
+        self.days: list[datetime.date] = []  # the run's trading days (prefetch windows)
+        self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
+        self._midnights: dict[datetime.date, tuple[int, int]] = {}
+
+    def forget_until(self, day: datetime.date) -> None:
+        """Drop prefetched bars of `day` and earlier (a new day starts)."""
+        self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > day}
+
+    def day_bounds(self, day: datetime.date) -> tuple[int, int]:
+        """[local midnight, next local midnight) of `day`, as ns."""
+        bounds = self._midnights.get(day)
+        if bounds is None:
+            bounds = self._midnights[day] = (
+                self.calendar.local_ns(day, 0, 0),
+                self.calendar.local_ns(day + datetime.timedelta(days=1), 0, 0))
+        return bounds
+
+    def fetch_days(self, symbol: str, interval: Interval, days: Sequence[datetime.date]) -> dict:
+        """Raw source bars of `days` (consecutive trading days) in one call, split per day."""
+        start, _ = self.day_bounds(days[0])
+        _, end = self.day_bounds(days[-1])
+        bars = self.source.bars(symbol, interval, start, end)
+        bounds = np.array([self.day_bounds(d)[0] for d in days] + [end], dtype=np.int64)
+        cuts = np.searchsorted(bars.ts, bounds, side="left")
+        return {d: bars.slice(int(cuts[k]), int(cuts[k + 1])) for k, d in enumerate(days)}
+
+    def day_bars(self, symbol: str, interval: Interval, day: datetime.date) -> Bars:
+        """Today's raw bars, fetched `prefetch_days` trading days at a time."""
+        key = (symbol, day)
+        if key not in self._prefetched:
+            i = self.days.index(day) if day in self.days else -1
+            days = self.days[i:i + self.prefetch_days] if i >= 0 else [day]
+            for d, bars in self.fetch_days(symbol, interval, days).items():
+                self._prefetched[(symbol, d)] = bars
+        return self._prefetched.pop(key)
+
+    def load_history(self, symbol_data: SymbolSessionData, day: datetime.date, n: int) -> None:
+        """The `n` trading days before `day` into the symbol's historical data: reuse the
+        days already held, fetch the rest (contiguous runs in one call each)."""
+        hist = symbol_data.historical
+        if n == 0:
+            hist.clear()
+            return
+        days = self.calendar.trading_days_before(day, n)
+        held = hist.day_bars
+        for d in [d for d in held if d not in days]:
+            del held[d]
+            hist.day_quality.pop(d, None)
+        missing = [d for d in days if d not in held]
+        runs: list[list[datetime.date]] = []  # contiguous missing days: one fetch each
+        for d in missing:
+            if runs and days.index(d) == days.index(runs[-1][-1]) + 1:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+        for run in runs:
+            for d, raw in self.fetch_days(symbol_data.symbol, symbol_data.base_interval,
+                                           run).items():
+                held[d] = self.day_record(symbol_data, raw, d)
+        hist.days = list(days)
+        hist.sessions = {d: self.calendar.session(d) for d in days}
+        hist.bars, hist.day_index = {}, {}
+        for name in symbol_data.bars:
+            parts = [held[d][name] for d in days]
+            hist.bars[name] = Bars.concat(parts)
+            offsets = [0]
+            for part in parts:
+                offsets.append(offsets[-1] + len(part.ts))
+            hist.day_index[name] = np.array(offsets, dtype=np.int64)
+
+    def day_record(self, symbol_data: SymbolSessionData, raw: Bars,
+                    day: datetime.date) -> dict[str, Bars]:
+        """A fetched historical day: its in-session base bars and every derived interval."""
+        open_ns, close_ns = self.calendar.session(day)
+        base = symbol_data.base_interval
+        opens, closes = np.array([open_ns], np.int64), np.array([close_ns], np.int64)
+        mask = classify(raw.ts, opens, closes, base.ns, *raw[1:])[0]
+        bars = raw if mask.all() else raw.take(mask)
+        return {name: bars if not iv.derived else
+                Bars(*aggregate_bars(*bars, opens, closes, iv.interval.ns))
+                for name, iv in symbol_data.bars.items()}
