@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mismartera.intervals import Interval
 from tests.engine_helpers import (
     CALENDAR,
     dumps,
@@ -25,7 +26,9 @@ class Recorder:
         self.seen: dict[tuple[str, str], list] = {}
 
     def on_bar(self, ctx, symbol, interval, bar) -> None:
-        assert bar.ts + 0 < ctx.now_ns + 1  # a bar is seen only after it started
+        # no look-ahead: a bar is seen only once it has closed (at its bucket end or the close)
+        end = min(bar.ts + Interval.parse(interval).ns, ctx.session_data.close_ns)
+        assert end <= ctx.now_ns
         self.seen.setdefault((symbol, interval), []).append(bar)
 
 
