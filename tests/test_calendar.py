@@ -1,65 +1,33 @@
-"""TimeManager and the clocks: cross-checked against exchange_calendars and pandas (built
-independently here), against known NYSE/LSE facts, and against brute-force references."""
+"""TimeManager sessions, holidays, early closes and navigation: cross-checked against
+exchange_calendars (built independently here), against known NYSE/LSE facts, and against
+brute-force references."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-import exchange_calendars as xc
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mismartera.calendar import SessionTable, TimeManager, parse_date
-from mismartera.clocks import BacktestClock, Clock, LiveClock
+from mismartera.calendar import SessionTable, TimeManager
 from mismartera.errors import ConfigError
-from mismartera.intervals import Interval
-
-NS = 1_000_000_000
-MINUTE = 60 * NS
-NY = ZoneInfo("America/New_York")
-LONDON = ZoneInfo("Europe/London")
-
-# One TimeManager per exchange for the whole module (hypothesis needs no function fixtures).
-TM = TimeManager("XNYS")
-LSE = TimeManager("XLON")
-# The oracle, built here with its own range (ours spans 1990-2040).
-with warnings.catch_warnings():  # pandas deprecations raised inside exchange_calendars
-    warnings.simplefilter("ignore", DeprecationWarning)
-    XNYS = xc.get_calendar("XNYS", start="1999-01-01", end="2031-12-31")
-XNYS_DATES = [ts.date() for ts in XNYS.sessions]
-XNYS_SET = set(XNYS_DATES)
-XNYS_SESSIONS = dict(
-    zip(
-        XNYS_DATES,
-        zip(
-            XNYS.opens.to_numpy(dtype="datetime64[ns]").view(np.int64).tolist(),
-            XNYS.closes.to_numpy(dtype="datetime64[ns]").view(np.int64).tolist(),
-            strict=True,
-        ),
-        strict=True,
-    )
+from tests.calendar_helpers import (
+    LONDON,
+    LSE,
+    NS,
+    NY,
+    TM,
+    XNYS,
+    XNYS_DATES,
+    XNYS_SET,
+    local_hm,
+    utc_ns,
+    wall_ns,
 )
-
-
-def utc_ns(y: int, mo: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> int:
-    return int(datetime(y, mo, d, hh, mm, ss, tzinfo=UTC).timestamp()) * NS
-
-
-def wall_ns(tz: ZoneInfo, y: int, mo: int, d: int, hh: int, mm: int) -> int:
-    """A wall time in `tz` as ns UTC, through pandas (independent of our code)."""
-    return pd.Timestamp(datetime(y, mo, d, hh, mm)).tz_localize(tz).value
-
-
-def iso_oracle(ts: int, tz: ZoneInfo) -> str:
-    return pd.Timestamp(ts, unit="ns", tz="UTC").tz_convert(tz).isoformat()
-
 
 # --------------------------------------------------------------------------- import
 
@@ -315,107 +283,6 @@ def test_session_table() -> None:
     assert len(TM.sessions(date(2014, 12, 1), date(2014, 11, 1))) == 0
 
 
-# --------------------------------------------------------------------------- bucket grids
-
-
-def local_hm(tz: ZoneInfo, stamps: np.ndarray) -> list[tuple[int, int]]:
-    out = []
-    for t in stamps.tolist():
-        dt = datetime.fromtimestamp(t // NS, tz)
-        out.append((dt.hour, dt.minute))
-    return out
-
-
-def test_bucket_grid_regular_day() -> None:
-    d = date(2024, 1, 3)
-    starts, ends = TM.bucket_grid(d, Interval.parse("5m"))
-    assert len(starts) == 78
-    assert starts[0] == wall_ns(NY, 2024, 1, 3, 9, 30) and ends[-1] == wall_ns(
-        NY, 2024, 1, 3, 16, 0
-    )
-    assert np.all(ends - starts == 5 * MINUTE)
-
-    starts, ends = TM.bucket_grid(d, "1h")
-    assert local_hm(NY, starts) == [
-        (9, 30),
-        (10, 30),
-        (11, 30),
-        (12, 30),
-        (13, 30),
-        (14, 30),
-        (15, 30),
-    ]
-    assert local_hm(NY, ends) == [
-        (10, 30),
-        (11, 30),
-        (12, 30),
-        (13, 30),
-        (14, 30),
-        (15, 30),
-        (16, 0),
-    ]
-    assert ends[-1] - starts[-1] == 30 * MINUTE
-
-    starts, ends = TM.bucket_grid(d, "1d")
-    assert starts.tolist() == [wall_ns(NY, 2024, 1, 3, 9, 30)]
-    assert ends.tolist() == [wall_ns(NY, 2024, 1, 3, 16, 0)]
-
-    starts, ends = TM.bucket_grid(d, "4h")
-    assert local_hm(NY, starts) == [(9, 30), (13, 30)] and local_hm(NY, ends) == [(13, 30), (16, 0)]
-
-
-def test_bucket_grid_early_close() -> None:
-    d = date(2014, 11, 28)
-    starts, ends = TM.bucket_grid(d, "5m")
-    assert len(starts) == 42
-    assert local_hm(NY, starts[:1]) == [(9, 30)] and local_hm(NY, ends[-1:]) == [(13, 0)]
-
-    starts, ends = TM.bucket_grid(d, "1h")
-    assert local_hm(NY, starts) == [(9, 30), (10, 30), (11, 30), (12, 30)]
-    assert local_hm(NY, ends) == [(10, 30), (11, 30), (12, 30), (13, 0)]
-
-    starts, ends = TM.bucket_grid(d, "1d")
-    assert local_hm(NY, starts) == [(9, 30)] and local_hm(NY, ends) == [(13, 0)]
-
-    starts, ends = TM.bucket_grid(d, "30m")
-    assert len(starts) == 7 and local_hm(NY, ends[-1:]) == [(13, 0)]
-
-
-def test_bucket_grid_non_trading_day_weekly_and_read_only() -> None:
-    starts, ends = TM.bucket_grid(date(2014, 11, 27), "5m")
-    assert len(starts) == 0 and len(ends) == 0 and starts.dtype == np.int64
-    with pytest.raises(ConfigError, match="1w"):
-        TM.bucket_grid(date(2014, 11, 28), "1w")
-    starts, _ = TM.bucket_grid(date(2014, 11, 28), "5m")
-    with pytest.raises(ValueError):
-        starts[0] = 0
-    assert TM.bucket_grid("2014-11-28", "5m")[0].tolist() == starts.tolist()
-
-
-INTRADAY = [name for name in Interval.SUPPORTED if Interval.parse(name).is_intraday]
-
-
-@given(
-    st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)),
-    st.sampled_from([*INTRADAY, "1d"]),
-)
-def test_bucket_grid_matches_a_naive_walk(d: date, name: str) -> None:
-    starts, ends = TM.bucket_grid(d, name)
-    if d not in XNYS_SET:
-        assert len(starts) == 0
-        return
-    open_ns, close_ns = XNYS_SESSIONS[d]
-    step = Interval.parse(name).ns if name != "1d" else close_ns - open_ns
-    expected_starts, expected_ends = [], []
-    t = open_ns
-    while t < close_ns:
-        expected_starts.append(t)
-        expected_ends.append(min(t + step, close_ns))
-        t += step
-    assert starts.tolist() == expected_starts
-    assert ends.tolist() == expected_ends
-
-
 # --------------------------------------------------------------------------- second exchange
 
 
@@ -449,161 +316,3 @@ def test_unknown_exchange_is_a_config_error_naming_it() -> None:
     with pytest.raises(ConfigError, match="NOPE"):
         tm.session(date(2024, 1, 3))
     assert TimeManager("xnys").session(date(2014, 11, 28)) == TM.session(date(2014, 11, 28))
-
-
-# --------------------------------------------------------------------------- local time
-
-
-def test_format_ts_examples() -> None:
-    assert TM.format_ts(wall_ns(NY, 2024, 1, 3, 9, 30)) == "2024-01-03T09:30:00-05:00"
-    assert TM.format_ts(wall_ns(NY, 2024, 7, 3, 9, 30)) == "2024-07-03T09:30:00-04:00"
-    assert (
-        TM.format_ts(utc_ns(2024, 1, 3, 14, 30) + 1500 * 1000) == "2024-01-03T09:30:00.001500-05:00"
-    )
-    assert TM.format_ts(utc_ns(2024, 1, 3, 14, 30) + 7) == "2024-01-03T09:30:00.000000007-05:00"
-    assert TM.format_many(np.array([], dtype=np.int64)) == []
-
-
-def test_local_ns_date_of_to_local() -> None:
-    assert TM.local_ns(date(2011, 3, 14), 9, 30) == utc_ns(2011, 3, 14, 13, 30)
-    assert TM.local_ns(date(2011, 3, 11), 9, 30) == utc_ns(2011, 3, 11, 14, 30)
-    assert TM.local_ns(date(2011, 3, 11), 16, 0, 30) == utc_ns(2011, 3, 11, 21, 0, 30)
-    # 00:30 UTC on 2024-01-04 is still 2024-01-03 in New York
-    assert TM.date_of(utc_ns(2024, 1, 4, 0, 30)) == date(2024, 1, 3)
-    local = TM.to_local(utc_ns(2024, 1, 4, 0, 30) + 123_456_789)
-    assert local.tzinfo == NY
-    assert (local.day, local.hour, local.minute, local.microsecond) == (3, 19, 30, 123_456)
-
-
-def test_parse_ts() -> None:
-    assert TM.parse_ts("2024-01-03T09:30:00-05:00") == utc_ns(2024, 1, 3, 14, 30)
-    assert TM.parse_ts("2024-01-03T14:30:00Z") == utc_ns(2024, 1, 3, 14, 30)
-    assert TM.parse_ts("2024-01-03 09:30") == utc_ns(2024, 1, 3, 14, 30)  # naive: exchange zone
-    assert TM.parse_ts("2024-01-03T09:30:00.5-05:00") == utc_ns(2024, 1, 3, 14, 30) + NS // 2
-    for bad in ("", "2024-01-03", "2024-13-03T09:30:00", "noon", "2024-01-03T09:30:00+5"):
-        with pytest.raises(ConfigError):
-            TM.parse_ts(bad)
-
-
-def test_parse_date() -> None:
-    assert parse_date("2024-01-03") == date(2024, 1, 3)
-    assert parse_date(" 2024-01-03 ") == date(2024, 1, 3)
-    assert TM.parse_date("2014-11-28") == date(2014, 11, 28)
-    assert parse_date(date(2024, 1, 3)) == date(2024, 1, 3)
-    for bad in ("2024-13-01", "2024-02-30", "yesterday", "", "01/03/2024"):
-        with pytest.raises(ConfigError, match="YYYY-MM-DD"):
-            parse_date(bad)
-
-
-# Stamps within two hours of New York DST changes, and anywhere in 1900-2100.
-DST_CHANGES = [utc_ns(2011, 3, 13, 7), utc_ns(2011, 11, 6, 6), utc_ns(2024, 3, 10, 7)]
-ANY_TS = st.integers(min_value=utc_ns(1900, 1, 1), max_value=utc_ns(2100, 1, 1))
-NEAR_DST = st.builds(
-    lambda base, delta: base + delta,
-    st.sampled_from(DST_CHANGES),
-    st.integers(min_value=-2 * 3600 * NS, max_value=2 * 3600 * NS),
-)
-WHOLE_SECONDS = st.builds(lambda t: t // NS * NS, ANY_TS | NEAR_DST)
-STAMPS = ANY_TS | NEAR_DST | WHOLE_SECONDS
-
-
-@given(STAMPS)
-def test_format_ts_matches_pandas_and_round_trips(ts: int) -> None:
-    text = TM.format_ts(ts)
-    assert text == iso_oracle(ts, NY)
-    assert TM.parse_ts(text) == ts
-    assert TM.date_of(ts) == pd.Timestamp(ts, unit="ns", tz="UTC").tz_convert(NY).date()
-    local = TM.to_local(ts)
-    expected = pd.Timestamp(ts, unit="ns", tz="UTC").floor("us").tz_convert(NY)
-    assert local.tzinfo is TM.tz
-    assert local.astimezone(UTC) == expected.to_pydatetime().astimezone(UTC)
-    assert local.utcoffset() == expected.utcoffset()  # the right side of a repeated hour
-
-
-@given(st.lists(STAMPS, max_size=20))
-def test_format_many_equals_format_ts(stamps: list[int]) -> None:
-    arr = np.array(stamps, dtype=np.int64)
-    assert TM.format_many(arr) == [TM.format_ts(t) for t in stamps]
-    assert TM.local_dates(arr).tolist() == [TM.date_of(t) for t in stamps]
-
-
-@given(st.lists(WHOLE_SECONDS, min_size=1, max_size=20))
-def test_format_many_whole_seconds_london(stamps: list[int]) -> None:
-    assert LSE.format_many(stamps) == [iso_oracle(t, LONDON) for t in stamps]
-
-
-# --------------------------------------------------------------------------- clocks
-
-
-def test_backtest_clock() -> None:
-    clock = BacktestClock(100)
-    assert isinstance(clock, Clock) and clock.now == 100 and clock.limit is None
-    clock.advance_to(100)
-    clock.advance_to(150)
-    assert clock.now == 150
-    with pytest.raises(ValueError, match="backwards"):
-        clock.advance_to(149)
-    clock.set_session(200, 300)
-    assert (clock.now, clock.limit) == (200, 300)
-    clock.advance_to(300)  # reaching the close is allowed
-    with pytest.raises(ValueError, match="limit"):
-        clock.advance_to(301)
-    assert clock.now == 300
-    with pytest.raises(ValueError, match="backwards"):
-        clock.set_session(250, 400)
-    with pytest.raises(ValueError, match="before its open"):
-        clock.set_session(500, 400)
-    with pytest.raises(ValueError, match="limit"):
-        BacktestClock(10, limit=5)
-
-
-OPS = st.lists(
-    st.tuples(st.sampled_from(["advance", "session"]), st.integers(0, 1000), st.integers(0, 300)),
-    max_size=30,
-)
-
-
-@given(st.integers(0, 500), OPS)
-def test_backtest_clock_never_goes_backwards_or_past_the_limit(start: int, ops: list) -> None:
-    clock = BacktestClock(start)
-    now, limit = start, None
-    for op, t, length in ops:
-        if op == "advance":
-            ok = t >= now and (limit is None or t <= limit)
-            if ok:
-                clock.advance_to(t)
-                now = t
-            else:
-                with pytest.raises(ValueError):
-                    clock.advance_to(t)
-        else:
-            if t >= now:
-                clock.set_session(t, t + length)
-                now, limit = t, t + length
-            else:
-                with pytest.raises(ValueError):
-                    clock.set_session(t, t + length)
-        assert clock.now == now and clock.limit == limit
-        assert limit is None or clock.now <= limit
-
-
-def test_live_clock_reads_and_waits_on_its_time_source() -> None:
-    fake = {"now": 1_000}
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        fake["now"] += int(seconds * NS) // 2 + 1  # wakes early: the clock must sleep again
-
-    clock = LiveClock(time_ns=lambda: fake["now"], sleep=sleep)
-    assert isinstance(clock, Clock) and clock.now == 1_000 and clock.limit is None
-    clock.advance_to(500)  # already past: returns at once
-    assert slept == []
-    clock.advance_to(1_000 + 2 * NS)
-    assert clock.now >= 1_000 + 2 * NS and len(slept) > 1
-    clock.set_session(0, 10 * NS)
-    with pytest.raises(ValueError, match="limit"):
-        clock.advance_to(10 * NS + 1)
-    with pytest.raises(ValueError, match="previous"):
-        clock.set_session(0, 5 * NS)
-    assert isinstance(LiveClock().now, int)
