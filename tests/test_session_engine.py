@@ -260,3 +260,19 @@ def test_a_daily_base_is_delivered_at_the_close(tmp_path):
         assert len(bars.ts) == 1 and int(bars.ts[0]) == CALENDAR.session(day)[0]
         assert [bars.open[0], bars.close[0], bars.volume[0]] == [
             float(row["open"]), float(row["close"]), float(row["volume"])]
+
+
+def test_historical_days_are_indexed_per_interval():
+    """`historical.day(interval, d)` is exactly that day's session bars, for every interval."""
+    cfg = synthetic_config(historical__trailing_days=2)
+    _, docs = run_days(cfg)
+    coordinator = SessionCoordinator(cfg, plugins=plugins())
+    coordinator.run()
+    hist = coordinator.session_data["SYN0"].historical
+    assert hist.days == [datetime.date(2014, 11, 26), datetime.date(2014, 11, 28)]
+    for d in hist.days:
+        for name in ("1m", "5m", "1d"):
+            got = hist.day(name, d)
+            want = docs[d]["symbols"]["SYN0"]["bars"][name]["data"]
+            assert CALENDAR.format_many(got.ts) == [row[0] for row in want]
+            assert got.close.tolist() == [row[4] for row in want]

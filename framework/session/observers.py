@@ -15,10 +15,9 @@ receive only those intervals' bars.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mismartera.bars import Bar
     from mismartera.session.coordinator import SessionCoordinator
     from mismartera.session.data import SessionData
 
@@ -43,7 +42,3 @@ class SessionContext:
 
     def remove_symbol(self, symbol: str) -> None:
         self._coordinator.remove_symbol(symbol)
-
-
-class BarObserver(Protocol):
-    def on_bar(self, ctx: SessionContext, symbol: str, interval: str, bar: Bar) -> None: ...
