@@ -156,6 +156,20 @@ class ScanResult:
         raise TypeError(f"scan() must return a ScanResult or an (add, remove) pair, "
                         f"got {type(value).__name__}")
 
+    @classmethod
+    def of_picks(cls, ctx: ScanContext, chosen: Iterable[str], judged: Iterable[str],
+                 remove: bool) -> ScanResult:
+        """The usual result of a scan that picked `chosen` out of the `judged` symbols: add
+        the chosen ones not yet in the session; with `remove`, also remove the symbols this
+        scanner entry added earlier that were judged again and no longer qualify."""
+        chosen = list(chosen)
+        add = [s for s in chosen if not ctx.in_session(s)]
+        dropped: list[str] = []
+        if remove:
+            keep, seen = set(chosen), set(judged)
+            dropped = sorted(s for s in ctx.added if s in seen and s not in keep)
+        return cls(tuple(add), tuple(dropped))
+
 
 @runtime_checkable
 class ScannerProtocol(Protocol):

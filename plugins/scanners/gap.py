@@ -114,13 +114,7 @@ class GapScanner(Scanner):
         order = sorted(idx.tolist(), key=lambda i: (-abs(float(moves[i])), symbols[i]))
         if self.max_symbols is not None:
             order = order[: self.max_symbols]
-        chosen = [symbols[i] for i in order]
-        add = [s for s in chosen if not ctx.in_session(s)]
-        remove: list[str] = []
-        if self.remove:
-            keep, judged = set(chosen), set(symbols)
-            remove = sorted(s for s in ctx.added if s in judged and s not in keep)
-        return ScanResult(tuple(add), tuple(remove))
+        return ScanResult.of_picks(ctx, [symbols[i] for i in order], symbols, self.remove)
 
 
 @hookimpl

@@ -179,12 +179,7 @@ class VolumeSurgeScanner(Scanner):
 
     def scan(self, ctx: ScanContext) -> ScanResult:
         judged, chosen, _ = self.surges(ctx)
-        add = [s for s in chosen if not ctx.in_session(s)]
-        remove: list[str] = []
-        if self.remove:
-            keep, seen = set(chosen), set(judged)
-            remove = sorted(s for s in ctx.added if s in seen and s not in keep)
-        return ScanResult(tuple(add), tuple(remove))
+        return ScanResult.of_picks(ctx, chosen, judged, self.remove)
 
 
 @hookimpl
