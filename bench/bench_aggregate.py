@@ -11,12 +11,15 @@ Every peer's output is checked equal to ours before timing. Target: >= 250M bars
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from mismartera.ext.aggregate import aggregate_bars
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import best_time, timing_table
 
 MINUTE = 60_000_000_000
 DAY = 86_400_000_000_000
@@ -78,16 +81,6 @@ def pandas_resample(bars, opens, closes, interval):
     return (out.index.as_unit("ns").asi8, *(out[col].to_numpy() for col in out.columns))
 
 
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def check_same(name: str, got, expected) -> None:
     for k, (g, e) in enumerate(zip(got, expected, strict=True)):
         if k == 0 or k == 5:
@@ -118,13 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         repeat = max(1, args.repeat // 2) if "pandas" in name else args.repeat
         rows.append((name, best_time(lambda fn=fn: fn(bars, opens, closes, interval), repeat)))
 
-    ours_time = rows[0][1]
-    print(f"aggregate 1m -> 5m: {args.n:,} bars in {len(opens):,} sessions -> "
-          f"{len(result[0]):,} bars (best of {args.repeat})")
-    print(f"{'kernel':<26} {'ms':>9} {'M bars/s':>10} {'ours is x faster':>17}")
-    for name, seconds in rows:
-        print(f"{name:<26} {seconds * 1e3:>9.2f} {args.n / seconds / 1e6:>10.1f} "
-              f"{seconds / ours_time:>17.2f}")
+    title = (f"aggregate 1m -> 5m: {args.n:,} bars in {len(opens):,} sessions -> "
+             f"{len(result[0]):,} bars (best of {args.repeat})")
+    print("\n".join(timing_table(title, args.n, rows)))
     print("target: aggregate_bars >= 250 M bars/s and >= 3x numpy reduceat")
 
 

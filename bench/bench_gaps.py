@@ -10,12 +10,15 @@ The peer's output is checked equal to ours before timing. Target: >= 300M bars/s
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from mismartera.ext.gaps import find_gaps
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import best_time, timing_table
 
 MINUTE = 60_000_000_000
 DAY = 86_400_000_000_000
@@ -57,16 +60,6 @@ def numpy_setdiff(ts, opens, ends, step):
     return missing[firsts], missing[lasts], lasts - firsts + 1
 
 
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="one-minute grid slots")
@@ -84,13 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         ("numpy setdiff1d", best_time(lambda: numpy_setdiff(ts, opens, closes, MINUTE),
                                       args.repeat)),
     ]
-    ours_time = rows[0][1]
-    print(f"find_gaps 1m: {len(ts):,} bars in {len(opens):,} sessions -> {len(result[0]):,} "
-          f"gaps, {int(result[2].sum()):,} missing bars (best of {args.repeat})")
-    print(f"{'kernel':<26} {'ms':>9} {'M bars/s':>10} {'ours is x faster':>17}")
-    for name, seconds in rows:
-        print(f"{name:<26} {seconds * 1e3:>9.2f} {len(ts) / seconds / 1e6:>10.1f} "
-              f"{seconds / ours_time:>17.2f}")
+    title = (f"find_gaps 1m: {len(ts):,} bars in {len(opens):,} sessions -> "
+             f"{len(result[0]):,} gaps, {int(result[2].sum()):,} missing bars "
+             f"(best of {args.repeat})")
+    print("\n".join(timing_table(title, len(ts), rows)))
     print("target: find_gaps >= 300 M bars/s")
 
 

@@ -15,26 +15,22 @@ Targets (issue 3): batch SMA(20) >= 400M values/s; SMA.update from Python >= 10M
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import talib
 
 from mismartera.ext import kernels as k
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Row, best_time, ratio_table, target_line
+
 BATCH_SMA_TARGET = 400e6
 UPDATE_TARGET = 10e6
 PERIOD = 20
-
-
-class Row(NamedTuple):
-    kernel: str
-    ours: float  # values/s
-    peer_name: str
-    peer: float  # values/s, nan without a peer
 
 
 def make_prices(n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,16 +38,6 @@ def make_prices(n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarr
     close = 100.0 + np.cumsum(rng.normal(0.0, 0.05, n))
     spread = np.abs(rng.normal(0.0, 0.03, n))
     return close + spread, close - spread, close
-
-
-def best_time(run: Callable[[], object], repeat: int) -> float:
-    """Shortest wall time of `repeat` calls of run()."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def check(name: str, got, want, rel: float = 1e-9) -> None:
@@ -206,36 +192,13 @@ def bench_streaming(x: np.ndarray, repeat: int) -> list[Row]:
 # -------------------------------------------------------------------------- table
 
 
-def rate(x: float) -> str:
-    return "-" if x != x else f"{x / 1e6:,.1f}M"
-
-
 def format_table(rows: Sequence[Row], n: int) -> str:
-    head = ("kernel", "values/s", "peer in the same run", "peer values/s", "ratio")
-    body = [
-        (
-            r.kernel,
-            rate(r.ours),
-            r.peer_name or "-",
-            rate(r.peer),
-            "-" if r.peer != r.peer else f"{r.ours / r.peer:.2f}x",
-        )
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in (head, *body)) for i in range(5)]
-    fmt = "  ".join(f"{{:{'<' if i in (0, 2) else '>'}{w}}}" for i, w in enumerate(widths))
-    lines = [f"indicator kernels: n={n:,} values, one run", ""]
-    lines += [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*line) for line in body]
-    sma = next(r for r in rows if r.kernel == "sma(20) batch")
-    update = next(r for r in rows if r.kernel.startswith("SMA.update"))
-    lines += [
-        "",
-        f"target: batch sma(20) >= {rate(BATCH_SMA_TARGET)} values/s: "
-        f"{'met' if sma.ours >= BATCH_SMA_TARGET else 'NOT met'}",
-        f"target: SMA.update from Python >= {rate(UPDATE_TARGET)} updates/s: "
-        f"{'met' if update.ours >= UPDATE_TARGET else 'NOT met'}",
-    ]
+    lines = ratio_table(f"indicator kernels: n={n:,} values, one run", "kernel", "values/s",
+                        rows)
+    sma = next(r for r in rows if r.name == "sma(20) batch")
+    update = next(r for r in rows if r.name.startswith("SMA.update"))
+    lines += ["", target_line("batch sma(20)", sma.ours, BATCH_SMA_TARGET, "values/s"),
+              target_line("SMA.update from Python", update.ours, UPDATE_TARGET, "updates/s")]
     return "\n".join(lines)
 
 

@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
+import sys
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from mismartera.ext.ring import BarRing
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Row, best_time, ratio_table, target_line
+
 APPEND_TARGET = 10e6  # bars/s for BarRing.append called from Python (issue 3)
 SESSION = 390  # one XNYS regular session of one-minute bars
-
-
-class Row(NamedTuple):
-    operation: str
-    ours: float  # bars/s
-    peer_name: str
-    peer: float  # bars/s, or nan without a peer
 
 
 def make_bars(n: int, seed: int = 7) -> list[np.ndarray]:
@@ -44,16 +40,6 @@ def make_bars(n: int, seed: int = 7) -> list[np.ndarray]:
     low = np.minimum(open_, close) - spread
     volume = rng.integers(100, 10_000, n).astype(np.float64)
     return [ts, open_, high, low, close, volume]
-
-
-def best_time(run: Callable[[], object], repeat: int) -> float:
-    """Shortest wall time of `repeat` calls of run()."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def bench_append(cols: list[list], capacity: int, repeat: int) -> list[Row]:
@@ -172,30 +158,11 @@ def run(n: int, capacity: int, repeat: int) -> list[Row]:
     return rows
 
 
-def rate(x: float) -> str:
-    return "-" if x != x else f"{x / 1e6:,.1f}M"
-
-
 def format_table(rows: Sequence[Row], n: int, capacity: int) -> str:
-    head = ("operation", "bars/s", "peer in the same run", "peer bars/s", "ratio")
-    body = [
-        (
-            r.operation,
-            rate(r.ours),
-            r.peer_name or "-",
-            rate(r.peer),
-            "-" if r.peer != r.peer else f"{r.ours / r.peer:.2f}x",
-        )
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in (head, *body)) for i in range(5)]
-    fmt = "  ".join(f"{{:{'<' if i in (0, 2) else '>'}{w}}}" for i, w in enumerate(widths))
-    lines = [f"BarRing vs collections.deque: n={n:,} bars, capacity={capacity:,}", ""]
-    lines += [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*line) for line in body]
-    append = next(r for r in rows if r.operation == "BarRing.append, Python loop")
-    verdict = "met" if append.ours >= APPEND_TARGET else "NOT met"
-    lines += ["", f"target: BarRing.append from Python >= {rate(APPEND_TARGET)} bars/s: {verdict}"]
+    lines = ratio_table(f"BarRing vs collections.deque: n={n:,} bars, capacity={capacity:,}",
+                        "operation", "bars/s", rows)
+    append = next(r for r in rows if r.name == "BarRing.append, Python loop")
+    lines += ["", target_line("BarRing.append from Python", append.ours, APPEND_TARGET, "bars/s")]
     return "\n".join(lines)
 
 

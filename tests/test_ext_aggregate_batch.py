@@ -250,12 +250,9 @@ def test_spy_2014_11_matches_pandas(interval):
 
 def test_benchmark_runs_and_peers_agree(capsys):
     """bench/bench_aggregate.py at a small n: it checks both peers equal ours first."""
-    import importlib.util
+    from tests.bench_helpers import load_bench
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_aggregate.py"
-    spec = importlib.util.spec_from_file_location("bench_aggregate", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("bench_aggregate")
     bench.main(["--n", "5000", "--repeat", "1"])
     out = capsys.readouterr().out
     assert "aggregate_bars" in out and "numpy reduceat" in out and "pandas" in out

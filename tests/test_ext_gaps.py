@@ -297,12 +297,9 @@ def test_spy_2011_01_classify_counts_extended_hours():
 
 def test_benchmark_runs_and_peer_agrees(capsys):
     """bench/bench_gaps.py at a small n: it checks the numpy peer equals ours first."""
-    import importlib.util
+    from tests.bench_helpers import load_bench
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_gaps.py"
-    spec = importlib.util.spec_from_file_location("bench_gaps", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("bench_gaps")
     bench.main(["--n", "5000", "--repeat", "1", "--drop", "0.05"])
     out = capsys.readouterr().out
     assert "find_gaps" in out and "numpy setdiff1d" in out

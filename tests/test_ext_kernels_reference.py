@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mismartera.ext import kernels as k
+from tests.bench_helpers import load_bench
 from tests.kernel_helpers import (
     ABS,
     PERIOD,
@@ -213,10 +213,7 @@ def test_real_spy_vwap_equals_reference():
 
 def test_benchmark_runs_and_peers_agree(capsys):
     """bench/bench_kernels.py at a small n: it checks every peer equals ours first."""
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_kernels.py"
-    spec = importlib.util.spec_from_file_location("bench_kernels", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("bench_kernels")
     bench.main(["--n", "3000", "--repeat", "1"])
     out = capsys.readouterr().out
     for name in ("SMA.update", "talipp", "deque", "TA-Lib SMA", "numpy cumsum", "MACD"):

@@ -353,12 +353,9 @@ def test_a_base_bar_running_past_an_early_close_closes_at_the_close():
 
 def test_bench_pipeline_runs_with_a_small_n(capsys):
     """bench/bench_pipeline.py at tiny sizes (it checks both ways agree before timing)."""
-    import importlib.util
+    from tests.bench_helpers import load_bench
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_pipeline.py"
-    spec = importlib.util.spec_from_file_location("bench_pipeline", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("bench_pipeline")
     bench.main(["--n", "3", "--repeat", "1"])
     out = capsys.readouterr().out
     assert "SymbolPipeline.advance" in out and "step_until" in out

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from mismartera.ext.ring import COLUMNS, BarRing
+from tests.bench_helpers import load_bench
 from tests.reference.ring import RefBarRing
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -312,11 +311,7 @@ def test_append_takes_six_positional_values() -> None:
 
 
 def test_bench_ring_runs_with_a_small_n(capsys: pytest.CaptureFixture[str]) -> None:
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_ring.py"
-    spec = importlib.util.spec_from_file_location("bench_ring", path)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("bench_ring")
     table = bench.main(["--n", "2000", "--capacity", "500", "--repeat", "1"])
     assert "BarRing.append, Python loop" in table and "deque.append(tuple)" in table
     assert table in capsys.readouterr().out
