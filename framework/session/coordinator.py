@@ -299,10 +299,8 @@ class SessionCoordinator:
         sd, clock = self.session_data, self.clock
         symbols = [s for s in sd if s.is_loaded]
         pipelines = [s.pipeline for s in symbols]
-        targets = [[[functools.partial(o.on_bar, self.context, s.symbol, iv.interval.name)
-                     for o in self._bar_observers
-                     if getattr(o, "intervals", None) is None or iv.interval.name in o.intervals]
-                    for iv in s.bars_in_pipeline_order] for s in symbols]
+        targets = [[self._targets(s.symbol, iv.interval.name) for iv in s.bars_in_pipeline_order]
+                   for s in symbols]
         before = [(s.pipeline.pos, [len(iv.data) for iv in s.derived()]) for s in symbols]
         indicators = self.indicators if self.indicators.wants_bars else None
 
@@ -381,16 +379,23 @@ class SessionCoordinator:
                 self.indicators.on_bars(symbol_data, changed)
         return changed
 
+    def _targets(self, symbol: str, interval: str) -> list[Any]:
+        """The per-bar callbacks that want `symbol`'s bars of `interval` (an observer may
+        name the intervals it wants in `intervals`)."""
+        return [functools.partial(o.on_bar, self.context, symbol, interval)
+                for o in self._bar_observers
+                if getattr(o, "intervals", None) is None or interval in o.intervals]
+
     def _dispatch(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         for interval, n in changed:
+            targets = self._targets(symbol_data.symbol, interval)
+            if not targets:
+                continue
             arrays = symbol_data.bars[interval].data.arrays(n)
-            rows = [Bar(int(r[0]), *map(float, r[1:])) for r in zip(*arrays, strict=True)]
-            for observer in self._bar_observers:
-                wanted = getattr(observer, "intervals", None)
-                if wanted is not None and interval not in wanted:
-                    continue
-                for bar in rows:
-                    observer.on_bar(self.context, symbol_data.symbol, interval, bar)
+            for row in zip(*arrays, strict=True):
+                bar = Bar(int(row[0]), *map(float, row[1:]))
+                for target in targets:
+                    target(bar)
 
     def _apply_pending(self) -> None:
         """Symbol operations requested since the last step, in the order asked."""
