@@ -149,16 +149,22 @@ def parse_symbols(value: Any, at: str, indexed: bool = True) -> tuple[str, ...]:
     return tuple(dict.fromkeys(symbols))
 
 
-def parse_interval(value: Any, at: str) -> Interval:
-    """An Interval or its name ("5m")."""
-    if isinstance(value, Interval):
+def _parse_named(kind: type[Any], example: str, value: Any, at: str) -> Any:
+    """An Interval or Period given as itself or by its name."""
+    if isinstance(value, kind):
         return value
     if not isinstance(value, str):
-        raise fail(at, f"expected an interval like \"5m\", got {show(value)}")
+        raise fail(at, f"expected {'an' if kind is Interval else 'a'} {kind.__name__.lower()} "
+                       f"like \"{example}\", got {show(value)}")
     try:
-        return Interval.parse(value)
+        return kind.parse(value)
     except ConfigError as exc:
         raise fail(at, str(exc)) from None
+
+
+def parse_interval(value: Any, at: str) -> Interval:
+    """An Interval or its name ("5m")."""
+    return _parse_named(Interval, "5m", value, at)
 
 
 def parse_intervals(value: Any, at: str, indexed: bool = True) -> tuple[Interval, ...]:
@@ -170,14 +176,7 @@ def parse_intervals(value: Any, at: str, indexed: bool = True) -> tuple[Interval
 
 def parse_period(value: Any, at: str) -> Period:
     """A Period or its name ("10d")."""
-    if isinstance(value, Period):
-        return value
-    if not isinstance(value, str):
-        raise fail(at, f"expected a period like \"10d\", got {show(value)}")
-    try:
-        return Period.parse(value)
-    except ConfigError as exc:
-        raise fail(at, str(exc)) from None
+    return _parse_named(Period, "10d", value, at)
 
 
 def parse_choice(value: Any, at: str, choices: tuple[str, ...]) -> str:
