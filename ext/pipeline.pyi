@@ -29,7 +29,8 @@ class SymbolPipeline:
     n_derived: int
     pos: int
     size: int
-    session_close: int
+    @property
+    def session_close(self) -> int | None: ...
     closed: npt.NDArray[np.int64]
     volume: float
     high: float

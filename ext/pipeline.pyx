@@ -95,7 +95,6 @@ cdef class SymbolPipeline:
     cdef const int64_t[::1] _qts
     cdef const double[::1] _qo, _qh, _ql, _qc, _qv
     cdef readonly Py_ssize_t pos, size
-    cdef public int64_t session_close  # a base bar closes at min(ts + base, session_close)
     cdef readonly object closed
     cdef int64_t[::1] _closed
     cdef public double volume, high, low
@@ -128,7 +127,6 @@ cdef class SymbolPipeline:
         self.closed = np.zeros(1 + self.n_derived, np.int64)
         self._closed = self.closed
         empty_f = np.empty(0, np.float64)
-        self.session_close = INT64_MAX
         self.set_queue(np.empty(0, np.int64), empty_f, empty_f, empty_f, empty_f, empty_f)
         self.reset_metrics()
 
@@ -140,9 +138,7 @@ cdef class SymbolPipeline:
         self.last_update = 0
 
     def set_queue(self, ts, open, high, low, close, volume):
-        """Today's base bars, in strictly increasing time, waiting to be delivered. (The
-        session close stays as it was: `load` sets it; set `session_close` when the last bar
-        may run past the close.)"""
+        """Today's base bars, in strictly increasing time, waiting to be delivered."""
         queue = (np.ascontiguousarray(ts, np.int64),) + tuple(
             np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
         cdef Py_ssize_t i, n = queue[0].shape[0]
@@ -182,7 +178,6 @@ cdef class SymbolPipeline:
             self._copy_kept(cols, out, keep, n)
             cols = out
         self._set(cols, kept)
-        self.session_close = close_ns
         return counts[0], counts[1], counts[2], counts[3]
 
     cdef void _copy_kept(self, tuple src, tuple dst, const uint8_t[::1] keep, Py_ssize_t n):
@@ -225,12 +220,21 @@ cdef class SymbolPipeline:
         """When the next queued base bar closes (ns), or None when the queue is spent."""
         return None if self.pos >= self.size else self._next_close()
 
+    @property
+    def session_close(self):
+        """The close of the session the base gap tracker was started on (None before): a
+        base bar closes at min(ts + base, session_close)."""
+        return self.base_tracker._close if self.base_tracker._has_session else None
+
+    cdef inline int64_t _close(self) noexcept:
+        return self.base_tracker._close if self.base_tracker._has_session else INT64_MAX
+
     cdef inline int64_t _next_close(self) noexcept:
         cdef int64_t end
         if self.pos >= self.size:
             return INT64_MAX
         end = self._qts[self.pos] + self.base_ns
-        return end if end < self.session_close else self.session_close
+        return min(end, self._close())
 
     cpdef Py_ssize_t advance(self, int64_t now) except -1:
         """Deliver the queued base bars that closed by now (at min(ts + base, the session
@@ -239,7 +243,7 @@ cdef class SymbolPipeline:
         then holds the bars closed per interval (base first, then derived in order)."""
         cdef Py_ssize_t i = self.pos, j = self.pos
         cdef int64_t limit
-        if now >= self.session_close:  # the last bar of a session ends at its close
+        if now >= self._close():  # the last bar of a session ends at its close
             j = self.size
         elif now >= INT64_MIN + self.base_ns:  # else no bar can have closed (and no wrap)
             limit = now - self.base_ns
@@ -323,8 +327,7 @@ cdef class SymbolPipeline:
                     lo = l[i]
             self.volume, self.high, self.low = vol, hi, lo
             self.last_update = ts[n - 1] + self.base_ns  # when it closed (see session_close)
-            if self.last_update > self.session_close:
-                self.last_update = self.session_close
+            self.last_update = min(self.last_update, self._close())
         self._closed[0] = n
         for k in range(self.n_derived):
             agg = <StreamingAggregator>self._aggs[k]

@@ -123,10 +123,11 @@ class Built:
     aggs: list[StreamingAggregator]
 
 
-def build(layout: Layout, open_ns: int, close_ns: int,
-          capped: bool = False) -> tuple[Built, ref.RefSymbolPipeline]:
-    """The compiled pipeline over fresh kernel objects started on the session, and its model;
-    `capped`: base bars close at the session close at the latest (as after `load`)."""
+def build(layout: Layout, open_ns: int,
+          close_ns: int) -> tuple[Built, ref.RefSymbolPipeline]:
+    """The compiled pipeline over fresh kernel objects started on the session, and its model
+    (base bars close at the session close at the latest: the pipeline takes it from the
+    started base gap tracker)."""
     ivs = (layout.base_ns, *layout.derived)
     rings = [BarRing(cap) for cap in layout.capacities]
     trackers = [GapTracker(iv) for iv in ivs]
@@ -138,8 +139,7 @@ def build(layout: Layout, open_ns: int, close_ns: int,
     model = ref.RefSymbolPipeline(layout.base_ns, layout.capacities[0],
                                   list(zip(layout.derived, layout.capacities[1:], strict=True)))
     model.start_session(open_ns, close_ns)
-    if capped:
-        pipeline.session_close = model.session_close = close_ns
+    model.session_close = close_ns
     return Built(pipeline, rings, trackers, aggs), model
 
 

@@ -43,14 +43,10 @@ def test_advance_matches_reference_after_every_call(data):
     open_ns, close_ns = data.draw(one_session(layout.base_ns))
     bars = data.draw(session_bars(open_ns, close_ns, layout.base_ns))
     times = data.draw(clock_times(open_ns, close_ns, layout, bars[0]))
-    capped = data.draw(st.booleans())
-    got, want = build(layout, open_ns, close_ns, capped)
+    got, want = build(layout, open_ns, close_ns)
     got.pipeline.set_queue(*bars)
     want.set_queue(*bars)
     assert_same(got, want, (close_ns,))
-    # uncapped, a bar running past an off-grid close arrives after the clock closed its
-    # bucket (it is late there, as the model agrees): the direct rule does not cover that
-    direct = capped or (close_ns - open_ns) % layout.base_ns == 0
     queued = as_rows(bars)
     clock = open_ns - layout.base_ns
     for now in [*times, close_ns]:
@@ -62,11 +58,10 @@ def test_advance_matches_reference_after_every_call(data):
         assert delivered == [b for b in queued if want.close_of(b) <= clock]
         assert_ring_holds(got.rings[0], delivered)
         for iv, ring in zip(layout.derived, got.rings[1:], strict=True):
-            if direct:
-                assert_ring_holds(ring, ref.closed_by(delivered, clock, open_ns, close_ns,
-                                                      layout.base_ns, iv))
-    if got.pipeline.session_close == close_ns:
-        assert got.pipeline.next_close is None  # everything delivered at the close
+            assert_ring_holds(ring, ref.closed_by(delivered, clock, open_ns, close_ns,
+                                                  layout.base_ns, iv))
+    assert got.pipeline.session_close == close_ns  # from the started base gap tracker
+    assert got.pipeline.next_close is None  # everything delivered at the close
 
 
 @given(st.data())
@@ -80,7 +75,7 @@ def test_feed_matches_reference_after_every_call(data):
     n = len(bars[0])
     split = data.draw(st.integers(0, n))
     times = data.draw(clock_times(open_ns, close_ns, layout, bars[0]))
-    got, want = build(layout, open_ns, close_ns, data.draw(st.booleans()))
+    got, want = build(layout, open_ns, close_ns)
     got.pipeline.set_queue(*(a[:split] for a in bars))
     want.set_queue(*(a[:split] for a in bars))
     fed = split
@@ -114,8 +109,8 @@ def test_one_advance_to_the_close_equals_many_small_ones(data):
     open_ns, close_ns = data.draw(one_session(base))
     bars = data.draw(session_bars(open_ns, close_ns, base))
     times = sorted(data.draw(clock_times(open_ns, close_ns, layout, bars[0])))
-    whole, _ = build(layout, open_ns, close_ns, capped=True)
-    chunked, _ = build(layout, open_ns, close_ns, capped=True)
+    whole, _ = build(layout, open_ns, close_ns)
+    chunked, _ = build(layout, open_ns, close_ns)
     whole.pipeline.set_queue(*bars)
     chunked.pipeline.set_queue(*bars)
     assert whole.pipeline.advance(close_ns) == len(bars[0])
@@ -226,3 +221,17 @@ def test_clear_queue_forgets_the_queue():
     assert [len(a) for a in p.queue] == [0] * 6
     assert p.advance(close_ns) == 0 and len(got.rings[0]) == 2
     assert step_until([p], close_ns, [[[], []]], np.zeros(1, np.uint8)) is None
+
+
+def test_a_bar_longer_than_its_session_is_delivered_at_the_close():
+    """A 1 s bar in a 0.75 s session (queued with set_queue, as live mode does) closes at the
+    session's close, which the pipeline takes from the started base gap tracker."""
+    open_ns, close_ns = 1_912_944_638_000_000_000, 1_912_944_638_750_000_000
+    got, want = build(Layout(1_000_000_000, (), (8,)), open_ns, close_ns)
+    bars = [np.array([open_ns]), *(np.array([x]) for x in (100.04, 100.04, 100.01, 100.01, 5036.0))]
+    got.pipeline.set_queue(*bars)
+    want.set_queue(*bars)
+    assert got.pipeline.next_close == close_ns
+    assert got.pipeline.advance(close_ns) == want.advance(close_ns) == 1
+    assert_same(got, want, (close_ns,))
+    assert got.pipeline.last_update == close_ns

@@ -101,9 +101,8 @@ def step_cases(draw):
     untils = sorted(draw(st.lists(
         st.one_of(st.integers(open_ns, close_ns), st.just(close_ns)), max_size=3)))
     stop_at = draw(st.none() | st.integers(1, 60))
-    # the last cut-off is past the close: uncapped, a base bar may end after it
-    return (open_ns, close_ns, pipes, [*untils, close_ns + HOUR], stop_at, draw(st.booleans()),
-            draw(st.booleans()))
+    # the last cut-off is past the close
+    return (open_ns, close_ns, pipes, [*untils, close_ns + HOUR], stop_at, draw(st.booleans()))
 
 
 def run_steps(pipelines, pipes, untils, recorder, stepper, **kwargs) -> list:
@@ -125,10 +124,10 @@ def run_steps(pipelines, pipes, untils, recorder, stepper, **kwargs) -> list:
 
 @given(step_cases())
 def test_step_until_matches_reference(case):
-    open_ns, close_ns, pipes, untils, stop_at, use_lock, capped = case
+    open_ns, close_ns, pipes, untils, stop_at, use_lock = case
     built, models = [], []
     for layout, bars, _ in pipes:
-        got, want = build(layout, open_ns, close_ns, capped)
+        got, want = build(layout, open_ns, close_ns)
         got.pipeline.set_queue(*bars)
         want.set_queue(*bars)
         built.append(got)
@@ -174,16 +173,14 @@ def test_step_until_hands_every_closed_bar_once_in_order(case):
     """Without evictions, the bars handed for each interval over the day are exactly the
     interval's bars closed by the last step (all queued bars; the derived bars the closing
     rule gives at that time), in time order. Base bars close at the session close at the
-    latest (as after `load`) when it is off a base grid, so the closing rule applies."""
-    open_ns, close_ns, pipes, *_, capped = case
-    capped = capped or any((close_ns - open_ns) % layout.base_ns for layout, _, _ in pipes)
-    cap = close_ns if capped else 2**63 - 1
-    last_close = max((min(int(bars[0][-1]) + layout.base_ns, cap) for layout, bars, _ in pipes
+    latest, so the closing rule applies."""
+    open_ns, close_ns, pipes, *_ = case
+    last_close = max((min(int(bars[0][-1]) + layout.base_ns, close_ns) for layout, bars, _ in pipes
                       if len(bars[0])), default=open_ns)
     pipelines, expected = [], []
     for layout, bars, _ in pipes:
         roomy = Layout(layout.base_ns, layout.derived, (BIG,) * len(layout.capacities))
-        got, _ = build(roomy, open_ns, close_ns, capped)
+        got, _ = build(roomy, open_ns, close_ns)
         got.pipeline.set_queue(*bars)
         pipelines.append(got.pipeline)
         queued = as_rows(bars)
