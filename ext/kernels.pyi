@@ -52,8 +52,24 @@ def bbands(
 ) -> tuple[_F64, _F64, _F64]:
     """TA-Lib BBANDS with an SMA middle: (upper, middle, lower); middle equals `sma`."""
 
+class Stream:
+    """Base of the streaming classes: the session's compiled indicator bank
+    (`mismartera.ext.indicator_bank`) advances any of them without a Python call."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names of the input columns, in the order `update` and `update_many` take them."""
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Names of the outputs, in the order `update` and `update_many` return them."""
+    def update_many(self, *columns: _Floats) -> _F64 | tuple[_F64, ...]:
+        """Feed many rows in order, one array per input; what repeated `update` calls
+        return: an array, or a tuple of arrays for a multi-output kernel."""
+    def reset(self) -> None:
+        """Forget every value fed so far."""
+
 @final
-class RollingSum:
+class RollingSum(Stream):
     """Streaming `rolling_sum`."""
 
     def __new__(cls, period: int) -> Self: ...
@@ -66,11 +82,9 @@ class RollingSum:
         """Feed one value; the window sum, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the window sums, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class SMA:
+class SMA(Stream):
     """Streaming `sma`."""
 
     def __new__(cls, period: int) -> Self: ...
@@ -83,28 +97,27 @@ class SMA:
         """Feed one value; the window mean, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the window means, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class RollingStd:
-    """Streaming `rolling_std`."""
+class RollingStd(Stream):
+    """Streaming `rolling_std` times `nbdev` (TA-Lib STDDEV)."""
 
-    def __init__(self, period: int) -> None: ...
+    def __init__(self, period: int, nbdev: float = 1.0) -> None: ...
+    @property
+    def nbdev(self) -> float: ...
     @property
     def period(self) -> int: ...
     @property
     def ready(self) -> bool:
         """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
-        """Feed one value; the window's population standard deviation, NaN until ready."""
+        """Feed one value; the window's population standard deviation times `nbdev`, NaN
+        until ready."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the standard deviations, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class BBands:
+class BBands(Stream):
     """Streaming `bbands`."""
 
     def __init__(self, period: int = 20, nbdev_up: float = 2.0, nbdev_dn: float = 2.0) -> None: ...
@@ -121,11 +134,9 @@ class BBands:
         """Feed one value; (upper, middle, lower), NaN until ready."""
     def update_many(self, x: _Floats) -> tuple[_F64, _F64, _F64]:
         """Feed many values in order; (upper, middle, lower) arrays, as repeated `update`."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class RollingMax:
+class RollingMax(Stream):
     """Streaming `rolling_max`, O(1) amortised per update."""
 
     def __new__(cls, period: int) -> Self: ...
@@ -138,11 +149,9 @@ class RollingMax:
         """Feed one value; the window maximum, NaN until ready or while a NaN is inside."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the window maxima, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class RollingMin:
+class RollingMin(Stream):
     """Streaming `rolling_min`, O(1) amortised per update."""
 
     def __new__(cls, period: int) -> Self: ...
@@ -155,11 +164,9 @@ class RollingMin:
         """Feed one value; the window minimum, NaN until ready or while a NaN is inside."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the window minima, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class EMA:
+class EMA(Stream):
     """Streaming `ema`."""
 
     def __new__(cls, period: int) -> Self: ...
@@ -175,11 +182,9 @@ class EMA:
         """Feed one value; the EMA, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the EMAs, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class RSI:
+class RSI(Stream):
     """Streaming `rsi`."""
 
     def __new__(cls, period: int = 14) -> Self: ...
@@ -192,11 +197,9 @@ class RSI:
         """Feed one close; the RSI in [0, 100], NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
         """Feed many values in order; the RSIs, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""
 
 @final
-class ATR:
+class ATR(Stream):
     """Streaming `atr`."""
 
     def __new__(cls, period: int = 14) -> Self: ...
@@ -209,11 +212,9 @@ class ATR:
         """Feed one bar; the ATR, NaN until ready."""
     def update_many(self, high: _Floats, low: _Floats, close: _Floats) -> _F64:
         """Feed many bars in order; the ATRs, as repeated `update` returns them."""
-    def reset(self) -> None:
-        """Forget every bar fed so far."""
 
 @final
-class VWAP:
+class VWAP(Stream):
     """Streaming `vwap` for one session: call `reset()` at each session start."""
 
     def __new__(cls) -> Self: ...
@@ -226,11 +227,9 @@ class VWAP:
         self, high: _Floats, low: _Floats, close: _Floats, volume: _Floats
     ) -> _F64:
         """Feed many bars of the session in order; the VWAPs, as repeated `update`."""
-    def reset(self) -> None:
-        """Start a new session."""
 
 @final
-class MACD:
+class MACD(Stream):
     """Streaming `macd`."""
 
     def __new__(cls, fast: int = 12, slow: int = 26, signal: int = 9) -> Self: ...
@@ -247,5 +246,3 @@ class MACD:
         """Feed one value; (line, signal, hist), NaN until ready."""
     def update_many(self, x: _Floats) -> tuple[_F64, _F64, _F64]:
         """Feed many values in order; (line, signal, hist) arrays, as repeated `update`."""
-    def reset(self) -> None:
-        """Forget every value fed so far."""

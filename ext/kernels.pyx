@@ -942,9 +942,64 @@ def macd(x, Py_ssize_t fast=12, Py_ssize_t slow=26, Py_ssize_t signal=9):
 
 
 # ------------------------------------------------------------------ streaming classes
+#
+# Every streaming class is a `Stream` (kernels.pxd): its C-level `feed` advances it over a
+# block of rows, and the Python `update_many` and the compiled indicator bank both go
+# through it, so there is one loop per kernel.
+
+cdef enum:
+    MAX_COLUMNS = 4     # the most inputs or outputs any kernel has
+
+
+cdef class Stream:
+    """Base of the streaming kernels: `update_many` and `reset` for all of them, and the
+    C-level `feed` that `mismartera.ext.indicator_bank.KernelBank` drives."""
+
+    cdef void _io(self, tuple inputs, tuple outputs):
+        self.inputs = inputs
+        self.outputs = outputs
+        self.n_in = len(inputs)
+        self.n_out = len(outputs)
+
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        pass
+
+    cdef void clear(self) noexcept nogil:
+        pass
+
+    def update_many(self, *columns):
+        """Feed many rows in order, one array per input column (`inputs`); what repeated
+        `update` calls return: an array, or a tuple of arrays (`outputs`)."""
+        cdef const double* ins[MAX_COLUMNS]
+        cdef double* outs[MAX_COLUMNS]
+        cdef isize j, n
+        if len(columns) != self.n_in:
+            raise TypeError(f"{type(self).__name__}.update_many takes {self.n_in} arrays "
+                            f"({', '.join(self.inputs)}), got {len(columns)}")
+        arrays = [_float_array(c, name) for c, name in zip(columns, self.inputs)]
+        for j in range(1, self.n_in):
+            _check_same_length(arrays[0], self.inputs[0], arrays[j], self.inputs[j])
+        n = arrays[0].shape[0]
+        result = [np.empty(n, dtype=np.float64) for _ in range(self.n_out)]
+        for j in range(self.n_in):
+            ins[j] = _in_ptr(arrays[j])
+        for j in range(self.n_out):
+            outs[j] = _out_ptr(result[j])
+        with nogil:
+            self.feed(ins, n, outs)
+        return result[0] if self.n_out == 1 else tuple(result)
+
+    def reset(self):
+        """Forget every value fed so far."""
+        self.clear()
+
+
+cdef tuple VALUE = ("value",)
+cdef tuple X = ("x",)
+
 
 @cython.final
-cdef class RollingSum:
+cdef class RollingSum(Stream):
     """Streaming `rolling_sum`: `update(x)` returns the sum of the last `period` values."""
 
     cdef WinSum _sum
@@ -952,6 +1007,7 @@ cdef class RollingSum:
     def __cinit__(self, Py_ssize_t period):
         _check_period(period, "period")
         winsum_alloc(&self._sum, period)
+        self._io(X, VALUE)
 
     def __dealloc__(self):
         winsum_free(&self._sum)
@@ -971,22 +1027,18 @@ cdef class RollingSum:
         cdef double s = winsum_push(&self._sum, x)
         return s if self._sum.count >= self._sum.period else NAN
 
-    def update_many(self, x):
-        """Feed many values in order; the window sums, as repeated `update` gives them."""
-        arr = _float_array(x, "x")
-        out = np.empty(arr.shape[0], dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = arr.shape[0]
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
         cdef double s
-        with nogil:
-            for i in range(n):
-                s = winsum_push(&self._sum, xp[i])
-                op[i] = s if self._sum.count >= self._sum.period else NAN
-        return out
+        cdef const double* x = ins[0]
+        cdef double* out = outs[0]
+        cdef WinSum q = self._sum   # a local copy the compiler can keep in registers
+        for i in range(n):
+            s = winsum_push(&q, x[i])
+            out[i] = s if q.count >= q.period else NAN
+        self._sum = q
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         winsum_clear(&self._sum)
 
     def __repr__(self):
@@ -994,7 +1046,7 @@ cdef class RollingSum:
 
 
 @cython.final
-cdef class SMA:
+cdef class SMA(Stream):
     """Streaming `sma`: `update(x)` returns the mean of the last `period` values."""
 
     cdef WinSum _sum
@@ -1004,6 +1056,7 @@ cdef class SMA:
         _check_period(period, "period")
         winsum_alloc(&self._sum, period)
         self._scale = 1.0 / <double>period
+        self._io(X, VALUE)
 
     def __dealloc__(self):
         winsum_free(&self._sum)
@@ -1023,29 +1076,33 @@ cdef class SMA:
         cdef double s = winsum_push(&self._sum, x)
         return s * self._scale if self._sum.count >= self._sum.period else NAN
 
-    def update_many(self, x):
-        """Feed many values in order; the window means, as repeated `update` gives them."""
-        arr = _float_array(x, "x")
-        out = np.empty(arr.shape[0], dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = arr.shape[0]
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
         cdef double s
-        with nogil:
-            for i in range(n):
-                s = winsum_push(&self._sum, xp[i])
-                op[i] = s * self._scale if self._sum.count >= self._sum.period else NAN
-        return out
+        cdef double scale = self._scale
+        cdef const double* x = ins[0]
+        cdef double* out = outs[0]
+        cdef WinSum q = self._sum   # a local copy the compiler can keep in registers
+        for i in range(n):
+            s = winsum_push(&q, x[i])
+            out[i] = s * scale if q.count >= q.period else NAN
+        self._sum = q
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         winsum_clear(&self._sum)
 
     def __repr__(self):
         return f"SMA(period={self._sum.period})"
 
 
-cdef class _Dispersion:
+cdef inline void dispersion_push(VarState* v, Ring* r, double x) noexcept nogil:
+    """Feed x to a rolling variance and the ring of its window's values."""
+    cdef double oldest = ring_oldest(r)     # pushed out once the ring is full
+    ring_push(r, x)
+    var_push(v, x, oldest, ring_window(r))
+
+
+cdef class _Dispersion(Stream):
     """Shared state of RollingStd and BBands: the window's values and its variance."""
 
     cdef VarState _var
@@ -1061,9 +1118,7 @@ cdef class _Dispersion:
         winsum_free(&self._var.sum)
 
     cdef inline void _push(self, double x) noexcept nogil:
-        cdef double oldest = ring_oldest(&self._ring)     # pushed out once the ring is full
-        ring_push(&self._ring, x)
-        var_push(&self._var, x, oldest, ring_window(&self._ring))
+        dispersion_push(&self._var, &self._ring, x)
 
     @property
     def period(self) -> int:
@@ -1075,42 +1130,50 @@ cdef class _Dispersion:
         """True once `period` values were fed since the last reset."""
         return self._ring.count >= self._ring.n
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         ring_clear(&self._ring)
         var_clear(&self._var)
 
 
 @cython.final
 cdef class RollingStd(_Dispersion):
-    """Streaming `rolling_std`: population standard deviation of the last `period` values."""
+    """Streaming `rolling_std`: population standard deviation of the last `period` values,
+    times `nbdev` (TA-Lib STDDEV)."""
 
-    def __init__(self, Py_ssize_t period):
-        pass
+    cdef double _nbdev
+
+    def __init__(self, Py_ssize_t period, nbdev=1.0):
+        self._nbdev = _check_finite(nbdev, "nbdev")
+        self._io(X, VALUE)
+
+    @property
+    def nbdev(self) -> float:
+        """The factor applied to the standard deviation."""
+        return self._nbdev
 
     cpdef double update(self, double x):
-        """Feed one value; the window's standard deviation, NaN until `period` values."""
+        """Feed one value; the window's standard deviation times `nbdev`, NaN until
+        `period` values."""
         self._push(x)
         if self._ring.count < self._ring.n:
             return NAN
-        return var_std(&self._var)
+        return var_std(&self._var) * self._nbdev
 
-    def update_many(self, x):
-        """Feed many values in order; the standard deviations, as repeated `update` gives
-        them."""
-        arr = _float_array(x, "x")
-        out = np.empty(arr.shape[0], dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = arr.shape[0]
-        with nogil:
-            for i in range(n):
-                self._push(xp[i])
-                op[i] = NAN if self._ring.count < self._ring.n else var_std(&self._var)
-        return out
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* x = ins[0]
+        cdef double* out = outs[0]
+        cdef double nbdev = self._nbdev
+        cdef VarState v = self._var     # local copies the compiler can keep in registers
+        cdef Ring r = self._ring
+        for i in range(n):
+            dispersion_push(&v, &r, x[i])
+            out[i] = NAN if r.count < r.n else var_std(&v) * nbdev
+        self._var = v
+        self._ring = r
 
     def __repr__(self):
-        return f"RollingStd(period={self._ring.n})"
+        return f"RollingStd(period={self._ring.n}, nbdev={self._nbdev!r})"
 
 
 @cython.final
@@ -1123,6 +1186,7 @@ cdef class BBands(_Dispersion):
     def __init__(self, Py_ssize_t period=20, nbdev_up=2.0, nbdev_dn=2.0):
         self._up = _check_finite(nbdev_up, "nbdev_up")
         self._dn = _check_finite(nbdev_dn, "nbdev_dn")
+        self._io(X, ("upper", "middle", "lower"))
 
     @property
     def nbdev_up(self) -> float:
@@ -1144,35 +1208,31 @@ cdef class BBands(_Dispersion):
                  &lower)
         return (upper, middle, lower)
 
-    def update_many(self, x):
-        """Feed many values in order; (upper, middle, lower) arrays, as repeated `update`
-        gives them."""
-        arr = _float_array(x, "x")
-        cdef isize i, n = arr.shape[0]
-        upper = np.empty(n, dtype=np.float64)
-        middle = np.empty(n, dtype=np.float64)
-        lower = np.empty(n, dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* up_p = _out_ptr(upper)
-        cdef double* mid_p = _out_ptr(middle)
-        cdef double* low_p = _out_ptr(lower)
-        with nogil:
-            for i in range(n):
-                self._push(xp[i])
-                if self._ring.count < self._ring.n:
-                    up_p[i] = NAN
-                    mid_p[i] = NAN
-                    low_p[i] = NAN
-                else:
-                    bands_at(self._var.mean, var_std(&self._var), self._up, self._dn,
-                             up_p + i, mid_p + i, low_p + i)
-        return upper, middle, lower
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* x = ins[0]
+        cdef double* upper = outs[0]
+        cdef double* middle = outs[1]
+        cdef double* lower = outs[2]
+        cdef double up = self._up, dn = self._dn
+        cdef VarState v = self._var     # local copies the compiler can keep in registers
+        cdef Ring r = self._ring
+        for i in range(n):
+            dispersion_push(&v, &r, x[i])
+            if r.count < r.n:
+                upper[i] = NAN
+                middle[i] = NAN
+                lower[i] = NAN
+            else:
+                bands_at(v.mean, var_std(&v), up, dn, upper + i, middle + i, lower + i)
+        self._var = v
+        self._ring = r
 
     def __repr__(self):
         return f"BBands(period={self._ring.n}, nbdev_up={self._up!r}, nbdev_dn={self._dn!r})"
 
 
-cdef class _Extreme:
+cdef class _Extreme(Stream):
     """Shared state of RollingMax and RollingMin."""
 
     cdef Extreme _ext
@@ -1190,21 +1250,11 @@ cdef class _Extreme:
         """True once `period` values were fed since the last reset."""
         return self._ext.count >= self._ext.period
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         extreme_clear(&self._ext, self._ext.period, self._ext.is_min)
 
-    def update_many(self, x):
-        """Feed many values in order; the window extremes, as repeated `update` gives them."""
-        arr = _float_array(x, "x")
-        out = np.empty(arr.shape[0], dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* op = _out_ptr(out)
-        cdef isize n = arr.shape[0]
-        cdef bint is_min = self._ext.is_min
-        with nogil:
-            extreme_kernel(xp, n, &self._ext, op, is_min)
-        return out
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        extreme_kernel(ins[0], n, &self._ext, outs[0], self._ext.is_min)
 
     def __repr__(self):
         return f"{type(self).__name__}(period={self._ext.period})"
@@ -1218,6 +1268,7 @@ cdef class RollingMax(_Extreme):
         _check_period(period, "period")
         extreme_alloc(&self._ext, period)
         extreme_clear(&self._ext, period, False)
+        self._io(X, VALUE)
 
     cpdef double update(self, double x):
         """Feed one value; the maximum of the last `period`, NaN until `period` values."""
@@ -1232,6 +1283,7 @@ cdef class RollingMin(_Extreme):
         _check_period(period, "period")
         extreme_alloc(&self._ext, period)
         extreme_clear(&self._ext, period, True)
+        self._io(X, VALUE)
 
     cpdef double update(self, double x):
         """Feed one value; the minimum of the last `period`, NaN until `period` values."""
@@ -1239,7 +1291,7 @@ cdef class RollingMin(_Extreme):
 
 
 @cython.final
-cdef class EMA:
+cdef class EMA(Stream):
     """Streaming `ema`: TA-Lib EMA, seeded with the SMA of the first `period` values."""
 
     cdef EmaState _ema
@@ -1247,6 +1299,7 @@ cdef class EMA:
     def __cinit__(self, Py_ssize_t period):
         _check_period(period, "period")
         ema_clear(&self._ema, period)
+        self._io(X, VALUE)
 
     @property
     def period(self) -> int:
@@ -1267,20 +1320,16 @@ cdef class EMA:
         """Feed one value; the EMA, NaN until `period` values were fed."""
         return ema_push(&self._ema, x)
 
-    def update_many(self, x):
-        """Feed many values in order; the EMAs, as repeated `update` gives them."""
-        arr = _float_array(x, "x")
-        out = np.empty(arr.shape[0], dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = arr.shape[0]
-        with nogil:
-            for i in range(n):
-                op[i] = ema_push(&self._ema, xp[i])
-        return out
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* x = ins[0]
+        cdef double* out = outs[0]
+        cdef EmaState q = self._ema     # a local copy the compiler can keep in registers
+        for i in range(n):
+            out[i] = ema_push(&q, x[i])
+        self._ema = q
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         ema_clear(&self._ema, self._ema.period)
 
     def __repr__(self):
@@ -1288,7 +1337,7 @@ cdef class EMA:
 
 
 @cython.final
-cdef class RSI:
+cdef class RSI(Stream):
     """Streaming `rsi`: TA-Lib RSI with Wilder smoothing."""
 
     cdef RsiState _rsi
@@ -1296,6 +1345,7 @@ cdef class RSI:
     def __cinit__(self, Py_ssize_t period=14):
         _check_period(period, "period")
         rsi_clear(&self._rsi, period)
+        self._io(("close",), VALUE)
 
     @property
     def period(self) -> int:
@@ -1311,20 +1361,16 @@ cdef class RSI:
         """Feed one close; the RSI in [0, 100], NaN until period + 1 values were fed."""
         return rsi_push(&self._rsi, x)
 
-    def update_many(self, x):
-        """Feed many closes in order; the RSIs, as repeated `update` gives them."""
-        arr = _float_array(x, "x")
-        out = np.empty(arr.shape[0], dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = arr.shape[0]
-        with nogil:
-            for i in range(n):
-                op[i] = rsi_push(&self._rsi, xp[i])
-        return out
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* x = ins[0]
+        cdef double* out = outs[0]
+        cdef RsiState q = self._rsi     # a local copy the compiler can keep in registers
+        for i in range(n):
+            out[i] = rsi_push(&q, x[i])
+        self._rsi = q
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         rsi_clear(&self._rsi, self._rsi.period)
 
     def __repr__(self):
@@ -1332,7 +1378,7 @@ cdef class RSI:
 
 
 @cython.final
-cdef class ATR:
+cdef class ATR(Stream):
     """Streaming `atr`: TA-Lib ATR, `update(high, low, close)`."""
 
     cdef AtrState _atr
@@ -1340,6 +1386,7 @@ cdef class ATR:
     def __cinit__(self, Py_ssize_t period=14):
         _check_period(period, "period")
         atr_clear(&self._atr, period)
+        self._io(("high", "low", "close"), VALUE)
 
     @property
     def period(self) -> int:
@@ -1355,26 +1402,18 @@ cdef class ATR:
         """Feed one bar; the ATR, NaN until period + 1 bars were fed."""
         return atr_push(&self._atr, high, low, close)
 
-    def update_many(self, high, low, close):
-        """Feed many bars in order; the ATRs, as repeated `update` gives them."""
-        h = _float_array(high, "high")
-        l = _float_array(low, "low")
-        c = _float_array(close, "close")
-        _check_same_length(h, "high", l, "low")
-        _check_same_length(h, "high", c, "close")
-        out = np.empty(h.shape[0], dtype=np.float64)
-        cdef const double* hp = _in_ptr(h)
-        cdef const double* lp = _in_ptr(l)
-        cdef const double* cp = _in_ptr(c)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = h.shape[0]
-        with nogil:
-            for i in range(n):
-                op[i] = atr_push(&self._atr, hp[i], lp[i], cp[i])
-        return out
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* h = ins[0]
+        cdef const double* l = ins[1]
+        cdef const double* c = ins[2]
+        cdef double* out = outs[0]
+        cdef AtrState q = self._atr     # a local copy the compiler can keep in registers
+        for i in range(n):
+            out[i] = atr_push(&q, h[i], l[i], c[i])
+        self._atr = q
 
-    def reset(self):
-        """Forget every bar fed so far."""
+    cdef void clear(self) noexcept nogil:
         atr_clear(&self._atr, self._atr.period)
 
     def __repr__(self):
@@ -1382,13 +1421,14 @@ cdef class ATR:
 
 
 @cython.final
-cdef class VWAP:
+cdef class VWAP(Stream):
     """Streaming `vwap` for one session: call `reset()` at each session start."""
 
     cdef VwapState _vwap
 
     def __cinit__(self):
         vwap_clear(&self._vwap)
+        self._io(("high", "low", "close", "volume"), VALUE)
 
     @property
     def ready(self) -> bool:
@@ -1399,30 +1439,19 @@ cdef class VWAP:
         """Feed one bar; the session VWAP, NaN while the cumulative volume is 0."""
         return vwap_push(&self._vwap, high, low, close, volume)
 
-    def update_many(self, high, low, close, volume):
-        """Feed many bars of the session in order; the VWAPs, as repeated `update` gives
-        them."""
-        h = _float_array(high, "high")
-        l = _float_array(low, "low")
-        c = _float_array(close, "close")
-        v = _float_array(volume, "volume")
-        _check_same_length(h, "high", l, "low")
-        _check_same_length(h, "high", c, "close")
-        _check_same_length(h, "high", v, "volume")
-        out = np.empty(h.shape[0], dtype=np.float64)
-        cdef const double* hp = _in_ptr(h)
-        cdef const double* lp = _in_ptr(l)
-        cdef const double* cp = _in_ptr(c)
-        cdef const double* vp = _in_ptr(v)
-        cdef double* op = _out_ptr(out)
-        cdef isize i, n = h.shape[0]
-        with nogil:
-            for i in range(n):
-                op[i] = vwap_push(&self._vwap, hp[i], lp[i], cp[i], vp[i])
-        return out
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* h = ins[0]
+        cdef const double* l = ins[1]
+        cdef const double* c = ins[2]
+        cdef const double* v = ins[3]
+        cdef double* out = outs[0]
+        cdef VwapState q = self._vwap   # a local copy the compiler can keep in registers
+        for i in range(n):
+            out[i] = vwap_push(&q, h[i], l[i], c[i], v[i])
+        self._vwap = q
 
-    def reset(self):
-        """Start a new session."""
+    cdef void clear(self) noexcept nogil:
         vwap_clear(&self._vwap)
 
     def __repr__(self):
@@ -1430,7 +1459,7 @@ cdef class VWAP:
 
 
 @cython.final
-cdef class MACD:
+cdef class MACD(Stream):
     """Streaming `macd`: `update(x)` returns (line, signal, hist)."""
 
     cdef MacdState _macd
@@ -1438,6 +1467,7 @@ cdef class MACD:
     def __cinit__(self, Py_ssize_t fast=12, Py_ssize_t slow=26, Py_ssize_t signal=9):
         _check_macd(fast, slow, signal)
         macd_clear(&self._macd, fast, slow, signal)
+        self._io(X, ("line", "signal", "hist"))
 
     @property
     def fast(self) -> int:
@@ -1465,25 +1495,18 @@ cdef class MACD:
         macd_push(&self._macd, x, &line, &sig, &hist)
         return (line, sig, hist)
 
-    def update_many(self, x):
-        """Feed many values in order; (line, signal, hist) arrays, as repeated `update`
-        gives them."""
-        arr = _float_array(x, "x")
-        cdef isize i, n = arr.shape[0]
-        line = np.empty(n, dtype=np.float64)
-        sig = np.empty(n, dtype=np.float64)
-        hist = np.empty(n, dtype=np.float64)
-        cdef const double* xp = _in_ptr(arr)
-        cdef double* lp = _out_ptr(line)
-        cdef double* sp = _out_ptr(sig)
-        cdef double* hp = _out_ptr(hist)
-        with nogil:
-            for i in range(n):
-                macd_push(&self._macd, xp[i], lp + i, sp + i, hp + i)
-        return line, sig, hist
+    cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
+        cdef isize i
+        cdef const double* x = ins[0]
+        cdef double* line = outs[0]
+        cdef double* sig = outs[1]
+        cdef double* hist = outs[2]
+        cdef MacdState q = self._macd   # a local copy the compiler can keep in registers
+        for i in range(n):
+            macd_push(&q, x[i], line + i, sig + i, hist + i)
+        self._macd = q
 
-    def reset(self):
-        """Forget every value fed so far."""
+    cdef void clear(self) noexcept nogil:
         macd_clear(&self._macd, self._macd.fast.period, self._macd.slow.period,
                    self._macd.signal.period)
 
