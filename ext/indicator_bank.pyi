@@ -1,0 +1,45 @@
+"""The compiled indicators of one symbol at one interval, advanced together (compiled; see
+indicator_bank.pyx)."""
+
+from typing import Self, final
+
+import numpy as np
+import numpy.typing as npt
+
+from mismartera.ext.kernels import Stream
+from mismartera.ext.ring import BarRing
+
+FIELDS: tuple[str, ...]
+
+@final
+class KernelBank:
+    """Streaming kernels over the bars of one interval, advanced together; each kernel's
+    session values are kept in its own growing buffer."""
+
+    def __new__(cls, capacity: int = 0) -> Self:
+        """`capacity`: the session values each kernel's buffer holds before it grows."""
+    def __len__(self) -> int: ...
+    def add(self, kernel: Stream, fields: tuple[str, ...], warmup: int = 1,
+            seed_days: int = 0) -> int:
+        """Add `kernel` reading the bar `fields` (one per kernel input); it is seeded with
+        its last `warmup` bars of its last `seed_days` historical days. Its index."""
+    def restart(self) -> None:
+        """A new session: every kernel cleared, nothing seen, nothing recorded."""
+    def seed(self, open: npt.ArrayLike, high: npt.ArrayLike, low: npt.ArrayLike,
+             close: npt.ArrayLike, volume: npt.ArrayLike, day_index: npt.ArrayLike) -> None:
+        """Feed each kernel its seed from the historical bars (not recorded); `day_index`
+        holds each day's first row and one past the last row."""
+    def feed(self, open: npt.ArrayLike, high: npt.ArrayLike, low: npt.ArrayLike,
+             close: npt.ArrayLike, volume: npt.ArrayLike) -> None:
+        """Advance every kernel over the given bars (recorded)."""
+    def advance(self, ring: BarRing, n: int) -> None:
+        """Advance every kernel over the last `n` bars of `ring` (recorded)."""
+    def kernel(self, i: int) -> Stream: ...
+    def count(self, i: int) -> int:
+        """Bars kernel i saw since the restart, seed included."""
+    def recorded(self, i: int) -> int:
+        """Session bars kernel i saw."""
+    def last(self, i: int) -> tuple[float, ...]:
+        """Kernel i's values at the last bar it saw (NaN before any)."""
+    def history(self, i: int, output: int = 0) -> npt.NDArray[np.float64]:
+        """Kernel i's recorded values of one output (a new array)."""

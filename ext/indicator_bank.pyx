@@ -1,0 +1,265 @@
+# cython: auto_pickle=False
+"""The compiled indicators of one symbol at one interval, advanced together.
+
+A `KernelBank` holds streaming kernels (`mismartera.ext.kernels.Stream`), each reading some
+of the bar fields. One call advances all of them over the bars that just closed, in one
+nogil loop per kernel, and keeps every kernel's values of the session in its own growing
+buffer: no Python call per kernel and no array allocated per chunk. The session runs every
+indicator whose class implements `kernel()` through a bank (see
+`mismartera.session.indicator_set`).
+
+Per session: `restart()`, then `seed(...)` with the historical bars (each kernel gets its
+last `warmup` bars from its last `seed_days` days; not recorded), then `advance(ring, n)`
+as the interval closes bars (recorded). Values equal the kernels' own `update_many`.
+"""
+
+cimport cython
+from libc.math cimport NAN
+from libc.stdint cimport int64_t
+
+from mismartera.ext.kernels cimport Stream
+from mismartera.ext.ring cimport BarRing
+
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+ctypedef Py_ssize_t isize
+
+FIELDS = ("open", "high", "low", "close", "volume")
+"""The bar fields a kernel may read, by index (what `add` takes)."""
+
+cdef enum:
+    MAX_COLUMNS = 4     # the most inputs or outputs any kernel has
+
+
+@cython.final
+cdef class _Entry:
+    """One kernel: what it reads, how much it has seen, and its recorded values."""
+
+    cdef Stream kernel
+    cdef int fields[MAX_COLUMNS]
+    cdef isize n_in, n_out, warmup, seed_days
+    cdef isize count        # bars fed since the restart, seed included
+    cdef isize recorded     # of which recorded (session bars)
+    cdef isize capacity     # recorded values the buffer holds
+    cdef object values      # float64 (n_out, capacity)
+    cdef double* data       # its data: output k at row k * capacity
+    cdef double last[MAX_COLUMNS]
+
+    cdef int reserve(self, isize n) except -1:
+        """Room for n more values after the recorded ones."""
+        cdef isize want = self.recorded + n
+        cdef isize size
+        if want <= self.capacity:
+            return 0
+        size = max(want, 2 * self.capacity, 16)
+        grown = np.empty((self.n_out, size), dtype=np.float64)
+        if self.recorded:
+            grown[:, :self.recorded] = self.values[:, :self.recorded]
+        self._hold(grown)
+        return 0
+
+    cdef void _hold(self, object values):
+        cdef double[:, ::1] view = values
+        self.values = values
+        self.capacity = values.shape[1]
+        self.data = &view[0, 0]
+
+    cdef void run(self, const double** cols, isize lo, isize n, bint record) noexcept nogil:
+        """Feed rows lo .. lo + n - 1 of the bar columns; room must be reserved."""
+        cdef const double* ins[MAX_COLUMNS]
+        cdef double* outs[MAX_COLUMNS]
+        cdef isize j
+        if n <= 0:
+            return
+        for j in range(self.n_in):
+            ins[j] = cols[self.fields[j]] + lo
+        for j in range(self.n_out):
+            outs[j] = self.data + j * self.capacity + self.recorded
+        self.kernel.feed(ins, n, outs)
+        for j in range(self.n_out):
+            self.last[j] = outs[j][n - 1]
+        self.count += n
+        if record:
+            self.recorded += n
+
+
+@cython.final
+cdef class KernelBank:
+    """Streaming kernels over the bars of one interval, advanced together."""
+
+    cdef list _entries
+    cdef isize _capacity
+
+    def __cinit__(self, Py_ssize_t capacity=0):
+        self._entries = []
+        self._capacity = capacity if capacity > 0 else 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    def add(self, Stream kernel, fields, Py_ssize_t warmup=1, Py_ssize_t seed_days=0) -> int:
+        """Add `kernel`, reading the bar fields `fields` (names from FIELDS, one per kernel
+        input, in order); `warmup` is how many seed bars it takes, from the last
+        `seed_days` historical days (0: never seeded). Returns its index."""
+        cdef _Entry e = _Entry()
+        cdef isize j
+        names = tuple(fields)
+        if len(names) != kernel.n_in:
+            raise ValueError(f"{kernel!r} reads {kernel.n_in} fields "
+                             f"({', '.join(kernel.inputs)}), got {len(names)}: {names!r}")
+        for j, name in enumerate(names):
+            if name not in FIELDS:
+                raise ValueError(f"unknown bar field {name!r}; expected one of "
+                                 f"{', '.join(FIELDS)}")
+            e.fields[j] = FIELDS.index(name)
+        if kernel.n_out > MAX_COLUMNS:
+            raise ValueError(f"{kernel!r} has more than {MAX_COLUMNS} outputs")
+        e.kernel = kernel
+        e.n_in = kernel.n_in
+        e.n_out = kernel.n_out
+        e.warmup = max(warmup, 1)
+        e.seed_days = max(seed_days, 0)
+        e._hold(np.empty((e.n_out, max(self._capacity, 16)), dtype=np.float64))
+        self._entries.append(e)
+        self._clear(e)
+        return len(self._entries) - 1
+
+    cdef void _clear(self, _Entry e) noexcept:
+        cdef isize j
+        e.kernel.clear()
+        e.count = 0
+        e.recorded = 0
+        for j in range(e.n_out):
+            e.last[j] = NAN
+
+    def restart(self):
+        """A new session: every kernel cleared, nothing seen, nothing recorded."""
+        cdef _Entry e
+        for e in self._entries:
+            self._clear(e)
+
+    def seed(self, open, high, low, close, volume, day_index):
+        """Feed each kernel the last `warmup` of the given historical bars that fall within
+        its last `seed_days` days, without recording them. `day_index` holds the row where
+        each day starts, and one past the last row (len(days) + 1 values)."""
+        cdef const double* cols[5]
+        cdef _Entry e
+        cdef isize end, days, first, lo
+        cdef cnp.ndarray index = _contiguous(day_index, cnp.NPY_INT64, np.int64)
+        cdef const int64_t* starts = <const int64_t*>cnp.PyArray_DATA(index)
+        if index.ndim != 1:
+            raise ValueError(f"day_index must be one-dimensional, got shape {np.shape(day_index)}")
+        days = index.shape[0] - 1
+        if days <= 0:
+            return
+        end = starts[days]
+        if end <= 0:
+            return
+        held = _pointers(open, high, low, close, volume, end, cols)
+        for e in self._entries:
+            if e.seed_days <= 0:
+                continue
+            first = starts[max(0, days - e.seed_days)]
+            lo = max(first, end - e.warmup)
+            e.reserve(end - lo)
+            e.run(cols, lo, end - lo, False)
+
+    def feed(self, open, high, low, close, volume):
+        """Advance every kernel over the given bars (recorded)."""
+        cdef const double* cols[5]
+        cdef _Entry e
+        cdef isize n = len(open)
+        if n == 0:
+            return
+        held = _pointers(open, high, low, close, volume, n, cols)
+        for e in self._entries:
+            e.reserve(n)
+            e.run(cols, 0, n, True)
+
+    def advance(self, BarRing ring, Py_ssize_t n):
+        """Advance every kernel over the last `n` bars of `ring` (recorded)."""
+        cdef const double* cols[5]
+        cdef _Entry e
+        cdef isize start
+        if n > ring._size:
+            n = ring._size
+        if n <= 0:
+            return
+        start = ring.window_start(n)
+        cols[0] = ring._open
+        cols[1] = ring._high
+        cols[2] = ring._low
+        cols[3] = ring._close
+        cols[4] = ring._volume
+        for e in self._entries:
+            e.reserve(n)
+            e.run(cols, start, n, True)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    cdef _Entry _at(self, Py_ssize_t i):
+        if not 0 <= i < len(self._entries):
+            raise IndexError(f"no kernel {i} in a bank of {len(self._entries)}")
+        return <_Entry>self._entries[i]
+
+    def kernel(self, Py_ssize_t i):
+        """The kernel at index i."""
+        return self._at(i).kernel
+
+    def count(self, Py_ssize_t i) -> int:
+        """Bars kernel i has seen since the restart, seed bars included."""
+        return self._at(i).count
+
+    def recorded(self, Py_ssize_t i) -> int:
+        """Session bars kernel i has seen (values recorded)."""
+        return self._at(i).recorded
+
+    def last(self, Py_ssize_t i) -> tuple:
+        """Kernel i's values at the last bar it saw (NaN before any)."""
+        cdef _Entry e = self._at(i)
+        return tuple(e.last[j] for j in range(e.n_out))
+
+    def history(self, Py_ssize_t i, Py_ssize_t output=0):
+        """Kernel i's recorded values of output `output` (a new array)."""
+        cdef _Entry e = self._at(i)
+        if not 0 <= output < e.n_out:
+            raise IndexError(f"kernel {i} has {e.n_out} outputs, not {output + 1}")
+        return e.values[output, :e.recorded].copy()
+
+    def __repr__(self):
+        return f"KernelBank({len(self._entries)} kernels)"
+
+
+cdef tuple _pointers(object open, object high, object low, object close, object volume,
+                     isize n, const double** cols):
+    """Data pointers of the five bar columns, each at least n float64 values; returns the
+    arrays the pointers point into (keep them while the pointers are used)."""
+    held = (_column(open, n, 0), _column(high, n, 1), _column(low, n, 2),
+            _column(close, n, 3), _column(volume, n, 4))
+    cdef isize j
+    for j in range(5):
+        cols[j] = <const double*>cnp.PyArray_DATA(<cnp.ndarray>held[j])
+    return held
+
+
+cdef cnp.ndarray _column(object given, isize n, int j):
+    cdef cnp.ndarray arr = _contiguous(given, cnp.NPY_DOUBLE, np.float64)
+    if arr.ndim != 1 or arr.shape[0] < n:
+        raise ValueError(f"{FIELDS[j]} must be a one-dimensional array of at least {n} "
+                         f"values, got shape {np.shape(given)}")
+    return arr
+
+
+cdef cnp.ndarray _contiguous(object given, int type_num, object dtype):
+    """`given` itself when it is a C-contiguous array of that type (the usual case, no
+    copy), else a contiguous copy."""
+    cdef cnp.ndarray arr
+    if cnp.PyArray_Check(given):
+        arr = <cnp.ndarray>given
+        if cnp.PyArray_TYPE(arr) == type_num and cnp.PyArray_IS_C_CONTIGUOUS(arr):
+            return arr
+    return np.ascontiguousarray(given, dtype=dtype)

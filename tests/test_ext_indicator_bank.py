@@ -1,0 +1,142 @@
+"""mismartera.ext.indicator_bank: a KernelBank equals the reference bank (every kernel fed
+one row at a time through its scalar `update`), bit for bit, whatever the kernels, fields,
+seeds and chunks; and it refuses bad input with one clear error."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mismartera.ext import kernels
+from mismartera.ext.indicator_bank import FIELDS, KernelBank
+from mismartera.ext.ring import BarRing
+from tests.reference.indicator_bank import ReferenceBank
+
+PERIOD = st.integers(1, 12)
+FIELD = st.sampled_from(FIELDS)
+
+
+def made(make, *params):
+    """Kernels of one kind with drawn parameters: (a maker of fresh ones, its fields)."""
+    return st.builds(partial, st.just(make), *params)
+
+
+def one_field(make, *params):
+    return st.tuples(made(make, *params), st.tuples(FIELD))
+
+
+KERNELS = st.one_of(
+    one_field(kernels.SMA, PERIOD),
+    one_field(kernels.EMA, PERIOD),
+    one_field(kernels.RSI, PERIOD),
+    one_field(kernels.RollingSum, PERIOD),
+    one_field(kernels.RollingMax, PERIOD),
+    one_field(kernels.RollingMin, PERIOD),
+    one_field(kernels.RollingStd, PERIOD, st.sampled_from([1.0, 2.5])),
+    one_field(kernels.BBands, PERIOD, st.sampled_from([2.0, 1.5]), st.sampled_from([2.0, 0.5])),
+    one_field(lambda s, f, g: kernels.MACD(min(f, s), s, g), PERIOD, PERIOD, PERIOD),
+    st.tuples(made(kernels.ATR, PERIOD), st.just(("high", "low", "close"))),
+    st.tuples(made(kernels.VWAP), st.just(("high", "low", "close", "volume"))),
+)
+
+
+@st.composite
+def bars(draw, n: int) -> tuple[np.ndarray, ...]:
+    """(ts, open, high, low, close, volume) of n random-walk bars, with repeats."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    if draw(st.booleans()):
+        close[rng.random(n) < 0.4] = 100.0
+    high = close * (1 + np.abs(rng.normal(0, 0.003, n)))
+    low = close * (1 - np.abs(rng.normal(0, 0.003, n)))
+    open_ = (high + low) / 2
+    volume = np.floor(rng.exponential(100, n)) * (rng.random(n) < 0.9)
+    return np.arange(n, dtype=np.int64) * 60, open_, high, low, close, volume
+
+
+def assert_same(bank: KernelBank, ref: ReferenceBank) -> None:
+    for i, e in enumerate(ref.entries):
+        assert bank.count(i) == e.count
+        assert bank.recorded(i) == len(e.history[0])
+        np.testing.assert_array_equal(bank.last(i), e.last)
+        for j, values in enumerate(e.history):
+            np.testing.assert_array_equal(bank.history(i, j), np.array(values, np.float64))
+
+
+@given(data=st.data(), specs=st.lists(st.tuples(KERNELS, st.integers(1, 30), st.integers(0, 3)),
+                                       min_size=1, max_size=5),
+       day_sizes=st.lists(st.integers(0, 25), max_size=4),
+       chunk_sizes=st.lists(st.integers(0, 40), max_size=6), sessions=st.integers(1, 2))
+def test_bank_equals_the_reference(data, specs, day_sizes, chunk_sizes, sessions):
+    capacity = data.draw(st.integers(0, 50))
+    bank, ref = KernelBank(capacity), ReferenceBank()
+    for (make, fields), warmup, seed_days in specs:
+        assert bank.add(make(), fields, warmup, seed_days) == ref.add(make(), fields, warmup,
+                                                                      seed_days)
+    assert len(bank) == len(specs)
+    for _ in range(sessions):  # the second session restarts what the first left
+        history = data.draw(bars(sum(day_sizes)))
+        day_index = np.concatenate([[0], np.cumsum(day_sizes)]).astype(np.int64)
+        bank.restart()
+        ref.restart()
+        bank.seed(*history[1:], day_index)
+        ref.seed(history[1:], list(day_index))
+        assert_same(bank, ref)
+        session = data.draw(bars(sum(chunk_sizes)))
+        ring_size = data.draw(st.integers(1, max(1, sum(chunk_sizes))))
+        ring = BarRing(ring_size)
+        done = 0
+        for size in chunk_sizes:
+            chunk = tuple(c[done:done + size] for c in session)
+            done += size
+            if data.draw(st.booleans(), label="from the ring"):
+                ring.extend(*chunk)
+                bank.advance(ring, size)  # a ring smaller than the chunk gives its last bars
+                ref.feed(tuple(c[max(0, size - ring_size):] for c in chunk[1:]))
+            else:
+                bank.feed(*chunk[1:])
+                ref.feed(chunk[1:])
+        assert_same(bank, ref)
+
+
+def test_seed_takes_each_kernels_last_warmup_bars_of_its_last_days():
+    bank = KernelBank()
+    close = np.arange(1.0, 11.0)  # days of 4, 3 and 3 bars
+    cols = (close, close, close, close, close)
+    one = bank.add(kernels.RollingSum(50), ("close",), warmup=5, seed_days=1)
+    two = bank.add(kernels.RollingSum(50), ("close",), warmup=5, seed_days=2)
+    never = bank.add(kernels.RollingSum(50), ("close",), warmup=5, seed_days=0)
+    bank.seed(*cols, [0, 4, 7, 10])
+    assert bank.count(one) == 3 and bank.count(two) == 5 and bank.count(never) == 0
+    window = bank.add(kernels.RollingSum(3), ("close",), warmup=3, seed_days=2)
+    bank.restart()
+    bank.seed(*cols, [0, 4, 7, 10])
+    assert bank.last(window) == (8.0 + 9.0 + 10.0,)
+    assert bank.recorded(window) == 0 and bank.history(window).tolist() == []
+    bank.feed(*(c[:1] for c in cols))  # session bars are recorded
+    assert bank.history(window).tolist() == [9.0 + 10.0 + 1.0] and bank.count(window) == 4
+
+
+def test_bad_input_is_one_clear_error():
+    bank = KernelBank()
+    with pytest.raises(ValueError, match=r"reads 3 fields \(high, low, close\), got 1"):
+        bank.add(kernels.ATR(3), ("close",))
+    with pytest.raises(ValueError, match="unknown bar field 'price'"):
+        bank.add(kernels.SMA(3), ("price",))
+    with pytest.raises(TypeError):
+        bank.add(object(), ("close",))
+    i = bank.add(kernels.BBands(3), ("close",))
+    with pytest.raises(IndexError, match="no kernel 1 in a bank of 1"):
+        bank.count(1)
+    with pytest.raises(IndexError, match="has 3 outputs, not 4"):
+        bank.history(i, 3)
+    x = np.ones(5)
+    with pytest.raises(ValueError, match="volume must be a one-dimensional array of at least 5"):
+        bank.feed(x, x, x, x, x[:2])
+    with pytest.raises(ValueError, match="close must be a one-dimensional array"):
+        bank.seed(x, x, x, np.ones((5, 1)), x, [0, 5])
+    assert bank.count(i) == 0  # nothing was fed
