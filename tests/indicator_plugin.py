@@ -1,5 +1,6 @@
-"""Custom indicators for the tests: one computation written in each of the three styles, a
-per-session one, one that raises, and trivial ones for overhead measurements."""
+"""Custom indicators for the tests: one computation written in each of the three Python
+styles, a compiled one (`kernel()`), a per-session one, one that raises, and trivial ones
+for overhead measurements."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections import deque
 import numpy as np
 
 from mismartera import hookimpl
+from mismartera.ext import kernels
 from mismartera.session.indicators import Indicator
 
 
@@ -110,6 +112,19 @@ class Noop(Indicator):
         return 0.0
 
 
+class OpenEMA(Indicator):
+    """EMA of the open, compiled: the session runs its kernel with the built-ins."""
+
+    period: int = 10
+
+    @property
+    def warmup(self) -> int:
+        return self.period
+
+    def kernel(self):
+        return kernels.EMA(self.period), ("open",)
+
+
 @hookimpl
 def register_indicators(register):
     register("range_mean", RangeMean)
@@ -120,3 +135,4 @@ def register_indicators(register):
     register("boom", Boom)
     register("close_echo", CloseEcho)
     register("noop", Noop)
+    register("open_ema", OpenEMA)

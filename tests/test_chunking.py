@@ -50,6 +50,7 @@ def indicators(streams: tuple[str, ...]) -> list[dict]:
         {"name": "range_mean_batch", "interval": top, "params": {"period": 2}},
         {"name": "range_mean_many", "interval": top, "params": {"period": 2}},
         {"name": "channel", "interval": top, "params": {"period": 2}},
+        {"name": "open_ema", "interval": top, "params": {"period": 2}},
     ]
 
 

@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 
 from mismartera.bars import Bars
 from mismartera.ext import kernels
+from mismartera.ext.indicator_bank import KernelBank
+from mismartera.ext.ring import BarRing
 from mismartera.plugins.indicators import builtin
-from mismartera.session.indicators import IndicatorState, Window, drive
+from mismartera.session.indicator_state import add_kernel
+from mismartera.session.indicators import drive
 from mismartera.testing import make_bars, run_indicator
 
 DATA = Path("/work/shared/data")
@@ -243,10 +246,12 @@ def test_warmup_and_ready_are_exact(data, name):
     assert indicator.warmup == warmup
     n = warmup + data.draw(st.integers(0, 5))
     bars = make_bars(100.0 + np.sin(np.arange(n)), volume=np.full(n, 10.0))
-    state = IndicatorState("k", name, indicator, params)
+    bank, ring = KernelBank(), BarRing(n)  # as a session runs it: one bar closes at a time
+    state = add_kernel(bank, "k", indicator, params)
     readiness = []
     for i in range(n):
-        state.feed(Window(*bars, lo=i, hi=i + 1))
+        ring.append(*(float(c[i]) if j else int(c[i]) for j, c in enumerate(bars)))
+        bank.advance(ring, 1)
         readiness.append(state.ready)
     assert readiness == [i + 1 >= warmup for i in range(n)]
     values = state.history(state.outputs[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 import types
 from pathlib import Path
 from typing import ClassVar
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 import mismartera
 from mismartera.bars import Bar, Bars
 from mismartera.errors import ConfigError, PluginError
+from mismartera.ext import kernels
 from mismartera.session.indicators import Indicator, Window, build_indicator, drive, style_of
 from mismartera.testing import make_bars, run_indicator
 
@@ -86,12 +88,30 @@ def test_build_indicator_reports_plugin_mistakes_as_one_line():
 
     with pytest.raises(PluginError, match=r"is not a mismartera\.Indicator subclass"):
         build_indicator(object, "1m", {}, "--indicator x@1m", "x")
-    with pytest.raises(PluginError, match="implements none of update, compute or update_many"):
+    with pytest.raises(PluginError, match="implements none of update, compute, update_many or k"):
         build_indicator(NoMethod, "1m", {}, "--indicator x@1m", "x")
     with pytest.raises(PluginError, match="raised KeyError when built"):
         build_indicator(Crashes, "1m", {}, "--indicator x@1m", "x")
     with pytest.raises(ConfigError, match=r"warmup must be a whole number >= 1, got 2\.5"):
         build_indicator(NotInt, "1m", {}, "--indicator x@1m", "x")
+
+
+@pytest.mark.parametrize("made,reason", [
+    (None, r"kernel\(\) must return \(a kernel of mismartera.ext.kernels, fields\), got None"),
+    ((kernels.SMA(3), ("close",)), r"kernel\(\) gave SMA\(period=3\) with 1 outputs, but the "
+                                   r"indicator has 2 \(a, b\)"),
+    ((kernels.BBands(3), ("close", "open")), r"kernel\(\) fields: BBands.* reads 1 fields"),
+    ((kernels.MACD(2, 3, 2), ("price",)), r"kernel\(\) fields: unknown bar field 'price'"),
+])
+def test_a_bad_kernel_is_a_plugin_error_when_the_session_is_configured(made, reason):
+    class Bad(Indicator):
+        outputs = ("a", "b") if made is None or len(made[0].outputs) != 3 else ("x", "y", "z")
+
+        def kernel(self):
+            return made
+
+    with pytest.raises(PluginError, match=r"--indicator x@1m: indicator 'x': " + reason):
+        build_indicator(Bad, "1m", {}, "--indicator x@1m", "x")
 
 
 def test_style_is_the_method_the_class_implements():
@@ -103,8 +123,12 @@ def test_style_is_the_method_the_class_implements():
         def update_many(self, bars):
             return bars.close
 
-    assert (style_of(Base), style_of(C), style_of(M), style_of(Indicator)) == (
-        "update", "compute", "update_many", "")
+    class K(M):
+        def kernel(self):
+            return kernels.SMA(3), ("close",)
+
+    assert (style_of(Base), style_of(C), style_of(M), style_of(K), style_of(Indicator)) == (
+        "update", "compute", "update_many", "kernel", "")
 
 
 class Recorder(Indicator):
@@ -242,21 +266,29 @@ def test_make_bars_builds_valid_bars_one_interval_apart():
 
 
 def doc_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    """The python examples of docs/indicators.md, in order (list items' ones dedented)."""
+    found = re.findall(r"^ *```python\n(.*?)^ *```", DOC.read_text(), re.S | re.M)
+    return [textwrap.dedent(code) for code in found]
 
 
 def test_the_docs_examples_run():
-    blocks = doc_blocks()
+    indicator, compiled, tests_block, hook_block = doc_blocks()[:4]
     module = types.ModuleType("doc_indicator")
-    exec(compile(blocks[0], "docs/indicators.md:indicator", "exec"), module.__dict__)
+    exec(compile(indicator, "docs/indicators.md:indicator", "exec"), module.__dict__)
     tests = types.ModuleType("doc_tests")
     tests.Momentum = module.Momentum
-    exec(compile(blocks[1], "docs/indicators.md:tests", "exec"), tests.__dict__)
+    exec(compile(tests_block, "docs/indicators.md:tests", "exec"), tests.__dict__)
     tests.test_momentum()
     tests.test_chunks_do_not_change_the_values()
+    fast = types.ModuleType("doc_compiled")
+    fast.Indicator = Indicator
+    exec(compile(compiled, "docs/indicators.md:compiled", "exec"), fast.__dict__)
+    bars = make_bars(100 + np.sin(np.arange(30.0)), open=100 + np.cos(np.arange(30.0)))
+    np.testing.assert_array_equal(run_indicator(fast.OpenEMA, bars, period=4, chunks=[7, 23]),
+                                  kernels.ema(bars.open, 4))
     hook = types.ModuleType("doc_hook")
     hook.Momentum = module.Momentum
-    exec(compile(blocks[2], "docs/indicators.md:hook", "exec"), hook.__dict__)
+    exec(compile(hook_block, "docs/indicators.md:hook", "exec"), hook.__dict__)
     registered = []
     hook.register_indicators(register=lambda *a, **k: registered.append((a, k)))
     assert registered[0][0] == ("momentum", module.Momentum)

@@ -14,6 +14,7 @@ import talib
 
 from mismartera.config import IndicatorSpec, SessionConfig
 from mismartera.errors import ConfigError, PluginError
+from mismartera.ext import kernels
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.coordinator import SessionCoordinator
 from tests.engine_helpers import (
@@ -226,6 +227,25 @@ def test_the_three_styles_agree_and_a_per_session_one_restarts():
     assert exported["channel_15m"]["values"] == {"upper": upper[-1], "lower": lower[-1]}
     np.testing.assert_array_equal(states["session_count_1m"].history(), np.arange(1, 391))
     assert exported["session_count_1m"]["value"] == 390.0
+
+
+def test_a_custom_compiled_indicator_equals_the_builtin_it_mirrors():
+    cfg = sample_config(indicators=[
+        {"name": "open_ema", "interval": "5m", "params": {"period": 7}},
+        {"name": "ema", "interval": "5m", "params": {"period": 7, "field": "open"}},
+    ])
+    coordinator, doc = run_with(indicator_plugins(), cfg)
+    states = coordinator.session_data["SPY"].indicators
+    ours, builtin = states["open_ema_7_5m"], states["ema_7_open_5m"]
+    assert type(ours).__name__ == "KernelState"
+    np.testing.assert_array_equal(ours.history(), builtin.history())
+    assert ours.ready and ours.value == builtin.value
+    yesterday, today = (as_bars(spy_sessions("5min")[d]).open for d in DAYS[-2:])
+    # seeded with yesterday's last 7 bars, whose value is not in today's history
+    want = kernels.ema(np.concatenate([yesterday[-7:], today]), 7)[7:]
+    np.testing.assert_allclose(ours.history(), want, rtol=1e-12)
+    exported = doc["symbols"]["SPY"]["indicators"]
+    assert exported["open_ema_7_5m"]["value"] == exported["ema_7_open_5m"]["value"]
 
 
 def _raising_threshold():

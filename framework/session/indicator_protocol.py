@@ -24,7 +24,7 @@ I64 = npt.NDArray[np.int64]
 RESERVED = frozenset({
     "name", "description", "outputs", "per_session", "warmup", "window", "interval",
     "parameters", "resolve_params", "describe_params", "update", "compute", "update_many",
-    "validate", "reset",
+    "kernel", "validate", "reset",
 })
 """Names a parameter may not take: they are the protocol's own attributes."""
 
@@ -152,7 +152,8 @@ def _is_value(obj: Any) -> bool:
 
 class Indicator:
     """Base class of session indicators: subclass it, declare its parameters, and implement
-    `update` (streaming), `compute` (batch) or `update_many` (stateful batch).
+    `update` (streaming), `compute` (batch), `update_many` (stateful batch) or `kernel`
+    (a compiled kernel of `mismartera.ext.kernels`).
 
     Parameters are the class attributes annotated with a type and given a default, e.g.
     `period: int = 20`. Values from the session file or `--indicator` are checked against
@@ -256,15 +257,23 @@ class Indicator:
         order, each exactly once (a new array; a tuple of arrays if multi-output)."""
         raise NotImplementedError
 
+    def kernel(self) -> tuple[Any, tuple[str, ...]]:
+        """Compiled: a new streaming kernel from `mismartera.ext.kernels` and the bar fields
+        it reads, one per kernel input, e.g. `(kernels.EMA(self.period), ("close",))`. The
+        session advances it in compiled code together with the symbol's other compiled
+        indicators of the interval: no Python runs per bar or per chunk. Called once per
+        instance; the kernel's outputs are the indicator's `outputs`, in order."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={getattr(self, k, None)!r}" for k in self.parameters())
         return f"{type(self).__name__}({self.interval}{', ' if shown else ''}{shown})"
 
 
 def style_of(cls: type) -> str:
-    """"update_many", "update" or "compute": the method a subclass implements (in that
-    order of preference); "" when it implements none."""
-    for method in ("update_many", "update", "compute"):
+    """"kernel", "update_many", "update" or "compute": the method a subclass implements (in
+    that order of preference); "" when it implements none."""
+    for method in ("kernel", "update_many", "update", "compute"):
         if getattr(cls, method, None) is not getattr(Indicator, method):
             return method
     return ""

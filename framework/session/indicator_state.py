@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 
 from mismartera.bars import Bars
+from mismartera.ext.indicator_bank import KernelBank
+from mismartera.ext.kernels import Stream
+from mismartera.ext.ring import BarRing
 from mismartera.session.indicator_protocol import F64, I64, Indicator, Window, style_of
 
 NAN = float("nan")
@@ -67,16 +70,148 @@ class Series:
             self.synced = total
 
 
-class IndicatorState:
-    """One indicator of one symbol: the instance, its current value and `ready` flag, the
-    per-bar history of the current session and, once it raised, the error.
+class _State:
+    """What every running indicator of a symbol shows: value, `ready`, per-bar history of the
+    current session, the error once it failed, and its export shape. Subclasses say how it
+    is fed and where its values are kept (`count`, `_last_values`, `_recorded`)."""
+
+    __slots__ = ("_ring", "error", "indicator", "interval", "key", "name", "outputs", "params",
+                 "warmup")
+
+    def __init__(self, key: str, name: str, indicator: Indicator | None,
+                 params: Mapping[str, Any], kind: type[Indicator], interval: str) -> None:
+        self.key = key
+        self.name = name
+        self.indicator = indicator
+        self.interval = indicator.interval.name if indicator is not None else interval
+        self.params = dict(params)
+        self.outputs = tuple(kind.outputs)
+        self.warmup = max(1, int(indicator.warmup)) if indicator is not None else 1
+        self.error: str | None = None
+        self._ring: Any = None  # the session's bars of the interval, when they hold the ts
+
+    @property
+    def count(self) -> int:
+        """Bars fed since the session started, seed bars included."""
+        raise NotImplementedError
+
+    def _last_values(self) -> tuple[float, ...] | None:
+        """The values at the last bar fed (None before any)."""
+        raise NotImplementedError
+
+    def _recorded(self, j: int) -> tuple[int, F64]:
+        """(bars fed before the first recorded one, this session's values of output j)."""
+        raise NotImplementedError
+
+    @property
+    def active(self) -> bool:
+        return self.error is None
+
+    def follow(self, ring: Any) -> None:
+        """The session's bars of the interval go to `ring` (a `BarRing`) as they are fed
+        here: `history_ts()` reads them from there instead of keeping a copy."""
+        self._ring = ring
+
+    def fail(self, exc: BaseException, symbol: str) -> str:
+        """Disable the indicator; returns the one-line error message."""
+        lines = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        self.error = f"{symbol}: indicator {self.key} raised {reason}"
+        return self.error
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def value(self) -> tuple[float, ...]:
+        """The value of each output at the last closed bar (NaN while not ready)."""
+        last = self._last_values() if self.error is None and self.count >= self.warmup else None
+        return (NAN,) * len(self.outputs) if last is None else last
+
+    @property
+    def ready(self) -> bool:
+        """Warmed up (`warmup` bars seen) and the value is a number."""
+        first = self.value[0]
+        return self.error is None and first == first
+
+    def history(self, output: str | None = None) -> F64:
+        """This session's value per closed bar of the interval (a new array; NaN while not
+        ready), for `output` (default: the first)."""
+        before, out = self._recorded(0 if output is None else self.outputs.index(output))
+        if len(out) and before < self.warmup - 1:  # the first warmup - 1 values are never ready
+            out[:self.warmup - 1 - before] = NAN
+        return out
+
+    def _ts_parts(self) -> I64:
+        raise TypeError(f"indicator {self.key} follows no bars: no timestamps to show")
+
+    def history_ts(self) -> I64:
+        """The bar starts that `history()` values belong to."""
+        if self._ring is None:
+            return self._ts_parts()
+        n = len(self._recorded(0)[1])
+        ts = self._ring.column("ts")
+        if self._ring.evicted == 0 and len(ts) >= n:
+            return ts[:n]
+        return ts[len(ts) - min(n, len(ts)):]  # a live ring dropped the oldest bars
+
+    def values(self) -> dict[str, float]:
+        """Current value of each output."""
+        return dict(zip(self.outputs, self.value, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The export shape: name, interval, params, value, ready (+ values, error)."""
+        value = self.value
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "interval": self.interval,
+            "params": dict(self.params),
+            "value": _num(value[0]),
+            "ready": self.ready,
+        }
+        if len(self.outputs) > 1:
+            doc["values"] = {o: _num(v) for o, v in zip(self.outputs, value, strict=True)}
+        if self.error is not None:
+            doc["error"] = self.error
+        return doc
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.key!r}, value={self.value[0]!r}, "
+                f"ready={self.ready}{', error' if self.error else ''})")
+
+
+class KernelState(_State):
+    """An indicator that is one compiled kernel (`Indicator.kernel()`), run in a
+    `KernelBank` with the symbol's other compiled indicators of its interval; the bank
+    holds its values."""
+
+    __slots__ = ("bank", "index")
+
+    def __init__(self, key: str, name: str, indicator: Indicator, params: Mapping[str, Any],
+                 bank: Any, index: int) -> None:
+        super().__init__(key, name, indicator, params, type(indicator), "")
+        self.bank = bank
+        self.index = index
+
+    @property
+    def count(self) -> int:
+        return self.bank.count(self.index)
+
+    def _last_values(self) -> tuple[float, ...] | None:
+        return self.bank.last(self.index) if self.bank.count(self.index) else None
+
+    def _recorded(self, j: int) -> tuple[int, F64]:
+        out = self.bank.history(self.index, j)
+        return self.bank.count(self.index) - len(out), out
+
+
+class IndicatorState(_State):
+    """An indicator run from Python (`update`, `compute` or `update_many`): the instance,
+    the arrays it returned this session and, once it raised, the error.
 
     Feeding only keeps the arrays the indicator returned; `value`, `ready` and `history()`
     are worked out from them when read."""
 
-    __slots__ = ("_last", "_parts", "_ring", "_window", "count", "error", "indicator", "interval",
-                 "key", "name", "outputs", "params", "series", "size", "start", "style",
-                 "warmup")
+    __slots__ = ("_count", "_last", "_parts", "_window", "series", "size", "start", "style")
 
     def __init__(self, key: str, name: str, indicator: Indicator | None,
                  params: Mapping[str, Any], *, cls: type[Indicator] | None = None,
@@ -85,49 +220,50 @@ class IndicatorState:
         could not be built; call `fail()` on it."""
         kind = type(indicator) if indicator is not None else cls
         assert kind is not None
-        self.key = key
-        self.name = name
-        self.indicator = indicator
-        self.interval = indicator.interval.name if indicator is not None else interval
-        self.params = dict(params)
-        self.outputs = tuple(kind.outputs)
+        super().__init__(key, name, indicator, params, kind, interval)
         self.style = style_of(kind)
-        warmup = indicator.warmup if indicator is not None else 1
-        self.warmup = max(1, int(warmup))
         size = indicator.window if indicator is not None else None
         self.size = self.warmup if size is None else max(1, int(size))
-        self.error: str | None = None
         self.restart()
 
     def restart(self) -> None:
         """Start over for a new session: the indicator's `reset()`, no bars, no history."""
-        self.count = 0
+        self._count = 0
         self.series: Series | None = None
         self.start = 0
         self._window: Window | None = None
         self._parts: list[tuple[int, I64 | None, list[F64]]] = []  # (bars before, ts, values)
-        self._last: tuple[int, list[F64]] | None = None
-        self._ring: Any = None  # the session's bars of the interval, when they hold the ts
+        self._last: list[F64] | None = None
+        self._ring = None
         if self.indicator is not None:
             self.indicator.reset()
 
     @property
-    def needs_series(self) -> bool:
-        return self.style in ("update", "compute")
+    def count(self) -> int:
+        return self._count
 
     @property
-    def active(self) -> bool:
-        return self.error is None
+    def needs_series(self) -> bool:
+        return self.style in ("update", "compute")
 
     def attach(self, series: Series, start: int) -> None:
         """Read bars from `series`, starting at row `start`."""
         self.series = series
         self.start = start
 
-    def follow(self, ring: Any) -> None:
-        """The session's bars of the interval go to `ring` (a `BarRing`) as they are fed
-        here: `history_ts()` reads them from there instead of keeping a copy."""
-        self._ring = ring
+    def _last_values(self) -> tuple[float, ...] | None:
+        last = self._last
+        return None if last is None else tuple(float(v[-1]) for v in last)
+
+    def _recorded(self, j: int) -> tuple[int, F64]:
+        if not self._parts:
+            return self._count, np.empty(0, np.float64)
+        return self._parts[0][0], np.concatenate([values[j] for _, _, values in self._parts])
+
+    def _ts_parts(self) -> I64:
+        if not self._parts:
+            return np.empty(0, np.int64)
+        return np.concatenate([ts for _, ts, _ in self._parts])
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -147,9 +283,9 @@ class IndicatorState:
                 values = self._many(out, k)
         else:
             values = self._values(k)
-        before = self.count
-        self.count = before + k
-        self._last = (before, values)
+        before = self._count
+        self._count = before + k
+        self._last = values
         if record:
             self._parts.append((before, None if self._ring is not None else new.ts.copy(),
                                 values))
@@ -223,84 +359,32 @@ class IndicatorState:
             cols = [c[len(c) - tail:].copy() for c in cols]
         return cols
 
-    def fail(self, exc: BaseException, symbol: str) -> str:
-        """Disable the indicator; returns the one-line error message."""
-        lines = str(exc).strip().splitlines()
-        reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-        self.error = f"{symbol}: indicator {self.key} raised {reason}"
-        return self.error
-
-    # --- reading ---------------------------------------------------------------------------
-
-    @property
-    def value(self) -> tuple[float, ...]:
-        """The value of each output at the last closed bar (NaN while not ready)."""
-        last = self._last
-        if last is None or self.error is not None or self.count < self.warmup:
-            return (NAN,) * len(self.outputs)
-        return tuple(float(v[-1]) for v in last[1])
-
-    @property
-    def ready(self) -> bool:
-        """Warmed up (`warmup` bars seen) and the value is a number."""
-        if self.error is not None or self.count < self.warmup or self._last is None:
-            return False
-        first = self._last[1][0][-1]
-        return bool(first == first)
-
-    def history(self, output: str | None = None) -> F64:
-        """This session's value per closed bar of the interval (a new array; NaN while not
-        ready), for `output` (default: the first)."""
-        j = 0 if output is None else self.outputs.index(output)
-        if not self._parts:
-            return np.empty(0, np.float64)
-        out = np.concatenate([values[j] for _, _, values in self._parts])
-        first = self._parts[0][0]
-        if first < self.warmup - 1:  # the first warmup - 1 values are never ready
-            out[:self.warmup - 1 - first] = NAN
-        return out
-
-    def history_ts(self) -> I64:
-        """The bar starts that `history()` values belong to."""
-        if not self._parts:
-            return np.empty(0, np.int64)
-        if self._ring is not None:
-            n = sum(len(values[0]) for _, _, values in self._parts)
-            ts = self._ring.column("ts")
-            if self._ring.evicted == 0 and len(ts) >= n:
-                return ts[:n]
-            return ts[len(ts) - min(n, len(ts)):]  # a live ring dropped the oldest bars
-        return np.concatenate([ts for _, ts, _ in self._parts])
-
-    def values(self) -> dict[str, float]:
-        """Current value of each output."""
-        return dict(zip(self.outputs, self.value, strict=True))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The export shape: name, interval, params, value, ready (+ values, error)."""
-        doc: dict[str, Any] = {
-            "name": self.name,
-            "interval": self.interval,
-            "params": dict(self.params),
-            "value": _num(self.value[0]),
-            "ready": self.ready,
-        }
-        if len(self.outputs) > 1:
-            doc["values"] = {o: _num(v) for o, v in zip(self.outputs, self.value, strict=True)}
-        if self.error is not None:
-            doc["error"] = self.error
-        return doc
-
-    def __repr__(self) -> str:
-        return (f"IndicatorState({self.key!r}, value={self.value[0]!r}, ready={self.ready}"
-                f"{', error' if self.error else ''})")
-
 
 def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> IndicatorState:
+def add_kernel(bank: Any, key: str, indicator: Indicator, params: Mapping[str, Any],
+               seed_days: int = 0) -> KernelState:
+    """Put a compiled indicator's kernel into `bank` (a `KernelBank`); its state.
+    TypeError when `kernel()` does not give a kernel with the indicator's outputs."""
+    made = indicator.kernel()
+    kernel, fields = made if isinstance(made, tuple) and len(made) == 2 else (made, ())
+    if not isinstance(kernel, Stream):
+        raise TypeError("kernel() must return (a kernel of mismartera.ext.kernels, fields), "
+                        f"got {made!r}")
+    if len(kernel.outputs) != len(type(indicator).outputs):
+        raise TypeError(f"kernel() gave {kernel!r} with {len(kernel.outputs)} outputs, but the "
+                        f"indicator has {len(type(indicator).outputs)} "
+                        f"({', '.join(type(indicator).outputs)})")
+    try:
+        index = bank.add(kernel, fields, int(indicator.warmup), seed_days)
+    except ValueError as exc:
+        raise TypeError(f"kernel() fields: {exc}") from None
+    return KernelState(key, indicator.name, indicator, params, bank, index)
+
+
+def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> _State:
     """Run `indicator` over `bars` the way a session does, handing it the bars in chunks of
     the given sizes (default: all at once); returns its state, whose `history()` holds one
     value per bar. Raises whatever the indicator raises."""
@@ -308,6 +392,16 @@ def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> IndicatorStat
     sizes = [n] if chunks is None else [int(c) for c in chunks]
     if any(c < 0 for c in sizes) or sum(sizes) != n:
         raise ValueError(f"chunk sizes {sizes} do not add up to the {n} bars")
+    if style_of(type(indicator)) == "kernel":
+        bank, ring = KernelBank(n), BarRing(max(n, 1))
+        kernel_state = add_kernel(bank, "", indicator, {})
+        kernel_state.follow(ring)
+        done = 0
+        for size in sizes:
+            ring.extend(*Window(*bars, lo=done, hi=done + size).columns())
+            bank.advance(ring, size)
+            done += size
+        return kernel_state
     state = IndicatorState("", indicator.name, indicator, {})
     if state.needs_series:
         state.attach(Series(Window.of(Bars.empty()), n), 0)
@@ -323,4 +417,4 @@ def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> IndicatorStat
     return state
 
 
-__all__ = ["IndicatorState", "Series", "drive"]
+__all__ = ["IndicatorState", "KernelState", "Series", "add_kernel", "drive"]

@@ -8,15 +8,19 @@ describe it and one method that computes it. Pick the method that suits the comp
     compute(bars) -> array             batch: every bar since the indicator started, one
                                        value per bar (causal: value i uses bars 0..i only)
     update_many(bars) -> array         stateful batch continuation: only the new bars, in
-                                       order, each exactly once (the built-ins use it)
+                                       order, each exactly once
+    kernel() -> (kernel, fields)       compiled: a streaming kernel of
+                                       `mismartera.ext.kernels` over bar fields, advanced
+                                       in compiled code (the built-ins use it)
 
 Multi-output indicators list their `outputs` and return a tuple (one float, or one array,
 per output). The `IndicatorManager` builds each configured indicator for every symbol,
 re-seeds it each session with the last `warmup` historical bars of its interval (so it is
 ready at the open when history allows), updates it whenever its interval closes bars (derived
-intervals included) and keeps its value, `ready` flag and per-bar history in
-`SymbolSessionData.indicators[spec.key]`. An indicator that raises is disabled for that
-symbol and its error recorded; the session goes on. See docs/indicators.md.
+intervals included; see `indicator_set.SymbolIndicators`) and keeps its value, `ready` flag
+and per-bar history in `SymbolSessionData.indicators[spec.key]`. An indicator that raises
+is disabled for that symbol and its error recorded; the session goes on. See
+docs/indicators.md.
 """
 
 from __future__ import annotations
@@ -25,11 +29,18 @@ import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mismartera.bars import Bars
 from mismartera.errors import ConfigError, PluginError
+from mismartera.ext.indicator_bank import KernelBank
 from mismartera.intervals import Interval
 from mismartera.session.indicator_protocol import Indicator, Window, style_of
-from mismartera.session.indicator_state import IndicatorState, Series, drive
+from mismartera.session.indicator_set import SymbolIndicators
+from mismartera.session.indicator_state import (
+    IndicatorState,
+    KernelState,
+    Series,
+    add_kernel,
+    drive,
+)
 
 if TYPE_CHECKING:
     import datetime
@@ -51,8 +62,8 @@ def build_indicator(cls: type, interval: Interval | str, params: Mapping[str, An
         raise PluginError(f"{at}: indicator {name!r} is not a mismartera.Indicator subclass "
                           f"(got {cls!r})")
     if not style_of(cls):
-        raise PluginError(f"{at}: indicator {name!r} implements none of update, compute "
-                          "or update_many")
+        raise PluginError(f"{at}: indicator {name!r} implements none of update, compute, "
+                          "update_many or kernel")
     valid = f"valid parameters: {cls.describe_params()}"
     declared = cls.parameters()
     for key in params:
@@ -68,18 +79,25 @@ def build_indicator(cls: type, interval: Interval | str, params: Mapping[str, An
     except Exception as exc:
         raise PluginError(f"{at}: indicator {name!r} raised {type(exc).__name__} when built: "
                           f"{exc}") from None
+    if style_of(cls) == "kernel":
+        try:
+            add_kernel(KernelBank(), "", indicator, {})
+        except Exception as exc:
+            raise PluginError(f"{at}: indicator {name!r}: {exc}") from None
     return indicator
 
 
-class _Resolved:
-    """A validated indicator spec: its class, resolved parameters and warm-up needs."""
+class Resolved:
+    """A validated indicator spec: its class, how it runs (`style_of`), resolved
+    parameters and warm-up needs."""
 
-    __slots__ = ("cls", "key", "params", "seed_days", "spec", "warmup")
+    __slots__ = ("cls", "key", "params", "seed_days", "spec", "style", "warmup")
 
     def __init__(self, spec: IndicatorSpec, cls: type[Indicator], params: dict[str, Any],
                  warmup: int, seed_days: int) -> None:
         self.spec, self.cls, self.params = spec, cls, params
         self.key = spec.key
+        self.style = style_of(cls)
         self.warmup, self.seed_days = warmup, seed_days
 
 
@@ -98,7 +116,7 @@ class IndicatorManager:
         self.config = config
         self.plugins = plugins
         self._calendar = calendar
-        self._resolved: list[_Resolved] | None = None
+        self._resolved: list[Resolved] | None = None
         self._series_seed: dict[str, tuple[int, int]] = {}  # interval -> (days, bars) of the
         # seed of its window series (the largest any window-based indicator needs)
         self._follow = False  # intraday historical indicators follow the last closed bar
@@ -129,11 +147,11 @@ class IndicatorManager:
             probe = build_indicator(cls, spec.interval, spec.params, at, spec.name)
             params = cls.resolve_params(spec.params)
             seed_days = 0 if cls.per_session else self._days_for(spec.interval, probe.warmup)
-            resolved.append(_Resolved(spec, cls, params, int(probe.warmup), seed_days))
+            resolved.append(Resolved(spec, cls, params, int(probe.warmup), seed_days))
         self._resolved = resolved
         self._series_seed = {}
         for r in resolved:
-            if style_of(r.cls) in ("update", "compute") and r.seed_days:
+            if r.style in ("update", "compute") and r.seed_days:
                 days, bars = self._series_seed.get(r.spec.interval.name, (0, 0))
                 self._series_seed[r.spec.interval.name] = (max(days, r.seed_days),
                                                            max(bars, r.warmup))
@@ -170,7 +188,7 @@ class IndicatorManager:
         shortest = int((table.closes - table.opens).min())
         return max(1, -(-shortest // interval.ns))
 
-    def _specs(self) -> list[_Resolved]:
+    def _specs(self) -> list[Resolved]:
         if self._resolved is None:
             self.validate()
         assert self._resolved is not None
@@ -199,114 +217,32 @@ class IndicatorManager:
     # --- per symbol ------------------------------------------------------------------------
 
     def prepare(self, session_data: SessionData, symbol_data: SymbolSessionData) -> None:
-        """Build the symbol's indicators (or restart yesterday's) and seed them from its
-        historical bars; compute its historical indicators."""
-        before = symbol_data.indicators
-        states: dict[str, IndicatorState] = {}
-        series: dict[str, Series] = {}
-        seeds: dict[tuple[str, int, int], Window] = {}
-        for r in self._specs():
-            state = self._state_for(r, symbol_data, before.get(r.key))
-            if state.error is None:
-                self._seed(r, state, symbol_data, series, seeds)
-            if state.error is not None:
-                symbol_data.record_error(state.error)
-            states[r.key] = state
-        symbol_data.indicators = states
+        """Build the symbol's indicators (first session) or restart them, and seed them from
+        its historical bars; compute its historical indicators."""
+        specs = self._specs()
+        run = symbol_data.indicator_set
+        if not isinstance(run, SymbolIndicators) or run.specs is not specs:
+            run = symbol_data.indicator_set = SymbolIndicators(specs, self._series_seed,
+                                                               symbol_data)
+        run.start_session(symbol_data)
+        symbol_data.indicators = run.states
         if self.config.historical_indicators:
             from mismartera.session.historical_indicators import compute_all
 
             compute_all(self.config.historical_indicators, session_data, symbol_data,
                         self.calendar)
 
-    @staticmethod
-    def _state_for(r: _Resolved, symbol_data: SymbolSessionData, old: Any) -> IndicatorState:
-        """Yesterday's state of this indicator restarted, or a new one; a state holding the
-        error when the indicator cannot be built."""
-        if (isinstance(old, IndicatorState) and old.error is None and old.indicator is not None
-                and type(old.indicator) is r.cls and old.interval == r.spec.interval.name):
-            try:
-                old.restart()
-                return old
-            except Exception as exc:
-                old.fail(exc, symbol_data.symbol)
-                return old
-        try:
-            indicator = r.cls(r.spec.interval, **r.spec.params)
-        except Exception as exc:
-            state = IndicatorState(r.key, r.spec.name, None, r.params, cls=r.cls,
-                                   interval=r.spec.interval.name)
-            state.fail(exc, symbol_data.symbol)
-            return state
-        return IndicatorState(r.key, r.spec.name, indicator, r.params)
-
-    def _seed(self, r: _Resolved, state: IndicatorState, symbol_data: SymbolSessionData,
-              series: dict[str, Series], seeds: dict[tuple[str, int, int], Window]) -> None:
-        """Feed the last `warmup` bars of the indicator's interval from the trailing
-        `r.seed_days` historical days; window-based indicators share one series per
-        interval."""
-        name = r.spec.interval.name
-        hist = symbol_data.historical
-        interval_data = symbol_data.bars.get(name)
-        if interval_data is not None:
-            state.follow(interval_data.data)
-        wanted = (name, r.seed_days, r.warmup)
-        seed = seeds.get(wanted)
-        if seed is None:
-            seed = seeds[wanted] = _seed_bars(hist, *wanted)
-        k = len(seed)
-        try:
-            if state.needs_series:
-                if name not in series:
-                    capacity = interval_data.data.capacity if interval_data is not None else 64
-                    series[name] = Series(_seed_bars(hist, name, *self._series_seed.get(
-                        name, (0, 0))), capacity)
-                s = series[name]
-                state.attach(s, s.seed_len - k)
-                if k:
-                    state.feed(Window(*s.views, lo=state.start, hi=s.seed_len), record=False)
-            elif k:
-                state.feed(seed, record=False)
-        except Exception as exc:
-            state.fail(exc, symbol_data.symbol)
-
     def on_bars(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         """Update every indicator whose interval closed bars: `changed` lists (interval
         name, number of new closed bars), the new bars being the last ones of its ring."""
-        states = symbol_data.indicators
-        if states:
-            for name, n in changed:
-                new = ring = None
-                for state in states.values():
-                    if state.interval != name or state.error is not None:
-                        continue
-                    if new is None:
-                        ring = symbol_data.bars[name].data
-                        new = Window(*ring.arrays(n, copy=False))
-                    try:
-                        if state.series is not None:
-                            state.series.sync(ring)
-                        state.feed(new)
-                    except Exception as exc:
-                        symbol_data.record_error(state.fail(exc, symbol_data.symbol))
+        run = symbol_data.indicator_set
+        if run is not None:
+            run.on_bars(symbol_data, changed)
         if self._follow and any(name == symbol_data.base_interval.name for name, _ in changed):
             from mismartera.session.historical_indicators import follow_clock
 
             follow_clock(symbol_data)
 
 
-def _seed_bars(hist: Any, name: str, days: int, count: int) -> Window:
-    """The last `count` historical bars at interval `name` within the last `days` days."""
-    bars = hist.bars.get(name)
-    if days <= 0 or count <= 0 or bars is None or not hist.days:
-        return _EMPTY
-    end = len(bars.ts)
-    first = int(hist.day_index[name][max(0, len(hist.days) - days)])
-    return Window(*bars, lo=max(first, end - count), hi=end)
-
-
-_EMPTY = Window.of(Bars.empty())
-
-
-__all__ = ["Indicator", "IndicatorManager", "IndicatorState", "Series", "Window", "build_indicator",
-           "drive", "style_of"]
+__all__ = ["Indicator", "IndicatorManager", "IndicatorState", "KernelState", "Series", "Window",
+           "build_indicator", "drive", "style_of"]

@@ -2,26 +2,23 @@
 
 Values equal TA-Lib's definitions (SMA, EMA, RSI, ATR, BBANDS with an SMA middle, MACD,
 STDDEV, MAX, MIN); `vwap` restarts at every session open. Each wraps one streaming kernel
-and implements `update_many` with the kernel's own: a whole chunk of closed bars advances
-the kernel in one nogil loop, with exactly the values bar-by-bar updates give.
+through `kernel()`: the session advances all of a symbol's built-ins of one interval in one
+compiled call per chunk (`mismartera.ext.indicator_bank`), with exactly the values
+bar-by-bar updates give.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from mismartera import Indicator, hookimpl
 from mismartera.ext import kernels
-from mismartera.session.indicators import Window
 
 FIELDS = ("open", "high", "low", "close", "volume")
 
 
-class _Kernel(Indicator):
-    """One streaming kernel over a window of `period` bars of one bar field; subclasses say
-    which kernel (`make`) and which field (`column`)."""
+class _Periodic(Indicator):
+    """An indicator over `period` bars, ready once it saw `period` bars."""
 
     period: int = 20
 
@@ -33,25 +30,10 @@ class _Kernel(Indicator):
         if self.period < 1:
             raise ValueError(f"period must be >= 1, got {self.period}")
 
-    def make(self) -> Any:
-        raise NotImplementedError
 
-    def column(self, bars: Window) -> np.ndarray:
-        return bars.close
-
-    def reset(self) -> None:
-        kernel = getattr(self, "_kernel", None)
-        if kernel is None:
-            self._kernel = self.make()
-        else:
-            kernel.reset()
-
-    def update_many(self, bars: Window) -> Any:
-        return self._kernel.update_many(self.column(bars))
-
-
-class _OnField(_Kernel):
-    """A kernel over the bar field named by parameter `field`."""
+class _Kernel(_Periodic):
+    """One streaming kernel over the bar field named by parameter `field`; subclasses say
+    which kernel (`make`)."""
 
     field: str = "close"
 
@@ -60,11 +42,14 @@ class _OnField(_Kernel):
         if self.field not in FIELDS:
             raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {self.field!r}")
 
-    def column(self, bars: Window) -> np.ndarray:
-        return getattr(bars, self.field)
+    def make(self) -> Any:
+        raise NotImplementedError
+
+    def kernel(self) -> tuple[Any, tuple[str, ...]]:
+        return self.make(), (self.field,)
 
 
-class SMA(_OnField):
+class SMA(_Kernel):
     """Simple moving average of a field (TA-Lib SMA)."""
 
     name = "sma"
@@ -73,7 +58,7 @@ class SMA(_OnField):
         return kernels.SMA(self.period)
 
 
-class EMA(_OnField):
+class EMA(_Kernel):
     """Exponential moving average, seeded with the SMA of the first `period` (TA-Lib EMA)."""
 
     name = "ema"
@@ -82,7 +67,7 @@ class EMA(_OnField):
         return kernels.EMA(self.period)
 
 
-class RSI(_OnField):
+class RSI(_Kernel):
     """Relative strength index with Wilder smoothing (TA-Lib RSI)."""
 
     name = "rsi"
@@ -96,21 +81,17 @@ class RSI(_OnField):
         return kernels.RSI(self.period)
 
 
-class StdDev(_OnField):
+class StdDev(_Kernel):
     """Rolling population standard deviation times `nbdev` (TA-Lib STDDEV)."""
 
     name = "stddev"
     nbdev: float = 1.0
 
     def make(self) -> Any:
-        return kernels.RollingStd(self.period)
-
-    def update_many(self, bars: Window) -> Any:
-        values = self._kernel.update_many(self.column(bars))
-        return values if self.nbdev == 1.0 else values * self.nbdev
+        return kernels.RollingStd(self.period, self.nbdev)
 
 
-class Highest(_OnField):
+class Highest(_Kernel):
     """Highest value of a field over the last `period` bars (TA-Lib MAX)."""
 
     name = "highest"
@@ -120,7 +101,7 @@ class Highest(_OnField):
         return kernels.RollingMax(self.period)
 
 
-class Lowest(_OnField):
+class Lowest(_Kernel):
     """Lowest value of a field over the last `period` bars (TA-Lib MIN)."""
 
     name = "lowest"
@@ -130,19 +111,16 @@ class Lowest(_OnField):
         return kernels.RollingMin(self.period)
 
 
-class VolumeSMA(_Kernel):
+class VolumeSMA(_Periodic):
     """Simple moving average of the volume."""
 
     name = "volume_sma"
 
-    def make(self) -> Any:
-        return kernels.SMA(self.period)
-
-    def column(self, bars: Window) -> np.ndarray:
-        return bars.volume
+    def kernel(self) -> tuple[Any, tuple[str, ...]]:
+        return kernels.SMA(self.period), ("volume",)
 
 
-class BBands(_OnField):
+class BBands(_Kernel):
     """Bollinger bands around an SMA (TA-Lib BBANDS, matype 0): upper, middle, lower."""
 
     name = "bbands"
@@ -177,18 +155,11 @@ class MACD(Indicator):
         if self.field not in FIELDS:
             raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {self.field!r}")
 
-    def reset(self) -> None:
-        kernel = getattr(self, "_kernel", None)
-        if kernel is None:
-            self._kernel = kernels.MACD(self.fast, self.slow, self.signal)
-        else:
-            kernel.reset()
-
-    def update_many(self, bars: Window) -> Any:
-        return self._kernel.update_many(getattr(bars, self.field))
+    def kernel(self) -> tuple[Any, tuple[str, ...]]:
+        return kernels.MACD(self.fast, self.slow, self.signal), (self.field,)
 
 
-class ATR(_Kernel):
+class ATR(_Periodic):
     """Average true range with Wilder smoothing (TA-Lib ATR)."""
 
     name = "atr"
@@ -198,11 +169,8 @@ class ATR(_Kernel):
     def warmup(self) -> int:  # type: ignore[override]
         return self.period + 1
 
-    def make(self) -> Any:
-        return kernels.ATR(self.period)
-
-    def update_many(self, bars: Window) -> Any:
-        return self._kernel.update_many(bars.high, bars.low, bars.close)
+    def kernel(self) -> tuple[Any, tuple[str, ...]]:
+        return kernels.ATR(self.period), ("high", "low", "close")
 
 
 class VWAP(Indicator):
@@ -211,15 +179,8 @@ class VWAP(Indicator):
     name = "vwap"
     per_session = True
 
-    def reset(self) -> None:
-        kernel = getattr(self, "_kernel", None)
-        if kernel is None:
-            self._kernel = kernels.VWAP()
-        else:
-            kernel.reset()
-
-    def update_many(self, bars: Window) -> Any:
-        return self._kernel.update_many(bars.high, bars.low, bars.close, bars.volume)
+    def kernel(self) -> tuple[Any, tuple[str, ...]]:
+        return kernels.VWAP(), ("high", "low", "close", "volume")
 
 
 BUILTINS: tuple[type[Indicator], ...] = (SMA, EMA, RSI, ATR, VWAP, BBands, MACD, StdDev,
