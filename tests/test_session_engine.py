@@ -276,3 +276,40 @@ def test_historical_days_are_indexed_per_interval():
             want = docs[d]["symbols"]["SYN0"]["bars"][name]["data"]
             assert CALENDAR.format_many(got.ts) == [row[0] for row in want]
             assert got.close.tolist() == [row[4] for row in want]
+
+
+def test_history_comes_with_the_first_prefetch_window_in_one_source_call():
+    """The first day's trailing history and its prefetch window are one source call per
+    symbol, and the history days hold exactly what a run over those days delivered."""
+    cfg = synthetic_config(historical__trailing_days=2, session__prefetch_days=5)
+    coordinator = SessionCoordinator(cfg, plugins=plugins())
+    source, calls = coordinator.loader.source, []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(source, name)
+
+        def bars(self, symbol, interval, start, end):
+            calls.append(symbol)
+            return source.bars(symbol, interval, start, end)
+
+    coordinator.loader.source = Counting()
+    first_day = {}
+
+    def on_day_end(coord, day):
+        if not first_day:
+            hist = coord.session_data["SYN0"].historical
+            first_day.update({d: {name: hist.day(name, d) for name in ("1m", "5m", "1d")}
+                              for d in hist.days}, calls=list(calls))
+
+    coordinator.run(on_day_end=on_day_end)
+    assert sorted(first_day.pop("calls")) == ["SYN0", "SYN1"]
+    assert list(first_day) == [datetime.date(2014, 11, 24), datetime.date(2014, 11, 25)]
+    earlier = synthetic_config(session__start="2014-11-24", session__end="2014-11-25")
+    _, docs = run_days(earlier)
+    for d, held in first_day.items():
+        for name, bars in held.items():
+            want = docs[d]["symbols"]["SYN0"]["bars"][name]["data"]
+            assert len(bars.ts) == len(want) > 0
+            assert CALENDAR.format_many(bars.ts) == [row[0] for row in want]
+            assert bars.close.tolist() == [row[4] for row in want]

@@ -115,6 +115,7 @@ class LiveSessionCoordinator(SessionCoordinator):
                                    backoff=cfg.gapfill_backoff)
         self.gap_filler = gap_filler
         self.session_data.mode = "live"
+        self.loader.queue_from_source = False  # today's bars arrive from the feed
         self.clock: Any = None
         if close_grace_s is None:
             close_grace_s = cfg.close_grace_s

@@ -32,6 +32,10 @@ class BarLoader:
         self.days: list[datetime.date] = []  # the run's trading days (prefetch windows)
         self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
         self._midnights: dict[datetime.date, tuple[int, int]] = {}
+        self._windows: dict[tuple[datetime.date, int], tuple[list, dict]] = {}
+        # today's bars come from the source (a backtest), so the first history fetch takes
+        # today's prefetch window along; False when a feed brings them (live)
+        self.queue_from_source = True
 
     def forget_until(self, day: datetime.date) -> None:
         """Drop prefetched bars of `day` and earlier (a new day starts)."""
@@ -59,20 +63,31 @@ class BarLoader:
         """Today's raw bars, fetched `prefetch_days` trading days at a time."""
         key = (symbol, day)
         if key not in self._prefetched:
-            i = self.days.index(day) if day in self.days else -1
-            days = self.days[i:i + self.prefetch_days] if i >= 0 else [day]
-            for d, bars in self.fetch_days(symbol, interval, days).items():
-                self._prefetched[(symbol, d)] = bars
+            self._fetch(symbol, interval, [], day)
         return self._prefetched.pop(key)
+
+    def _fetch(self, symbol: str, interval: Interval, history: list[datetime.date],
+               day: datetime.date | None) -> dict[datetime.date, Bars]:
+        """The raw bars of the `history` days (consecutive trading days), and, when `day`
+        is given, of the prefetch window from `day` on (kept for `day_bars`), in one call."""
+        window: list[datetime.date] = []
+        if day is not None:
+            i = self.days.index(day) if day in self.days else -1
+            window = self.days[i:i + self.prefetch_days] if i >= 0 else [day]
+        fetched = self.fetch_days(symbol, interval, history + window)
+        for d in window:
+            self._prefetched[(symbol, d)] = fetched.pop(d)
+        return fetched
 
     def load_history(self, symbol_data: SymbolSessionData, day: datetime.date, n: int) -> None:
         """The `n` trading days before `day` into the symbol's historical data: reuse the
-        days already held, fetch the rest (contiguous runs in one call each)."""
+        days already held, fetch the rest (contiguous runs in one call each; the run that
+        ends the day before `day` brings today's prefetch window along)."""
         hist = symbol_data.historical
         if n == 0:
             hist.clear()
             return
-        days = self.calendar.trading_days_before(day, n)
+        days, sessions = self._window(day, n)
         held = hist.day_bars
         for d in [d for d in held if d not in days]:
             del held[d]
@@ -85,11 +100,14 @@ class BarLoader:
             else:
                 runs.append([d])
         for run in runs:
-            for d, raw in self.fetch_days(symbol_data.symbol, symbol_data.base_interval,
-                                           run).items():
+            # the run that ends just before `day` comes with today's prefetch window
+            today = day if (self.queue_from_source and run[-1] == days[-1]
+                            and (symbol_data.symbol, day) not in self._prefetched) else None
+            for d, raw in self._fetch(symbol_data.symbol, symbol_data.base_interval, run,
+                                      today).items():
                 held[d] = self.day_record(symbol_data, raw, d)
         hist.days = list(days)
-        hist.sessions = {d: self.calendar.session(d) for d in days}
+        hist.sessions = dict(sessions)
         hist.bars, hist.day_index = {}, {}
         for name in symbol_data.bars:
             parts = [held[d][name] for d in days]
@@ -98,6 +116,16 @@ class BarLoader:
             for part in parts:
                 offsets.append(offsets[-1] + len(part.ts))
             hist.day_index[name] = np.array(offsets, dtype=np.int64)
+
+    def _window(self, day: datetime.date, n: int) -> tuple[list[datetime.date], dict]:
+        """The `n` trading days before `day` and their sessions, worked out once a day for
+        every symbol."""
+        window = self._windows.get((day, n))
+        if window is None:
+            days = self.calendar.trading_days_before(day, n)
+            self._windows = {(day, n): (days, {d: self.calendar.session(d) for d in days})}
+            window = self._windows[(day, n)]
+        return window
 
     def day_record(self, symbol_data: SymbolSessionData, raw: Bars,
                     day: datetime.date) -> dict[str, Bars]:
