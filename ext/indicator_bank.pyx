@@ -107,6 +107,8 @@ cdef class KernelBank:
         `seed_days` historical days (0: never seeded). Returns its index."""
         cdef _Entry e = _Entry()
         cdef isize j
+        if not (1 <= kernel.n_in <= MAX_COLUMNS and 1 <= kernel.n_out <= MAX_COLUMNS):
+            raise TypeError(f"{kernel!r} is not a streaming kernel of mismartera.ext.kernels")
         names = tuple(fields)
         if len(names) != kernel.n_in:
             raise ValueError(f"{kernel!r} reads {kernel.n_in} fields "
@@ -116,8 +118,6 @@ cdef class KernelBank:
                 raise ValueError(f"unknown bar field {name!r}; expected one of "
                                  f"{', '.join(FIELDS)}")
             e.fields[j] = FIELDS.index(name)
-        if kernel.n_out > MAX_COLUMNS:
-            raise ValueError(f"{kernel!r} has more than {MAX_COLUMNS} outputs")
         e.kernel = kernel
         e.n_in = kernel.n_in
         e.n_out = kernel.n_out

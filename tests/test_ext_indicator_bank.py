@@ -129,6 +129,8 @@ def test_bad_input_is_one_clear_error():
         bank.add(kernels.SMA(3), ("price",))
     with pytest.raises(TypeError):
         bank.add(object(), ("close",))
+    with pytest.raises(TypeError, match="is not a streaming kernel"):
+        bank.add(type("Mine", (kernels.Stream,), {})(), ("close",))
     i = bank.add(kernels.BBands(3), ("close",))
     with pytest.raises(IndexError, match="no kernel 1 in a bank of 1"):
         bank.count(1)

@@ -1,6 +1,7 @@
-"""The running state of one indicator of one symbol, and the bar series window-based
-indicators read: how a session feeds an indicator, keeps its value, `ready` flag and
-per-bar history, and disables it when it raises."""
+"""The running state of one indicator of one symbol: its value, `ready` flag, per-bar
+history and error (`RunningIndicator`), kept by a compiled `KernelBank` (`KernelState`) or
+fed from Python (`IndicatorState`, which disables the indicator when it raises); and the
+bar series the window-based Python indicators read."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ class Series:
             self.synced = total
 
 
-class _State:
+class RunningIndicator:
     """What every running indicator of a symbol shows: value, `ready`, per-bar history of the
     current session, the error once it failed, and its export shape. Subclasses say how it
     is fed and where its values are kept (`count`, `_last_values`, `_recorded`)."""
@@ -179,7 +180,7 @@ class _State:
                 f"ready={self.ready}{', error' if self.error else ''})")
 
 
-class KernelState(_State):
+class KernelState(RunningIndicator):
     """An indicator that is one compiled kernel (`Indicator.kernel()`), run in a
     `KernelBank` with the symbol's other compiled indicators of its interval; the bank
     holds its values."""
@@ -204,7 +205,7 @@ class KernelState(_State):
         return self.bank.count(self.index) - len(out), out
 
 
-class IndicatorState(_State):
+class IndicatorState(RunningIndicator):
     """An indicator run from Python (`update`, `compute` or `update_many`): the instance,
     the arrays it returned this session and, once it raised, the error.
 
@@ -384,7 +385,7 @@ def add_kernel(bank: Any, key: str, indicator: Indicator, params: Mapping[str, A
     return KernelState(key, indicator.name, indicator, params, bank, index)
 
 
-def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> _State:
+def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> RunningIndicator:
     """Run `indicator` over `bars` the way a session does, handing it the bars in chunks of
     the given sizes (default: all at once); returns its state, whose `history()` holds one
     value per bar. Raises whatever the indicator raises."""
@@ -417,4 +418,4 @@ def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> _State:
     return state
 
 
-__all__ = ["IndicatorState", "KernelState", "Series", "add_kernel", "drive"]
+__all__ = ["IndicatorState", "KernelState", "RunningIndicator", "Series", "add_kernel", "drive"]
