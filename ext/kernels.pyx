@@ -3,8 +3,10 @@
 
 Every kernel comes twice. The batch function takes float64 arrays and returns a fresh
 float64 array of the same length, NaN during the warm-up. The streaming class returns, from
-`update`, the value the batch function gives at the same position: both drive the same
-`cdef inline` state functions below with the same operations in the same order, so the two
+`update`, the value the batch function gives at the same position: each kernel is one
+`cdef inline` state function below, which `update` calls once and the class's `feed` loop
+calls per row; the batch function is a fresh streaming kernel fed the whole array (vwap,
+which restarts per session, has its own loop over the same state function), so the two
 agree bit for bit. `update_many(values)` advances a streaming class over a whole array in
 one nogil loop and returns what repeated `update` calls return (the session feeds
 indicators a chunk of closed bars at a time).
@@ -140,24 +142,6 @@ cdef inline double winsum_push(WinSum* w, double x) noexcept nogil:
     return (w.total.hi - then[0]) + (w.total.lo - then[1])
 
 
-cdef void sum_kernel(const double* x, isize n, WinSum* w, double* out, double scale) noexcept nogil:
-    """out = scale * (sum of the last period inputs); NaN in the warm-up."""
-    cdef isize i
-    cdef isize k = w.period - 1 if w.period - 1 < n else n
-    cdef WinSum q = w[0]        # a local copy the compiler can keep in registers
-    for i in range(k):
-        winsum_push(&q, x[i])
-        out[i] = NAN
-    i = k
-    while i + 1 < n:            # two per turn: the same operations, less loop overhead
-        out[i] = winsum_push(&q, x[i]) * scale
-        out[i + 1] = winsum_push(&q, x[i + 1]) * scale
-        i += 2
-    if i < n:
-        out[i] = winsum_push(&q, x[i]) * scale
-    w[0] = q
-
-
 # --------------------------------------------------------------- mirrored value ring
 
 cdef struct Ring:
@@ -272,34 +256,6 @@ cdef inline void var_push(VarState* v, double x, double x_out, const double* win
 
 cdef inline double var_std(const VarState* v) noexcept nogil:
     return sqrt(v.m2 * v.inv_p)
-
-
-cdef void var_kernel(const double* x, isize n, VarState* v, double* std, double up,
-                     double dn, double* upper, double* middle, double* lower) noexcept nogil:
-    """Rolling std into `std`, or Bollinger bands into upper/middle/lower when std is NULL."""
-    cdef isize p = v.sum.period
-    cdef isize i
-    cdef double sd
-    cdef VarState q = v[0]      # a local copy the compiler can keep in registers
-    for i in range(n):
-        if i < p - 1:
-            var_push(&q, x[i], 0.0, NULL)
-            sd = NAN
-        elif i == p - 1:
-            var_push(&q, x[i], 0.0, x)
-            sd = var_std(&q)
-        else:
-            var_push(&q, x[i], x[i - p], x + i - p + 1)
-            sd = var_std(&q)
-        if std != NULL:
-            std[i] = sd
-        elif i < p - 1:
-            upper[i] = NAN
-            middle[i] = NAN
-            lower[i] = NAN
-        else:
-            bands_at(q.mean, sd, up, dn, upper + i, middle + i, lower + i)
-    v[0] = q
 
 
 cdef inline void bands_at(double mid, double sd, double up, double dn, double* upper,
@@ -452,14 +408,6 @@ cdef inline double ema_push(EmaState* e, double x) noexcept nogil:
     return e.value
 
 
-cdef void ema_kernel(const double* x, isize n, isize p, double* out) noexcept nogil:
-    cdef EmaState e
-    cdef isize i
-    ema_clear(&e, p)
-    for i in range(n):
-        out[i] = ema_push(&e, x[i])
-
-
 # --------------------------------------------------------------- Wilder smoothing: RSI
 
 cdef struct RsiState:
@@ -515,14 +463,6 @@ cdef inline double rsi_push(RsiState* r, double x) noexcept nogil:
     return 0.0
 
 
-cdef void rsi_kernel(const double* x, isize n, isize p, double* out) noexcept nogil:
-    cdef RsiState r
-    cdef isize i
-    rsi_clear(&r, p)
-    for i in range(n):
-        out[i] = rsi_push(&r, x[i])
-
-
 # --------------------------------------------------------------- Wilder smoothing: ATR
 
 cdef struct AtrState:
@@ -570,15 +510,6 @@ cdef inline double atr_push(AtrState* a, double high, double low, double close) 
         return NAN
     a.value *= a.inv_p
     return a.value
-
-
-cdef void atr_kernel(const double* h, const double* l, const double* c, isize n, isize p,
-                     double* out) noexcept nogil:
-    cdef AtrState a
-    cdef isize i
-    atr_clear(&a, p)
-    for i in range(n):
-        out[i] = atr_push(&a, h[i], l[i], c[i])
 
 
 # ------------------------------------------------------------------------------ VWAP
@@ -657,15 +588,6 @@ cdef inline void macd_push(MacdState* m, double x, double* line, double* sig,
     hist[0] = NAN
 
 
-cdef void macd_kernel(const double* x, isize n, isize fast, isize slow, isize signal,
-                      double* line, double* sig, double* hist) noexcept nogil:
-    cdef MacdState m
-    cdef isize i
-    macd_clear(&m, fast, slow, signal)
-    for i in range(n):
-        macd_push(&m, x[i], line + i, sig + i, hist + i)
-
-
 # ------------------------------------------------------------------ argument checking
 
 cdef object _float_array(object values, str name):
@@ -726,162 +648,61 @@ cdef inline const double* _in_ptr(object arr):
 
 
 # -------------------------------------------------------------------- batch functions
-
-cdef object _window_sum(object x, isize period, bint mean):
-    _check_period(period, "period")
-    arr = _float_array(x, "x")
-    out = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* op = _out_ptr(out)
-    cdef isize n = arr.shape[0]
-    cdef double scale = 1.0 / <double>period if mean else 1.0
-    cdef WinSum w
-    if n < period:          # no window is ever full
-        out.fill(np.nan)
-        return out
-    winsum_alloc(&w, period)
-    with nogil:
-        sum_kernel(xp, n, &w, op, scale)
-        winsum_free(&w)
-    return out
-
+#
+# Each batch function (but `vwap`, which restarts per session) is a fresh streaming kernel
+# fed the whole array: one loop per kernel, and batch equals streaming by construction.
 
 def rolling_sum(x, Py_ssize_t period):
     """Sum of the last `period` values (TA-Lib SUM); NaN for the first period - 1."""
-    return _window_sum(x, period, False)
+    return RollingSum(period).update_many(x)
 
 
 def sma(x, Py_ssize_t period):
     """Simple moving average (TA-Lib SMA); NaN for the first period - 1 values."""
-    return _window_sum(x, period, True)
+    return SMA(period).update_many(x)
 
 
 def rolling_std(x, Py_ssize_t period):
     """Rolling population standard deviation (TA-Lib STDDEV, nbdev=1); NaN for the first
     period - 1 values; exactly 0 over a window of one repeated value."""
-    _check_period(period, "period")
-    arr = _float_array(x, "x")
-    out = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* op = _out_ptr(out)
-    cdef isize n = arr.shape[0]
-    cdef VarState v
-    if n < period:
-        out.fill(np.nan)
-        return out
-    var_alloc(&v, period)
-    with nogil:
-        var_kernel(xp, n, &v, op, 0.0, 0.0, NULL, NULL, NULL)
-        winsum_free(&v.sum)
-    return out
+    return RollingStd(period).update_many(x)
 
 
 def bbands(x, Py_ssize_t period=20, nbdev_up=2.0, nbdev_dn=2.0):
     """Bollinger bands (TA-Lib BBANDS, SMA middle): (upper, middle, lower) with upper =
     middle + nbdev_up * std and lower = middle - nbdev_dn * std, std the population
     standard deviation; NaN for the first period - 1 values. middle equals `sma`."""
-    _check_period(period, "period")
-    cdef double up = _check_finite(nbdev_up, "nbdev_up")
-    cdef double dn = _check_finite(nbdev_dn, "nbdev_dn")
-    arr = _float_array(x, "x")
-    upper = np.empty(arr.shape[0], dtype=np.float64)
-    middle = np.empty(arr.shape[0], dtype=np.float64)
-    lower = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* up_p = _out_ptr(upper)
-    cdef double* mid_p = _out_ptr(middle)
-    cdef double* low_p = _out_ptr(lower)
-    cdef isize n = arr.shape[0]
-    cdef VarState v
-    if n < period:
-        upper.fill(np.nan)
-        middle.fill(np.nan)
-        lower.fill(np.nan)
-        return upper, middle, lower
-    var_alloc(&v, period)
-    with nogil:
-        var_kernel(xp, n, &v, NULL, up, dn, up_p, mid_p, low_p)
-        winsum_free(&v.sum)
-    return upper, middle, lower
-
-
-cdef object _rolling_extreme(object x, isize period, bint is_min):
-    _check_period(period, "period")
-    arr = _float_array(x, "x")
-    out = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* op = _out_ptr(out)
-    cdef isize n = arr.shape[0]
-    cdef Extreme e
-    if n < period:          # no window is ever full
-        out.fill(np.nan)
-        return out
-    extreme_alloc(&e, period)
-    extreme_clear(&e, period, is_min)
-    with nogil:
-        extreme_kernel(xp, n, &e, op, is_min)
-        extreme_free(&e)
-    return out
+    return BBands(period, nbdev_up, nbdev_dn).update_many(x)
 
 
 def rolling_max(x, Py_ssize_t period):
     """Maximum of the last `period` values (TA-Lib MAX); NaN for the first period - 1
     values and while a NaN is inside the window."""
-    return _rolling_extreme(x, period, False)
+    return RollingMax(period).update_many(x)
 
 
 def rolling_min(x, Py_ssize_t period):
     """Minimum of the last `period` values (TA-Lib MIN); NaN for the first period - 1
     values and while a NaN is inside the window."""
-    return _rolling_extreme(x, period, True)
+    return RollingMin(period).update_many(x)
 
 
 def ema(x, Py_ssize_t period):
     """Exponential moving average (TA-Lib EMA): alpha = 2 / (period + 1), seeded with the
     SMA of the first `period` values; NaN for the first period - 1 values."""
-    _check_period(period, "period")
-    arr = _float_array(x, "x")
-    out = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* op = _out_ptr(out)
-    cdef isize n = arr.shape[0]
-    with nogil:
-        ema_kernel(xp, n, period, op)
-    return out
+    return EMA(period).update_many(x)
 
 
 def rsi(close, Py_ssize_t period=14):
     """Relative strength index (TA-Lib RSI, Wilder smoothing); NaN for the first `period`
     values; 0 when the average gain and the average loss are both 0."""
-    _check_period(period, "period")
-    arr = _float_array(close, "close")
-    out = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* op = _out_ptr(out)
-    cdef isize n = arr.shape[0]
-    with nogil:
-        rsi_kernel(xp, n, period, op)
-    return out
+    return RSI(period).update_many(close)
 
 
 def atr(high, low, close, Py_ssize_t period=14):
     """Average true range (TA-Lib ATR): the mean of the first `period` true ranges, then
     Wilder smoothing; NaN for the first `period` values."""
-    _check_period(period, "period")
-    h = _float_array(high, "high")
-    l = _float_array(low, "low")
-    c = _float_array(close, "close")
-    _check_same_length(h, "high", l, "low")
-    _check_same_length(h, "high", c, "close")
-    out = np.empty(h.shape[0], dtype=np.float64)
-    cdef const double* hp = _in_ptr(h)
-    cdef const double* lp = _in_ptr(l)
-    cdef const double* cp = _in_ptr(c)
-    cdef double* op = _out_ptr(out)
-    cdef isize n = h.shape[0]
-    with nogil:
-        atr_kernel(hp, lp, cp, n, period, op)
-    return out
+    return ATR(period).update_many(high, low, close)
 
 
 def vwap(high, low, close, volume, session_ids):
@@ -926,19 +747,7 @@ def macd(x, Py_ssize_t fast=12, Py_ssize_t slow=26, Py_ssize_t signal=9):
     """MACD as TA-Lib computes it: (line, signal, hist), line = EMA(fast) - EMA(slow) with
     both EMAs starting at index slow - 1, signal = EMA(signal) of the line, hist = line -
     signal; all three NaN for the first slow + signal - 2 values."""
-    _check_macd(fast, slow, signal)
-    arr = _float_array(x, "x")
-    line = np.empty(arr.shape[0], dtype=np.float64)
-    sig = np.empty(arr.shape[0], dtype=np.float64)
-    hist = np.empty(arr.shape[0], dtype=np.float64)
-    cdef const double* xp = _in_ptr(arr)
-    cdef double* lp = _out_ptr(line)
-    cdef double* sp = _out_ptr(sig)
-    cdef double* hp = _out_ptr(hist)
-    cdef isize n = arr.shape[0]
-    with nogil:
-        macd_kernel(xp, n, fast, slow, signal, lp, sp, hp)
-    return line, sig, hist
+    return MACD(fast, slow, signal).update_many(x)
 
 
 # ------------------------------------------------------------------ streaming classes
