@@ -5,9 +5,8 @@ Every kernel comes twice. The batch function takes float64 arrays and returns a 
 float64 array of the same length, NaN during the warm-up. The streaming class returns, from
 `update`, the value the batch function gives at the same position: each kernel is one
 `cdef inline` state function below, which `update` calls once and the class's `feed` loop
-calls per row; the batch function is a fresh streaming kernel fed the whole array (vwap,
-which restarts per session, has its own loop over the same state function), so the two
-agree bit for bit. `update_many(values)` advances a streaming class over a whole array in
+calls per row; the batch function is a fresh streaming kernel fed the whole array (vwap
+restarts it at each session), so the two agree bit for bit. `update_many(values)` advances a streaming class over a whole array in
 one nogil loop and returns what repeated `update` calls return (the session feeds
 indicators a chunk of closed bars at a time).
 
@@ -48,7 +47,6 @@ NaN is inside the window.
 
 cimport cython
 from libc.math cimport INFINITY, NAN, fabs, sqrt
-from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
 
 import numpy as np
@@ -536,17 +534,6 @@ cdef inline double vwap_push(VwapState* w, double high, double low, double close
     return csum_get(&w.pv) / vol
 
 
-cdef void vwap_kernel(const double* h, const double* l, const double* c, const double* v,
-                      const int64_t* sid, isize n, double* out) noexcept nogil:
-    cdef VwapState w
-    cdef isize i
-    vwap_clear(&w)
-    for i in range(n):
-        if i > 0 and sid[i] != sid[i - 1]:
-            vwap_clear(&w)
-        out[i] = vwap_push(&w, h[i], l[i], c[i], v[i])
-
-
 # ------------------------------------------------------------------------------ MACD
 
 cdef struct MacdState:
@@ -649,8 +636,8 @@ cdef inline const double* _in_ptr(object arr):
 
 # -------------------------------------------------------------------- batch functions
 #
-# Each batch function (but `vwap`, which restarts per session) is a fresh streaming kernel
-# fed the whole array: one loop per kernel, and batch equals streaming by construction.
+# Each batch function is a fresh streaming kernel fed the whole array (`vwap`: each session
+# of it): one loop per kernel, and batch equals streaming by construction.
 
 def rolling_sum(x, Py_ssize_t period):
     """Sum of the last `period` values (TA-Lib SUM); NaN for the first period - 1."""
@@ -722,15 +709,21 @@ def vwap(high, low, close, volume, session_ids):
     cdef isize n = h.shape[0]
     if n == 0:
         return out
-    cdef const int64_t[::1] sv = s
-    cdef const int64_t* sp = &sv[0]
-    cdef const double* hp = _in_ptr(h)
-    cdef const double* lp = _in_ptr(l)
-    cdef const double* cp = _in_ptr(c)
-    cdef const double* vp = _in_ptr(v)
+    cdef VWAP kernel = VWAP()
+    cdef const double* cols[4]
+    cdef const double* ins[4]
     cdef double* op = _out_ptr(out)
-    with nogil:
-        vwap_kernel(hp, lp, cp, vp, sp, n, op)
+    cdef double* out_a
+    cdef isize a, b, j
+    cols[0], cols[1], cols[2], cols[3] = _in_ptr(h), _in_ptr(l), _in_ptr(c), _in_ptr(v)
+    cuts = [0, *(np.flatnonzero(s[1:] != s[:-1]) + 1).tolist(), n]
+    for a, b in zip(cuts[:-1], cuts[1:]):    # one session each: the kernel starts afresh
+        kernel.clear()
+        for j in range(4):
+            ins[j] = cols[j] + a
+        out_a = op + a
+        with nogil:
+            kernel.feed(ins, b - a, &out_a)
     return out
 
 
