@@ -104,10 +104,6 @@ class RunningIndicator:
         """(bars fed before the first recorded one, this session's values of output j)."""
         raise NotImplementedError
 
-    @property
-    def active(self) -> bool:
-        return self.error is None
-
     def follow(self, ring: Any) -> None:
         """The session's bars of the interval go to `ring` (a `BarRing`) as they are fed
         here: `history_ts()` reads them from there instead of keeping a copy."""
