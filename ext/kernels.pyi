@@ -62,6 +62,10 @@ class Stream:
     @property
     def outputs(self) -> tuple[str, ...]:
         """Names of the outputs, in the order `update` and `update_many` return them."""
+    @property
+    def ready(self) -> bool:
+        """True once the warm-up is over since the last reset (for the windowed kernels:
+        `period` values were fed)."""
     def update_many(self, *columns: _Floats) -> _F64 | tuple[_F64, ...]:
         """Feed many rows in order, one array per input; what repeated `update` calls
         return: an array, or a tuple of arrays for a multi-output kernel."""
@@ -75,9 +79,6 @@ class RollingSum(Stream):
     def __new__(cls, period: int) -> Self: ...
     @property
     def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window sum, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
@@ -90,9 +91,6 @@ class SMA(Stream):
     def __new__(cls, period: int) -> Self: ...
     @property
     def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window mean, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
@@ -107,9 +105,6 @@ class RollingStd(Stream):
     def nbdev(self) -> float: ...
     @property
     def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window's population standard deviation times `nbdev`, NaN
         until ready."""
@@ -127,9 +122,6 @@ class BBands(Stream):
     def nbdev_up(self) -> float: ...
     @property
     def nbdev_dn(self) -> float: ...
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> tuple[float, float, float]:
         """Feed one value; (upper, middle, lower), NaN until ready."""
     def update_many(self, x: _Floats) -> tuple[_F64, _F64, _F64]:
@@ -142,9 +134,6 @@ class RollingMax(Stream):
     def __new__(cls, period: int) -> Self: ...
     @property
     def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window maximum, NaN until ready or while a NaN is inside."""
     def update_many(self, x: _Floats) -> _F64:
@@ -157,9 +146,6 @@ class RollingMin(Stream):
     def __new__(cls, period: int) -> Self: ...
     @property
     def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the window minimum, NaN until ready or while a NaN is inside."""
     def update_many(self, x: _Floats) -> _F64:
@@ -175,9 +161,6 @@ class EMA(Stream):
     @property
     def alpha(self) -> float:
         """The smoothing factor 2 / (period + 1)."""
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one value; the EMA, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
