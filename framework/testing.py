@@ -1,7 +1,7 @@
 """Helpers for testing mismartera plugins with pytest.
 
-Installed as a pytest plugin (entry point ``pytest11``), so the ``mismartera_plugins``
-fixture is available in any project that has mismartera installed::
+A pytest plugin that a project opts into from its ``conftest.py`` with
+``pytest_plugins = ["mismartera.testing"]``; it provides the ``mismartera_plugins`` fixture::
 
     def test_my_source(mismartera_plugins):
         mismartera_plugins.register(my_plugin_module)

@@ -1,11 +1,21 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, the real-data fixture, plugin isolation.
 
 `dev` (default) keeps a local run quick; `ci` (selected when CI is set, or with
-HYPOTHESIS_PROFILE=ci) runs every property test with at least 500 examples."""
+HYPOTHESIS_PROFILE=ci) runs every property test with at least 500 examples.
+Installed third-party mismartera plugins are not loaded (in-process or in subprocesses), so
+the suite sees the built-ins only; tests of autoloading pass their own environment."""
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.data_helpers import require_data
+
+pytest_plugins = ["mismartera.testing"]
+
+os.environ["MISMARTERA_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
 settings.register_profile(
     "ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -14,3 +24,9 @@ settings.register_profile(
     "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real market data folder; the test skips with one clear reason when it is absent."""
+    return require_data()

@@ -151,6 +151,11 @@ def test_disable_autoload_env(fake_entry_points):
     assert manager.plugins() == []
 
 
+def test_the_suite_loads_no_installed_plugin(fake_entry_points):
+    """tests/conftest.py isolates every test (and its subprocesses) from installed plugins."""
+    assert PluginManager(builtins=(), warn=print).plugins() == []
+
+
 def test_notify_collects_errors_instead_of_raising(manager):
     calls = []
 
