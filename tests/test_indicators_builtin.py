@@ -20,8 +20,9 @@ from mismartera.plugins.indicators import builtin
 from mismartera.session.indicator_state import add_kernel
 from mismartera.session.indicators import drive
 from mismartera.testing import make_bars, run_indicator
+from tests.data_helpers import require_data
 
-DATA = Path("/work/shared/data")
+DATA = require_data()  # the real files are read at import
 RTOL = 1e-9
 
 

@@ -17,6 +17,7 @@ from mismartera.errors import ConfigError, PluginError
 from mismartera.ext import kernels
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.coordinator import SessionCoordinator
+from tests.data_helpers import require_data
 from tests.engine_helpers import (
     dumps,
     indicator_plugins,
@@ -27,7 +28,7 @@ from tests.engine_helpers import (
 )
 from tests.test_indicators_builtin import assert_close, talib_reference, vwap_reference
 
-SPY = "/work/shared/data/minute/SPY_2011-01.csv"
+SPY = require_data() / "minute" / "SPY_2011-01.csv"
 DAYS = [datetime.date(2011, 1, 3), datetime.date(2011, 1, 4), datetime.date(2011, 1, 5)]
 BUILTINS = ["sma", "ema", "rsi", "atr", "vwap", "bbands", "macd", "stddev", "highest",
             "lowest", "volume_sma"]
