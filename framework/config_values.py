@@ -17,11 +17,11 @@ from typing import Any
 
 from mismartera.errors import ConfigError
 from mismartera.intervals import Interval, Period
+from mismartera.symbols import check_symbol
 
 MODES = ("backtest", "live")
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SYMBOL = re.compile(r"^[A-Za-z0-9._-]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -133,12 +133,8 @@ def parse_array(value: Any, at: str, example: str) -> list[Any]:
 
 
 def parse_symbol(value: Any, at: str) -> str:
-    """A symbol of letters, digits, '.', '-' or '_', upper-cased."""
-    if not isinstance(value, str) or not _SYMBOL.match(value.strip()):
-        raise fail(
-            at, f"expected a symbol of letters, digits, '.', '-' or '_', got {show(value)}"
-        )
-    return value.strip().upper()
+    """A symbol following the one symbol rule (`mismartera.symbols`), upper-cased."""
+    return check_symbol(value, at, ConfigError)
 
 
 def parse_symbols(value: Any, at: str, indexed: bool = True) -> tuple[str, ...]:

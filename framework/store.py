@@ -34,6 +34,7 @@ import numpy as np
 from mismartera.bars import COLUMNS, Bars
 from mismartera.errors import DataError
 from mismartera.intervals import Interval
+from mismartera.symbols import check_symbol
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -105,13 +106,6 @@ def _iso(ts_ns: int, tz: ZoneInfo | None) -> str:
     if frac:
         text = dt.replace(microsecond=frac // 1000).isoformat()
     return text
-
-
-def _norm_symbol(symbol: str) -> str:
-    out = str(symbol).strip().upper()
-    if not out:
-        raise DataError("a symbol must not be empty")
-    return out
 
 
 class BarStore:
@@ -251,7 +245,7 @@ class BarStore:
         Bars already stored with identical values count as unchanged. A stored bar with other
         values is a DataError naming the symbol, interval and first conflicting stamp (ISO in
         `tz`, else UTC) unless `replace`, which overwrites it. On any error nothing changes."""
-        sym = _norm_symbol(symbol)
+        sym = check_symbol(symbol, "BarStore.write", DataError)
         name = Interval.parse(interval).name
         bars = Bars.from_arrays(*bars)
         n = len(bars)

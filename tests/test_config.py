@@ -235,7 +235,8 @@ FLAG_ERRORS = [
     ({"symbols": "AAPL,,MSFT"},
      "--symbols: expected a comma-separated list like AAPL,MSFT, got 'AAPL,,MSFT'"),
     ({"symbols": "AAPL,MS/FT"},
-     "--symbols: expected a symbol of letters, digits, '.', '-' or '_', got 'MS/FT'"),
+     "--symbols: expected a symbol (1 to 32 characters of A-Z, 0-9, '.', '-', '_', '^' or '=', "
+     "starting with a letter, a digit or '^', such as AAPL, BRK.B or ^GSPC), got 'MS/FT'"),
     ({"streams": "1m,7m"}, f"--streams: unknown interval '7m': expected one of {INTERVALS}"),
     ({"speed": "fast"}, "--speed: expected a number >= 0, got 'fast'"),
     ({"speed": "-1"}, "--speed: expected a number >= 0, got '-1'"),

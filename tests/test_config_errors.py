@@ -109,11 +109,13 @@ ERRORS = [
     (base(export='[export]\ntimings = "yes"\n'),
      "session.toml: [export] timings: expected true or false, got 'yes'"),
     (base(symbols='[symbols]\nlist = ["AAPL", "AA PL"]\n'),
-     "session.toml: [symbols] list[1]: expected a symbol of letters, digits, '.', '-' or '_', "
-     "got 'AA PL'"),
+     "session.toml: [symbols] list[1]: expected a symbol (1 to 32 characters of A-Z, 0-9, "
+     "'.', '-', '_', '^' or '=', starting with a letter, a digit or '^', such as AAPL, BRK.B "
+     "or ^GSPC), got 'AA PL'"),
     (base(symbols='[symbols]\nlist = ["AAPL", ""]\n'),
-     "session.toml: [symbols] list[1]: expected a symbol of letters, digits, '.', '-' or '_', "
-     "got ''"),
+     "session.toml: [symbols] list[1]: expected a symbol (1 to 32 characters of A-Z, 0-9, "
+     "'.', '-', '_', '^' or '=', starting with a letter, a digit or '^', such as AAPL, BRK.B "
+     "or ^GSPC), got ''"),
     (base(symbols='[symbols]\nlist = "AAPL"\n'),
      "session.toml: [symbols] list: expected an array like [\"AAPL\", \"MSFT\"], got 'AAPL'"),
     (base(symbols='[symbols]\nlist = []\n'),

@@ -27,7 +27,7 @@ def test_errors_are_one_line_and_the_shell_goes_on(tmp_path):
         ("system start --speed fast", "error: Invalid value for '--speed'"),
         ("system start --sped 3", "error: No such option"),
         ('data add-symbol "AB', "error: cannot read the command: No closing quotation"),
-        ("data add-symbol A$B", "error: data add-symbol: expected a symbol of letters"),
+        ("data add-symbol A$B", "error: data add-symbol: expected a symbol (1 to 32"),
         ("system wait soon", "error: system wait: expected a number of seconds, got 'soon'"),
         ("quit now", "error: quit takes no arguments, got 'now'"),
         ("help nothing", "error: unknown command `nothing`"),

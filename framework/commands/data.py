@@ -74,9 +74,10 @@ def import_(
     from mismartera.importer import read_bars_file
     from mismartera.intervals import Interval
     from mismartera.store import BarStore, WriteResult
+    from mismartera.symbols import check_symbol
 
     iv = Interval.parse(interval)
-    sym = _symbol(symbol)
+    sym = check_symbol(symbol, "--symbol")
     tm = _calendar(exchange)
     tz = _zone(tz_name) if tz_name else tm.tz
     for f in files:
@@ -245,11 +246,12 @@ def quality(
     """Per session: bars expected and present, quality % and the gaps (missing bars)."""
     from mismartera.errors import DataError, UserError
     from mismartera.intervals import Interval
+    from mismartera.symbols import check_symbol
 
     iv = Interval.parse(interval)
     if iv.name == "1w":
         raise UserError("data quality covers intraday and 1d bars, not 1w")
-    sym = _symbol(symbol)
+    sym = check_symbol(symbol, "SYMBOL")
     tm = _calendar(exchange)
     store = _open_store(store_path)
     with store:
@@ -359,15 +361,6 @@ def _pct(present: int, expected: int) -> float:
 
 def _s(n: int) -> str:
     return "" if n == 1 else "s"
-
-
-def _symbol(text: str) -> str:
-    from mismartera.errors import UserError
-
-    sym = text.strip().upper()
-    if not sym or any(ch.isspace() or ch in ",;/\\" for ch in sym):
-        raise UserError(f"invalid symbol {text!r}: expected one ticker such as AAPL or BRK.B")
-    return sym
 
 
 def _calendar(exchange: str) -> TimeManager:

@@ -41,6 +41,7 @@ from mismartera.session.processor import DataProcessor, changes
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.sources import DataSource
+from mismartera.symbols import check_symbol
 
 
 def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
@@ -117,13 +118,13 @@ class SessionCoordinator:
     def add_symbol(self, symbol: str) -> None:
         """Ask for `symbol` to be added between two clock steps."""
         with self._pending_lock:
-            self._pending.append(("add", symbol.strip().upper()))
+            self._pending.append(("add", check_symbol(symbol, "add_symbol")))
             self._interrupt[0] = 1
 
     def remove_symbol(self, symbol: str) -> None:
         """Ask for `symbol` to be removed between two clock steps."""
         with self._pending_lock:
-            self._pending.append(("remove", symbol.strip().upper()))
+            self._pending.append(("remove", check_symbol(symbol, "remove_symbol")))
             self._interrupt[0] = 1
 
     def stop(self) -> None:

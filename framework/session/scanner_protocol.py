@@ -9,17 +9,15 @@ from __future__ import annotations
 import datetime
 import difflib
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from mismartera.errors import ConfigError
+from mismartera.symbols import check_symbol
 
 if TYPE_CHECKING:
     from mismartera.session.scanner_context import ScanContext
-
-_SYMBOL = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -125,9 +123,7 @@ def _symbols(items: Iterable[Any] | None, what: str) -> tuple[str, ...]:
         raise TypeError(f"{what} must be a list of symbols, not a string")
     out = []
     for item in items:
-        if not isinstance(item, str) or not _SYMBOL.match(item.strip()):
-            raise TypeError(f"{what} holds an invalid symbol {item!r}")
-        out.append(item.strip().upper())
+        out.append(check_symbol(item, f"{what} holds an invalid symbol", TypeError))
     return tuple(dict.fromkeys(out))
 
 

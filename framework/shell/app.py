@@ -9,7 +9,6 @@ its lock. `mismartera.shell.terminal` wraps this in a readline prompt or a piped
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,8 +24,8 @@ from mismartera.shell import commands
 from mismartera.shell.commands import CommandSpec, ShellError
 from mismartera.shell.reports import added_summary, outcome, status_rows
 from mismartera.shell.runner import FAILED, SessionRun, describe_error
+from mismartera.symbols import check_symbol
 
-_SYMBOL = re.compile(r"^[A-Za-z0-9._-]+$")
 NO_SESSION = "no session has been started (start one with `system start [SESSION.toml]`)"
 
 
@@ -309,10 +308,7 @@ class ShellApp:
     def _symbol_arg(self, command: str, args: list[str]) -> str:
         if len(args) != 1:
             raise ShellError(f"usage: {command} SYM")
-        if not _SYMBOL.match(args[0]):
-            raise ShellError(f"{command}: expected a symbol of letters, digits, '.', '-' or '_', "
-                             f"got {args[0]!r}")
-        return args[0].upper()
+        return check_symbol(args[0], command, ShellError)
 
     def cmd_add_symbol(self, args: list[str]) -> None:
         symbol = self._symbol_arg("data add-symbol", args)
@@ -401,14 +397,15 @@ class ShellApp:
         writer = exporter_for(path, c.plugins)  # an unknown suffix fails before the snapshot
         doc, _ = snapshot(c.session_data, c.calendar, timings=c.config.export_timings)
         try:
-            write_export(path, doc, c.plugins, write=writer.write)
+            written = write_export(path, doc, c.plugins, write=writer.write)
         except OSError as exc:
             raise ShellError(f"export {path}: cannot write the file "
                              f"({exc.strerror or type(exc).__name__})") from None
         session = doc["session"]
         state = "active" if session["active"] else "not active"
         n = len(doc["symbols"])
-        self.say(f"wrote {path}: session {session['date']} ({state}), "
+        files = ", ".join(map(str, written)) or "no file"
+        self.say(f"wrote {files}: session {session['date']} ({state}), "
                  f"{n} symbol{'' if n == 1 else 's'}")
 
     def cmd_help(self, args: list[str]) -> None:
