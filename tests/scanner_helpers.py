@@ -33,9 +33,6 @@ from mismartera.session.scanner import (
 )
 from tests.engine_helpers import CALENDAR, dumps, plugins
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "minute"
-if not DATA.exists():
-    DATA = Path("/work/shared/data/minute")
 NY = ZoneInfo("America/New_York")
 I1M = Interval.parse("1m")
 MIN = 60_000_000_000
@@ -133,10 +130,11 @@ def run(harness, cfg: SessionConfig):
 
 
 @pytest.fixture(scope="module")
-def aug(tmp_path_factory) -> Path:
+def aug(shared_data, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("aug2021")
     for sym in ("AAPL", "MSFT", "TSLA"):
-        shutil.copy(DATA / f"{sym}_2021-08.csv", folder / f"{sym}_2021-08.csv")
+        name = f"{sym}_2021-08.csv"
+        shutil.copy(shared_data / "minute" / name, folder / name)
     return folder
 
 

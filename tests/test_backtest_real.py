@@ -14,10 +14,9 @@ import pandas as pd
 import pytest
 
 from mismartera.ext.aggregate import aggregate_bars
+from tests.data_helpers import require_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "minute"
-if not DATA.exists():  # CI clones next to shared/ as well; fall back to the absolute path
-    DATA = Path("/work/shared/data/minute")
+DATA = require_data() / "minute"  # every test here runs on the real files
 NY = "America/New_York"
 STREAMS = ["1m", "5m", "15m", "30m", "1h"]
 MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60}

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from mismartera.cli import cli
 from mismartera.store import BarStore
+from tests.data_helpers import require_data
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HEADER = "timestamp,open,high,low,close,volume\n"
 
 
@@ -66,7 +66,7 @@ def good_then_bad(folder: Path) -> list[Path]:
 
 
 def conflicting_spy(folder: Path) -> list[Path]:
-    src = (DATA / "minute" / "SPY_2011-01.csv").read_text().splitlines()
+    src = (require_data() / "minute" / "SPY_2011-01.csv").read_text().splitlines()
     first = src[1].split(",")
     first[5] = str(int(first[5]) + 1)  # another volume for a stored bar
     p = folder / "SPY_changed.csv"
@@ -201,8 +201,9 @@ def store(tmp_path_factory) -> tuple[Path, str]:
     """A store already holding real bars (so an unchanged checksum means something), and
     its checksum before any bad import: every case must leave exactly that."""
     path = tmp_path_factory.mktemp("store") / "bars.duckdb"
-    result = CliRunner().invoke(cli, ["data", "import", str(DATA / "minute" / "SPY_2011-01.csv"),
-                                      "--symbol", "SPY", "--store", str(path)])
+    spy = require_data() / "minute" / "SPY_2011-01.csv"
+    result = CliRunner().invoke(cli, ["data", "import", str(spy), "--symbol", "SPY",
+                                      "--store", str(path)])
     assert result.exit_code == 0, result.output
     with BarStore(path, read_only=True) as s:
         assert s.count() == 14_180

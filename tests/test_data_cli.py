@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from mismartera.cli import cli
 from mismartera.store import BarStore
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NY = ZoneInfo("America/New_York")
 NS = 1_000_000_000
 
@@ -47,24 +46,24 @@ def stored_rows(store: Path, symbol: str, interval: str = "1m") -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory) -> Path:
+def loaded(shared_data, tmp_path_factory) -> Path:
     """A store with every real minute file (one import per symbol, all its files at once)
     and both daily files."""
     store = tmp_path_factory.mktemp("cli") / "bars.duckdb"
     by_symbol: dict[str, list[str]] = {}
-    for f in sorted((DATA / "minute").glob("*.csv")):
+    for f in sorted((shared_data / "minute").glob("*.csv")):
         by_symbol.setdefault(f.name.split("_")[0], []).append(str(f))
     for sym, files in by_symbol.items():
         ok("data", "import", *files, "--symbol", sym.lower(), "--store", str(store))
-    for f in sorted((DATA / "daily").glob("*.csv")):
+    for f in sorted((shared_data / "daily").glob("*.csv")):
         ok("data", "import", str(f), "--symbol", f.name.split("_")[0], "--interval", "1d",
            "--store", str(store))
     return store
 
 
-def test_import_stores_exactly_the_files_rows(loaded):
+def test_import_stores_exactly_the_files_rows(shared_data, loaded):
     for sym in ("SPY", "AAPL", "MSFT", "TSLA"):
-        want = sorted(r for f in sorted((DATA / "minute").glob(f"{sym}_*.csv"))
+        want = sorted(r for f in sorted((shared_data / "minute").glob(f"{sym}_*.csv"))
                       for r in reference_rows(f))
         assert stored_rows(loaded, sym) == want
     spy = stored_rows(loaded, "SPY")
@@ -72,9 +71,9 @@ def test_import_stores_exactly_the_files_rows(loaded):
     assert any(t < time(9, 30) for t in hours) and any(t >= time(16) for t in hours)
 
 
-def test_daily_import(loaded):
+def test_daily_import(shared_data, loaded):
     for sym in ("AAPL", "MSFT"):
-        with (DATA / "daily" / f"{sym}_2012-2014.csv").open(newline="") as f:
+        with (shared_data / "daily" / f"{sym}_2012-2014.csv").open(newline="") as f:
             rows = list(csv.DictReader(f))
         got = stored_rows(loaded, sym, "1d")
         assert [r[4] for r in got] == [float(r["close"]) for r in rows]
@@ -82,40 +81,40 @@ def test_daily_import(loaded):
             datetime.combine(date.fromisoformat(r["date"]), time(9, 30), NY) for r in rows]
 
 
-def test_list_json(loaded):
+def test_list_json(shared_data, loaded):
     out = json.loads(ok("data", "list", "--store", str(loaded), "--json").stdout)
     series = {(s["symbol"], s["interval"]): s for s in out["series"]}
     assert set(series) == {("AAPL", "1m"), ("AAPL", "1d"), ("MSFT", "1m"), ("MSFT", "1d"),
                            ("SPY", "1m"), ("TSLA", "1m")}
     spy = series[("SPY", "1m")]
-    assert spy["bars"] == 14_180 + len(reference_rows(DATA / "minute" / "SPY_2014-11.csv"))
+    assert spy["bars"] == 14_180 + len(reference_rows(shared_data / "minute" / "SPY_2014-11.csv"))
     assert (spy["first_day"], spy["last_day"]) == ("2011-01-03", "2014-12-03")
     assert spy["first"] == "2011-01-03T04:00:00-05:00"
     assert series[("AAPL", "1d")]["bars"] == 754
     assert [s["symbol"] for s in out["series"]] == sorted(s["symbol"] for s in out["series"])
 
 
-def test_list_table(loaded):
+def test_list_table(shared_data, loaded):
     out = ok("data", "list", "--store", str(loaded)).stdout
-    spy = 14_180 + len(reference_rows(DATA / "minute" / "SPY_2014-11.csv"))
+    spy = 14_180 + len(reference_rows(shared_data / "minute" / "SPY_2014-11.csv"))
     for word in ("symbol", "interval", "first day", "last day", "bars", "TSLA", "2012-01-03",
                  "2021-08-25", f"{spy:,}"):
         assert word in out, word
 
 
-def test_reimport_is_idempotent(loaded):
+def test_reimport_is_idempotent(shared_data, loaded):
     with BarStore(loaded, read_only=True) as s:
         before = s.checksum()
-    f = DATA / "minute" / "TSLA_2021-08.csv"
+    f = shared_data / "minute" / "TSLA_2021-08.csv"
     out = ok("data", "import", str(f), "--symbol", "TSLA", "--store", str(loaded)).stdout
     assert "0 inserted, 1167 unchanged" in out
     with BarStore(loaded, read_only=True) as s:
         assert s.checksum() == before
 
 
-def test_replace(tmp_path):
+def test_replace(shared_data, tmp_path):
     store = tmp_path / "s.duckdb"
-    f = DATA / "minute" / "AAPL_2021-08.csv"
+    f = shared_data / "minute" / "AAPL_2021-08.csv"
     ok("data", "import", str(f), "--symbol", "AAPL", "--store", str(store))
     lines = f.read_text().splitlines()
     fields = lines[5].split(",")
@@ -158,9 +157,9 @@ def test_offsets_across_dst_are_fine(tmp_path):
     assert got == ["03-11 15:59", "03-14 09:30", "03-14 09:31"]
 
 
-def test_default_store_is_created_under_mismartera_home(tmp_path):
+def test_default_store_is_created_under_mismartera_home(shared_data, tmp_path):
     home = tmp_path / "home"
-    f = DATA / "minute" / "MSFT_2021-08.csv"
+    f = shared_data / "minute" / "MSFT_2021-08.csv"
     ok("data", "import", str(f), "--symbol", "MSFT", env={"MISMARTERA_HOME": str(home)})
     assert (home / "bars.duckdb").exists()
     out = json.loads(ok("data", "list", "--json", env={"MISMARTERA_HOME": str(home)}).stdout)
@@ -175,10 +174,10 @@ def session_minutes(day: date, close: time = time(16)) -> list[datetime]:
     return [start + timedelta(minutes=i) for i in range(n)]
 
 
-def test_quality_finds_the_real_gaps(loaded):
+def test_quality_finds_the_real_gaps(shared_data, loaded):
     for sym in ("AAPL", "MSFT", "TSLA"):
         stamps = {datetime.fromtimestamp(r[0] / NS, NY)
-                  for r in reference_rows(DATA / "minute" / f"{sym}_2021-08.csv")}
+                  for r in reference_rows(shared_data / "minute" / f"{sym}_2021-08.csv")}
         out = json.loads(ok("data", "quality", sym, "--store", str(loaded), "--json",
                             "--start", "2021-08-23", "--end", "2021-08-25").stdout)
         assert [s["date"] for s in out["sessions"]] == ["2021-08-23", "2021-08-24",
@@ -243,7 +242,7 @@ def test_missing_explicit_store_is_an_error(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
-def test_import_with_the_progress_bar(tmp_path, monkeypatch):
+def test_import_with_the_progress_bar(shared_data, tmp_path, monkeypatch):
     """The progress bar's code path (normally only on a terminal, for large files)."""
     from mismartera.commands import data as data_module
 
@@ -255,7 +254,7 @@ def test_import_with_the_progress_bar(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_module, "_show_progress", show)
     store = tmp_path / "s.duckdb"
-    files = [DATA / "minute" / "SPY_2011-01.csv", DATA / "minute" / "SPY_2014-11.csv"]
+    files = [shared_data / "minute" / "SPY_2011-01.csv", shared_data / "minute" / "SPY_2014-11.csv"]
     out = ok("data", "import", *map(str, files), "--symbol", "SPY", "--store", str(store))
     assert calls == [sum(f.stat().st_size for f in files)]
     n = sum(len(reference_rows(f)) for f in files)

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.data_helpers import require_data
 from tests.venv_helpers import PluginVenv
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mismartera-example-indicator"
-SPY = "/work/shared/data/minute/SPY_2011-01.csv"
 
 
 def five_minute_closes(day: str) -> np.ndarray:
     """The 5m closes of one regular session of the real file, with pandas."""
-    frame = pd.read_csv(SPY)
+    frame = pd.read_csv(require_data() / "minute" / "SPY_2011-01.csv")
     stamps = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_convert("America/New_York")
     close = pd.Series(frame["close"].to_numpy(), index=stamps)
     close = close[(close.index.date == pd.Timestamp(day).date())]

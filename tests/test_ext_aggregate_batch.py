@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from mismartera.ext.aggregate import StreamingAggregator, aggregate_bars
 from tests.aggregate_helpers import assert_columns_equal, run_batch
+from tests.data_helpers import require_data
 from tests.reference import aggregate as ref
 from tests.strategies import (
     HOUR,
@@ -22,9 +22,6 @@ from tests.strategies import (
     new_york_ns,
     session_cases,
 )
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 # ---------------------------------------------------------------------------------------
 # batch against the reference
@@ -197,7 +194,7 @@ def test_same_interval_is_identity_in_session(case):
 
 def load_minutes(name: str):
     import pandas as pd
-    df = pd.read_csv(DATA / "minute" / name)
+    df = pd.read_csv(require_data() / "minute" / name)
     ts = pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
     cols = [df[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
     return (ts, *cols)

@@ -4,8 +4,6 @@ drop-out per day in AAPL 2021-08, pre-market and after-hours bars in SPY 2011-01
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,10 +11,9 @@ from hypothesis import strategies as st
 
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import GapTracker, classify, expected_count, find_gaps, quality
+from tests.data_helpers import require_data
 from tests.reference import gaps as ref
 from tests.strategies import MINUTE, SessionCase, noisy_bars, now_in_last_session, session_cases
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # a gap reference walks the whole grid: keep sessions to a few thousand steps
 small_cases = session_cases(max_grid=3_000, outside=True)
@@ -248,7 +245,7 @@ def test_tracker_needs_a_session():
 
 def load_ts(name: str) -> np.ndarray:
     import pandas as pd
-    df = pd.read_csv(DATA / "minute" / name, usecols=["timestamp"])
+    df = pd.read_csv(require_data() / "minute" / name, usecols=["timestamp"])
     return pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
 
 

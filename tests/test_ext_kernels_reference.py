@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import talib
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from mismartera.ext import kernels as k
 from tests.bench_helpers import load_bench
+from tests.data_helpers import require_data
 from tests.kernel_helpers import (
     ABS,
     PERIOD,
@@ -26,8 +26,6 @@ from tests.kernel_helpers import (
     window_scale,
 )
 from tests.reference import kernels as ref
-
-SPY = Path("/work/shared/data/minute/SPY_2011-01.csv")
 
 
 @st.composite
@@ -166,7 +164,7 @@ def test_macd_equals_talib_with_its_alignment(x, fast, extra, signal):
 
 
 def spy_bars() -> dict[str, np.ndarray]:
-    with SPY.open() as f:
+    with (require_data() / "minute" / "SPY_2011-01.csv").open() as f:
         rows = list(csv.DictReader(f))
     bars = {
         col: np.array([float(r[col]) for r in rows]) for col in ("high", "low", "close", "volume")

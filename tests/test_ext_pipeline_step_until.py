@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 import threading
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.pipeline import ClosedBar, step_until
+from tests.data_helpers import require_data
 from tests.pipeline_helpers import (
     BASES,
     BIG,
@@ -30,9 +30,6 @@ from tests.pipeline_helpers import (
 )
 from tests.reference import pipeline as ref
 from tests.strategies import HOUR, MINUTE, new_york_ns
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 # ---------------------------------------------------------------------------------------
 # step_until
@@ -276,7 +273,7 @@ def load_day(name: str, day: date, close_hm: tuple[int, int]):
     the day's session open and close."""
     import pandas as pd
 
-    df = pd.read_csv(DATA / "minute" / name)
+    df = pd.read_csv(require_data() / "minute" / name)
     ts = pd.to_datetime(df["timestamp"], utc=True).dt.as_unit("ns").astype("int64").to_numpy()
     open_ns, close_ns = new_york_ns(day, 9, 30), new_york_ns(day, *close_hm)
     keep = (ts >= open_ns - 6 * HOUR) & (ts < close_ns + 8 * HOUR)

@@ -27,7 +27,6 @@ from tests.reference.aggregate import bucket_of
 from tests.reference.gaps import find_gaps as ref_find_gaps
 from tests.strategies import HOUR, INTERVALS, MINUTE, SECOND, new_york_ns, random_ohlcv
 from tests.test_live import (
-    DATA,
     DAY,
     SAMPLE,
     assert_same_day,
@@ -111,7 +110,7 @@ def without_rows(source: Path, target: Path, stamps: set[str]) -> None:
         writer.writerows(row for row in reader if row["timestamp"] not in stamps)
 
 
-def test_a_bar_never_served_stays_a_gap_after_the_bounded_retries(tmp_path):
+def test_a_bar_never_served_stays_a_gap_after_the_bounded_retries(shared_data, tmp_path):
     withheld = ["10:00", "10:01", "13:07"]
     cfg = session(DAY, SAMPLE, ["SPY"], live={"withhold": withheld, "serve_withheld": False})
     coordinator, doc, requests = run_recorded(cfg, gap_filler=GapFiller(retries=3))
@@ -133,7 +132,7 @@ def test_a_bar_never_served_stays_a_gap_after_the_bounded_retries(tmp_path):
     folder = tmp_path / "bars"
     folder.mkdir()
     stamps = {f"2011-01-05T{t}:00-05:00" for t in withheld}
-    without_rows(DATA / "SPY_2011-01.csv", folder / "SPY_2011-01.csv", stamps)
+    without_rows(shared_data / "minute" / "SPY_2011-01.csv", folder / "SPY_2011-01.csv", stamps)
     data = {"source": "csv", "path": str(folder)}
     want = backtest_doc(session(DAY, data, ["SPY"]))
     assert want["symbols"]["SPY"]["bars"]["1m"]["gaps"] == gaps
@@ -169,8 +168,8 @@ def test_withheld_and_late_bars_together_at_20000x():
     assert doc["rejected"]["duplicate"] == 0  # repeats of re-fetched bars are not duplicates
 
 
-def test_real_vendor_dropouts_are_asked_for_and_recorded(tmp_path):
-    data = {"source": "csv", "path": str(DATA / "AAPL_2021-08.csv")}
+def test_real_vendor_dropouts_are_asked_for_and_recorded(shared_data, tmp_path):
+    data = {"source": "csv", "path": str(shared_data / "minute" / "AAPL_2021-08.csv")}
     day = "2021-08-24"
     coordinator, doc = live_run(session(day, data, ["AAPL"], live={}))
     want = backtest_doc(session(day, data, ["AAPL"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,6 @@ from mismartera.export import snapshot
 from mismartera.session.coordinator import SessionCoordinator
 from tests.engine_helpers import indicator_plugins
 
-DATA = "/work/shared/data"
 NY = "America/New_York"
 EARLY_CLOSE = {datetime.date(2014, 11, 28): 13 * 60}  # minutes after midnight (README)
 STAT = {"trailing_avg": "mean", "trailing_max": "max", "trailing_min": "min"}
@@ -36,7 +36,7 @@ def key(spec: dict) -> str:
     return f"{spec['name']}_{spec['field']}_{spec['period']}_{spec.get('granularity', 'daily')}"
 
 
-def regular_session(path: str) -> pd.DataFrame:
+def regular_session(path: Path) -> pd.DataFrame:
     """The file's bars inside the regular session, with their date and minute offset."""
     frame = pd.read_csv(path)
     stamps = pd.to_datetime(frame.pop("timestamp"), utc=True).dt.tz_convert(NY)
@@ -80,9 +80,9 @@ class Watch:
 
 
 @pytest.fixture(scope="module")
-def minute_run(tmp_path_factory):
+def minute_run(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("csv")
-    shutil.copy(f"{DATA}/minute/SPY_2014-11.csv", folder / "SPY_2014-11.csv")
+    shutil.copy(shared_data / "minute" / "SPY_2014-11.csv", folder / "SPY_2014-11.csv")
     cfg = SessionConfig.from_dict({
         "session": {"start": RUN_DAYS[0].isoformat(), "end": RUN_DAYS[-1].isoformat()},
         "data": {"source": "csv", "path": str(folder)}, "symbols": {"list": ["SPY"]},
@@ -92,7 +92,7 @@ def minute_run(tmp_path_factory):
     watch = Watch()
     coordinator = SessionCoordinator(cfg, plugins=indicator_plugins(), observers=[watch])
     coordinator.run()
-    return coordinator, watch, regular_session(f"{DATA}/minute/SPY_2014-11.csv")
+    return coordinator, watch, regular_session(shared_data / "minute" / "SPY_2014-11.csv")
 
 
 @pytest.mark.parametrize("spec", [s for s in MINUTE_SPECS if "granularity" not in s], ids=key)
@@ -143,8 +143,8 @@ def test_intraday_profiles_equal_pandas_and_follow_the_session(minute_run, spec)
             assert entry.at(ts) == entry["value"]
 
 
-def test_intraday_values_follow_with_no_session_indicator(tmp_path):
-    shutil.copy(f"{DATA}/minute/SPY_2014-11.csv", tmp_path / "SPY_2014-11.csv")
+def test_intraday_values_follow_with_no_session_indicator(shared_data, tmp_path):
+    shutil.copy(shared_data / "minute" / "SPY_2014-11.csv", tmp_path / "SPY_2014-11.csv")
     spec = MINUTE_SPECS[4]
     cfg = SessionConfig.from_dict({
         "session": {"start": "2014-12-01", "end": "2014-12-01"},
@@ -178,8 +178,8 @@ def test_history_loaded_covers_the_longest_period(minute_run):
     assert len(hist.days) == 10 and hist.days[-1] == datetime.date(2014, 12, 2)
 
 
-def test_52_weeks_3_months_and_a_year_of_daily_bars(tmp_path):
-    shutil.copy(f"{DATA}/daily/AAPL_2012-2014.csv", tmp_path / "AAPL_2012-2014.csv")
+def test_52_weeks_3_months_and_a_year_of_daily_bars(shared_data, tmp_path):
+    shutil.copy(shared_data / "daily" / "AAPL_2012-2014.csv", tmp_path / "AAPL_2012-2014.csv")
     specs = [{"name": "trailing_max", "field": "high", "period": "52w"},
              {"name": "trailing_min", "field": "low", "period": "3m"},
              {"name": "trailing_avg", "field": "volume", "period": "1y"},

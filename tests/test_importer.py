@@ -21,13 +21,13 @@ from mismartera.errors import DataError
 from mismartera.importer import infer_interval, parquet_symbols, read_bars, read_bars_file
 from mismartera.intervals import Interval
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared beside the repo
 NY = ZoneInfo("America/New_York")
 NS = 1_000_000_000
 MIN = 60 * NS
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MINUTE_FILES = sorted((DATA / "minute").glob("*.csv"))
-DAILY_FILES = sorted((DATA / "daily").glob("*.csv"))
+MINUTE_FILES = ["AAPL_2014-11.csv", "AAPL_2021-08.csv", "MSFT_2021-08.csv", "SPY_2011-01.csv",
+                "SPY_2014-11.csv", "TSLA_2021-08.csv"]
+DAILY_FILES = ["AAPL_2012-2014.csv", "MSFT_2012-2014.csv"]
 
 
 def ns_of(dt: datetime) -> int:
@@ -65,18 +65,20 @@ def open_of(calendar: TimeManager):
 # ----------------------------------------------------------------------- real files
 
 
-def test_real_files_are_present():
-    assert len(MINUTE_FILES) == 6 and len(DAILY_FILES) == 2
+def test_real_files_are_present(shared_data):
+    assert sorted(p.name for p in (shared_data / "minute").glob("*.csv")) == MINUTE_FILES
+    assert sorted(p.name for p in (shared_data / "daily").glob("*.csv")) == DAILY_FILES
 
 
-@pytest.mark.parametrize("path", MINUTE_FILES, ids=lambda p: p.name)
-def test_real_minute_file_matches_an_independent_read(path):
+@pytest.mark.parametrize("name", MINUTE_FILES)
+def test_real_minute_file_matches_an_independent_read(shared_data, name):
+    path = shared_data / "minute" / name
     bars = read_bars_file(path, "1m", NY)
     assert as_rows(bars) == reference_read(path)
 
 
-def test_pre_market_and_after_hours_rows_are_kept():
-    bars = read_bars_file(DATA / "minute" / "SPY_2011-01.csv", "1m", NY)
+def test_pre_market_and_after_hours_rows_are_kept(shared_data):
+    bars = read_bars_file(shared_data / "minute" / "SPY_2011-01.csv", "1m", NY)
     local_minutes = [(datetime.fromtimestamp(t / NS, NY).hour * 60
                       + datetime.fromtimestamp(t / NS, NY).minute) for t in bars.ts.tolist()]
     before = sum(m < 9 * 60 + 30 for m in local_minutes)
@@ -86,8 +88,9 @@ def test_pre_market_and_after_hours_rows_are_kept():
     assert len(bars) == 14_180
 
 
-@pytest.mark.parametrize("path", DAILY_FILES, ids=lambda p: p.name)
-def test_real_daily_file_bars_sit_at_the_session_open(path, calendar):
+@pytest.mark.parametrize("name", DAILY_FILES)
+def test_real_daily_file_bars_sit_at_the_session_open(shared_data, name, calendar):
+    path = shared_data / "daily" / name
     bars, iv = read_bars(path, NY, None, open_of(calendar))
     assert iv.name == "1d"
     with path.open(newline="") as f:
@@ -126,9 +129,9 @@ def test_daily_bars_given_with_a_time(tmp_path, calendar, stamp, ok):
             read_bars_file(f, "1d", NY, open_of(calendar))
 
 
-def test_infer_interval():
-    assert infer_interval(DATA / "minute" / "AAPL_2021-08.csv", NY).name == "1m"
-    assert infer_interval(DATA / "daily" / "MSFT_2012-2014.csv", NY).name == "1d"
+def test_infer_interval(shared_data):
+    assert infer_interval(shared_data / "minute" / "AAPL_2021-08.csv", NY).name == "1m"
+    assert infer_interval(shared_data / "daily" / "MSFT_2012-2014.csv", NY).name == "1d"
 
 
 @pytest.mark.parametrize("minutes,want", [((0, 5, 15), "5m"), ((0, 60, 120), "1h"),
@@ -320,9 +323,9 @@ def test_line_numbers_count_quoted_newlines(tmp_path):
         read_bars_file(f, "1m", NY)
 
 
-def test_progress_is_reported(tmp_path):
+def test_progress_is_reported(shared_data, tmp_path):
     seen: list[float] = []
-    read_bars_file(DATA / "minute" / "SPY_2011-01.csv", "1m", NY, on_progress=seen.append)
+    read_bars_file(shared_data / "minute" / "SPY_2011-01.csv", "1m", NY, on_progress=seen.append)
     assert seen and seen[-1] == 1.0 and all(0.0 <= x <= 1.0 for x in seen)
 
 
@@ -348,28 +351,28 @@ NUMBERS = "open::DOUBLE AS open, high::DOUBLE AS High, low::DOUBLE AS low, " \
     f"epoch_ns(timestamp::TIMESTAMPTZ) AS ts, {NUMBERS}",  # integer ns UTC
     f"'SPY' AS symbol, timestamp::TIMESTAMPTZ AS ts, {NUMBERS}, 1 AS extra",
 ], ids=["timestamptz", "text", "naive", "int-ns", "symbol"])
-def test_parquet_reads_like_the_csv(tmp_path, select):
-    src = DATA / "minute" / "SPY_2011-01.csv"
+def test_parquet_reads_like_the_csv(shared_data, tmp_path, select):
+    src = shared_data / "minute" / "SPY_2011-01.csv"
     dest = tmp_path / "SPY.parquet"
     to_parquet(src, dest, select)
     got = read_bars_file(dest, "1m", NY, symbol="SPY")
     assert as_rows(got) == reference_read(src)
 
 
-def test_parquet_with_several_symbols(tmp_path):
+def test_parquet_with_several_symbols(shared_data, tmp_path):
     dest = tmp_path / "many.parquet"
     con = duckdb.connect()
     con.execute(
         "COPY (SELECT * FROM (SELECT 'spy' AS symbol, * FROM read_csv(?)) UNION ALL "
         "(SELECT 'AAPL' AS symbol, * FROM read_csv(?)) ORDER BY symbol, timestamp) "
         f"TO '{dest}' (FORMAT parquet)",
-        [str(DATA / "minute" / "SPY_2014-11.csv"), str(DATA / "minute" / "AAPL_2014-11.csv")],
+        [str(shared_data / "minute" / f"{sym}_2014-11.csv") for sym in ("SPY", "AAPL")],
     )
     con.close()
     assert parquet_symbols(dest) == ["AAPL", "SPY"]
     for sym in ("SPY", "AAPL"):
         got = read_bars_file(dest, "1m", NY, symbol=sym)
-        assert as_rows(got) == reference_read(DATA / "minute" / f"{sym}_2014-11.csv")
+        assert as_rows(got) == reference_read(shared_data / "minute" / f"{sym}_2014-11.csv")
     with pytest.raises(DataError, match="no rows for symbol MSFT"):
         read_bars_file(dest, "1m", NY, symbol="MSFT")
 
@@ -387,9 +390,9 @@ def test_parquet_bad_row_is_named_by_row(tmp_path):
     assert parquet_symbols(dest) is None
 
 
-def test_interval_object_or_name():
-    a = read_bars_file(DATA / "minute" / "TSLA_2021-08.csv", Interval.parse("1m"), NY)
-    b = read_bars_file(DATA / "minute" / "TSLA_2021-08.csv", "1m", NY)
+def test_interval_object_or_name(shared_data):
+    a = read_bars_file(shared_data / "minute" / "TSLA_2021-08.csv", Interval.parse("1m"), NY)
+    b = read_bars_file(shared_data / "minute" / "TSLA_2021-08.csv", "1m", NY)
     assert as_rows(a) == as_rows(b)
 
 

@@ -26,9 +26,6 @@ from mismartera.session.live_clocks import ScaledClock, SimulatedClock, WallCloc
 from mismartera.session.live_inbound import Inbound
 from tests.engine_helpers import CALENDAR, dumps, live_plugins, without_live_fields
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "minute"
-if not DATA.exists():  # CI clones next to shared/ as well; fall back to the absolute path
-    DATA = Path("/work/shared/data/minute")
 MINUTE = 60_000_000_000
 STREAMS = ["1m", "5m", "15m", "30m", "1h", "1d"]
 INDICATORS = [
@@ -105,7 +102,7 @@ def extended_hours(path: Path, day: datetime.date, close: datetime.time) -> tupl
 # ---------------------------------------------------------------------- equals the backtest
 
 
-def test_replay_on_a_simulated_clock_equals_the_backtest():
+def test_replay_on_a_simulated_clock_equals_the_backtest(shared_data):
     coordinator, doc = live_run(session(DAY, SAMPLE, ["SPY"], live={}))
     want = backtest_doc(session(DAY, SAMPLE, ["SPY"]))
     assert isinstance(coordinator.clock, SimulatedClock)
@@ -115,8 +112,8 @@ def test_replay_on_a_simulated_clock_equals_the_backtest():
     assert [len(spy["bars"][i]["data"]) for i in STREAMS[1:]] == [78, 26, 13, 7, 1]
     assert all(state["ready"] for state in spy["indicators"].values())
     assert spy["historical"]["days"] == ["2011-01-03", "2011-01-04"]
-    before, after = extended_hours(DATA / "SPY_2011-01.csv", datetime.date(2011, 1, 5),
-                                   datetime.time(16))
+    before, after = extended_hours(shared_data / "minute" / "SPY_2011-01.csv",
+                                   datetime.date(2011, 1, 5), datetime.time(16))
     assert before > 0 and after > 0
     assert doc["rejected"]["outside_session"] == before  # the pre-market bars of the feed
     assert want["rejected"]["outside_session"] == before + after
@@ -124,8 +121,8 @@ def test_replay_on_a_simulated_clock_equals_the_backtest():
     assert doc["session"]["active"] is False and not feed_threads()
 
 
-def test_replay_of_an_early_close_day_equals_the_backtest():
-    data = {"source": "csv", "path": str(DATA / "SPY_2014-11.csv")}
+def test_replay_of_an_early_close_day_equals_the_backtest(shared_data):
+    data = {"source": "csv", "path": str(shared_data / "minute" / "SPY_2014-11.csv")}
     day = "2014-11-28"  # closes at 13:00
     _, doc = live_run(session(day, data, ["SPY"], live={}))
     want = backtest_doc(session(day, data, ["SPY"]))
@@ -134,8 +131,8 @@ def test_replay_of_an_early_close_day_equals_the_backtest():
     assert len(bars["1m"]["data"]) == 210
     assert bars["1h"]["data"][-1][0] == "2014-11-28T12:30:00-05:00"  # truncated at the close
     assert len(bars["1d"]["data"]) == 1
-    before, after = extended_hours(DATA / "SPY_2014-11.csv", datetime.date(2014, 11, 28),
-                                   datetime.time(13))
+    before, after = extended_hours(shared_data / "minute" / "SPY_2014-11.csv",
+                                   datetime.date(2014, 11, 28), datetime.time(13))
     assert after == 138
     assert doc["rejected"]["outside_session"] == before
     assert want["rejected"]["outside_session"] == before + after
@@ -173,11 +170,11 @@ def test_start_time_backfills_then_paces_bars_at_their_close():
             assert now == max(start, ts + step), (name, ts, now)
 
 
-def test_add_symbol_mid_session_equals_a_session_that_had_it_from_the_start(tmp_path):
+def test_add_symbol_mid_session_equals_a_session_that_had_it_from_the_start(shared_data, tmp_path):
     folder = tmp_path / "bars"
     folder.mkdir()
     for name in ("AAPL_2021-08.csv", "MSFT_2021-08.csv"):
-        shutil.copy(DATA / name, folder / name)
+        shutil.copy(shared_data / "minute" / name, folder / name)
     data = {"source": "csv", "path": str(folder)}
     day = "2021-08-25"
     when = CALENDAR.local_ns(day, 11, 0)

@@ -15,7 +15,6 @@ from tests import scanner_helpers
 from tests.engine_helpers import CALENDAR, dumps
 from tests.scanner_helpers import (
     AUG,
-    DATA,
     I1M,
     MIN,
     NY,
@@ -114,7 +113,7 @@ def last_closed_bar(rows, day, now):
     return closed[-1] if closed else None
 
 
-def test_the_clock_stops_exactly_at_every_scan_time(harness, aug, aug_full):
+def test_the_clock_stops_exactly_at_every_scan_time(shared_data, harness, aug, aug_full):
     scanners = [{"name": "recorder", "every": "30m", "at": ["09:00", "09:31", "12:07"]}]
     coordinator, docs, _ = run(harness, config(aug, ["AAPL"], AUG[0], AUG[-1], scanners))
     log = coordinator.scanners.entries[0].scanner.log
@@ -124,7 +123,7 @@ def test_the_clock_stops_exactly_at_every_scan_time(harness, aug, aug_full):
         times.update(ns(day, 9, 30) + k * 30 * MIN for k in range(1, 13))
         expected += sorted(times)
     assert [now for now, _, _ in log] == expected
-    rows = read_rows(DATA / "AAPL_2021-08.csv")
+    rows = read_rows(shared_data / "minute" / "AAPL_2021-08.csv")
     for now, clock, last in log:
         day = datetime.datetime.fromtimestamp(now / 1e9, NY).date()
         assert clock == now  # SessionData's clock is the scan time

@@ -17,7 +17,6 @@ from tests import scanner_helpers
 from tests.engine_helpers import dumps
 from tests.scanner_helpers import (
     AUG,
-    DATA,
     MIN,
     config,
     context,
@@ -36,10 +35,10 @@ NOV = [datetime.date(2014, 11, d) for d in (19, 20, 21, 24, 25, 26, 28)] + [
 
 
 @pytest.fixture(scope="module")
-def nov(tmp_path_factory) -> Path:
+def nov(shared_data, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("nov2014")
     for sym in ("SPY", "AAPL"):
-        shutil.copy(DATA / f"{sym}_2014-11.csv", folder / f"{sym}_2014-11.csv")
+        shutil.copy(shared_data / "minute" / f"{sym}_2014-11.csv", folder / f"{sym}_2014-11.csv")
     return folder
 
 
@@ -63,8 +62,8 @@ def expected_gaps(files: dict[str, Path], days, threshold: float) -> dict:
     return out
 
 
-def test_gap_adds_the_expected_symbols_on_real_data(harness, aug, aug_full):
-    files = {s: DATA / f"{s}_2021-08.csv" for s in ("AAPL", "MSFT", "TSLA")}
+def test_gap_adds_the_expected_symbols_on_real_data(shared_data, harness, aug, aug_full):
+    files = {s: shared_data / "minute" / f"{s}_2021-08.csv" for s in ("AAPL", "MSFT", "TSLA")}
     want = expected_gaps(files, AUG, 0.5)
     assert want == {AUG[0]: {}, AUG[1]: {"TSLA": pytest.approx(0.637, abs=1e-3)},
                     AUG[2]: {"MSFT": pytest.approx(0.558, abs=1e-3)}}
@@ -85,10 +84,11 @@ def test_gap_adds_the_expected_symbols_on_real_data(harness, aug, aug_full):
     assert [dumps(again[d]) for d in AUG] == [dumps(docs[d]) for d in AUG]
 
 
-def test_gap_removes_symbols_that_no_longer_qualify_across_an_early_close(harness, nov):
+def test_gap_removes_symbols_that_no_longer_qualify_across_an_early_close(shared_data, harness,
+                                                                           nov):
     """SPY gaps beyond 0.3% on 11-20, 11-21 and 12-01 — the last one against the 13:00 close
     of the 11-28 early close, not the after-hours bars that follow it in the file."""
-    spy = DATA / "SPY_2014-11.csv"
+    spy = shared_data / "minute" / "SPY_2014-11.csv"
     want = expected_gaps({"SPY": spy}, NOV, 0.3)
     assert {d for d, hit in want.items() if hit} == {datetime.date(2014, 11, 20),
                                                      datetime.date(2014, 11, 21),
@@ -110,10 +110,10 @@ def test_gap_removes_symbols_that_no_longer_qualify_across_an_early_close(harnes
     assert all("AAPL" in docs[d]["symbols"] for d in NOV)  # configured symbols stay
 
 
-def test_gap_before_the_open_uses_the_last_pre_market_price_on_real_data(tmp_path):
+def test_gap_before_the_open_uses_the_last_pre_market_price_on_real_data(shared_data, tmp_path):
     """SPY_2011-01 has pre-market bars: at the open, the last one's close vs the previous
     regular close; without pre-market bars there is no verdict."""
-    shutil.copy(DATA / "SPY_2011-01.csv", tmp_path / "SPY_2011-01.csv")
+    shutil.copy(shared_data / "minute" / "SPY_2011-01.csv", tmp_path / "SPY_2011-01.csv")
     from mismartera.plugins.sources.csv import CsvSource
 
     source = CsvSource(path=str(tmp_path))
@@ -167,8 +167,9 @@ def surge_reference(files, day, now, window, factor):
 
 
 @pytest.mark.parametrize("remove", [False, True])
-def test_volume_surge_adds_the_expected_symbols_on_real_data(harness, aug, aug_full, remove):
-    files = {s: DATA / f"{s}_2021-08.csv" for s in ("AAPL", "MSFT", "TSLA")}
+def test_volume_surge_adds_the_expected_symbols_on_real_data(shared_data, harness, aug, aug_full,
+                                                             remove):
+    files = {s: shared_data / "minute" / f"{s}_2021-08.csv" for s in ("AAPL", "MSFT", "TSLA")}
     scanners = [{"name": "volume_surge", "every": "15m",
                  "params": {"factor": 2.0, "window": 15, "remove": remove}}]
     _, docs, log = run(harness, config(aug, ["AAPL"], AUG[0], AUG[-1], scanners))
@@ -200,7 +201,7 @@ def test_volume_surge_adds_the_expected_symbols_on_real_data(harness, aug, aug_f
             assert dumps(docs[AUG[2]]["symbols"][sym]) == dumps(aug_full[AUG[2]]["symbols"][sym])
 
 
-def test_the_scanner_doc_example_runs(harness, aug):
+def test_the_scanner_doc_example_runs(shared_data, harness, aug):
     text = DOC.read_text()
     code = re.search(r"## Writing a scanner.*?```python\n(.*?)```", text, re.S)
     assert code
@@ -211,7 +212,7 @@ def test_the_scanner_doc_example_runs(harness, aug):
                  "at": ["09:31"]}]
     _, docs, log = run(harness, config(aug, ["MSFT"], AUG[0], AUG[-1], scanners))
     assert sorted(docs[AUG[-1]]["symbols"]) == ["AAPL", "MSFT"]
-    firsts = {s: [regular(read_rows(DATA / f"{s}_2021-08.csv"), d)[0][3] for d in AUG]
-              for s in ("AAPL", "TSLA")}
+    rows = {s: read_rows(shared_data / "minute" / f"{s}_2021-08.csv") for s in ("AAPL", "TSLA")}
+    firsts = {s: [regular(rows[s], d)[0][3] for d in AUG] for s in ("AAPL", "TSLA")}
     assert firsts["AAPL"][0] > 1_000_000 > max(firsts["TSLA"])
     assert log == [("add", "AAPL", ns(AUG[0], 9, 31))]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,7 +233,7 @@ def test_session_hooks_fire_once_per_day_and_symbol(mismartera_plugins):
                      ("started", d2), ("ended", d2), ("started", d3), ("ended", d3)]
 
 
-def test_a_daily_base_is_delivered_at_the_close(tmp_path):
+def test_a_daily_base_is_delivered_at_the_close(shared_data):
     """A base bar whose interval runs past the close (1d here) closes at the close."""
     import csv
 
@@ -249,10 +248,7 @@ def test_a_daily_base_is_delivered_at_the_close(tmp_path):
                   "data": {"source": "sample"}, "symbols": {"list": ["AAPL"]},
                   "streams": {"intervals": ["1d"]}},
                  plugins=plugins(), on_day_end=on_day_end)
-    path = Path(__file__).resolve().parents[2] / "shared/data/daily/AAPL_2012-2014.csv"
-    if not path.exists():
-        path = Path("/work/shared/data/daily/AAPL_2012-2014.csv")
-    with path.open() as fh:
+    with (shared_data / "daily" / "AAPL_2012-2014.csv").open() as fh:
         rows = {r["date"]: r for r in csv.DictReader(fh)}
     assert sorted(days) == [datetime.date(2012, 1, d) for d in (3, 4, 5, 6)]
     for day, bars in days.items():

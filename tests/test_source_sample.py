@@ -29,7 +29,6 @@ from tests.source_helpers import (
     ny_ns,
 )
 
-DATA = Path("/work/shared/data")
 EVERYTHING = (-(2**62), 2**62)
 
 
@@ -52,8 +51,8 @@ def sample() -> SampleSource:
     return SampleSource(exchange="XNYS")
 
 
-def test_sample_spy_equals_the_csv_rows(sample):
-    rows = read_rows(DATA / "minute/SPY_2011-01.csv")
+def test_sample_spy_equals_the_csv_rows(shared_data, sample):
+    rows = read_rows(shared_data / "minute/SPY_2011-01.csv")
     bars = sample.bars("SPY", M1, *EVERYTHING)
     assert_columnar(bars)
     assert bars.ts.tolist() == [iso_ns(r["timestamp"]) for r in rows]
@@ -61,7 +60,7 @@ def test_sample_spy_equals_the_csv_rows(sample):
         assert getattr(bars, column).tolist() == [float(r[column]) for r in rows], column
 
 
-def test_sample_spy_has_390_regular_bars_per_session_plus_extended_hours(sample):
+def test_sample_spy_has_390_regular_bars_per_session_plus_extended_hours(shared_data, sample):
     bars = sample.bars("SPY", M1, *EVERYTHING)
     days = sorted({ny_date(t) for t in bars.ts.tolist()})
     assert len(days) == 20 and days[0] == date(2011, 1, 3) and days[-1] == date(2011, 1, 31)
@@ -76,7 +75,7 @@ def test_sample_spy_has_390_regular_bars_per_session_plus_extended_hours(sample)
         extended[d] = len(whole_day) - 390
     # the extended-hours bars are the CSV's rows outside 09:30-16:00, day by day
     expected = Counter()
-    for r in read_rows(DATA / "minute/SPY_2011-01.csv"):
+    for r in read_rows(shared_data / "minute/SPY_2011-01.csv"):
         stamp = datetime.fromisoformat(r["timestamp"])
         if not (9 * 60 + 30 <= stamp.hour * 60 + stamp.minute < 16 * 60):
             expected[stamp.date()] += 1
@@ -85,8 +84,8 @@ def test_sample_spy_has_390_regular_bars_per_session_plus_extended_hours(sample)
 
 
 @pytest.mark.parametrize("symbol", ["AAPL", "MSFT"])
-def test_sample_daily_bars_equal_their_files(sample, symbol):
-    rows = read_rows(DATA / f"daily/{symbol}_2012-2014.csv")
+def test_sample_daily_bars_equal_their_files(shared_data, sample, symbol):
+    rows = read_rows(shared_data / f"daily/{symbol}_2012-2014.csv")
     bars = sample.bars(symbol, D1, *EVERYTHING)
     assert_columnar(bars)
     assert len(bars) == len(rows) == 754

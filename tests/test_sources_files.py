@@ -23,7 +23,7 @@ from mismartera.plugins.sources.parquet import ParquetSource
 from mismartera.plugins.sources.store import StoreSource
 from mismartera.sources import DataSource
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+HERE = Path(__file__).parent  # a folder of files that are neither CSV nor Parquet
 M1, D1 = Interval.parse("1m"), Interval.parse("1d")
 ALL = (-(2**62), 2**62)
 NS = 1_000_000_000
@@ -35,16 +35,16 @@ def same(a: Bars, b: Bars) -> bool:
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory) -> Path:
+def store_path(shared_data, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("src") / "bars.duckdb"
     groups: dict[str, list[str]] = {}
-    for f in sorted((DATA / "minute").glob("*.csv")):
+    for f in sorted((shared_data / "minute").glob("*.csv")):
         groups.setdefault(f.name.split("_")[0], []).append(str(f))
     for sym, files in groups.items():
         r = CliRunner().invoke(cli, ["data", "import", *files, "--symbol", sym,
                                      "--store", str(path)])
         assert r.exit_code == 0, r.output
-    for f in sorted((DATA / "daily").glob("*.csv")):
+    for f in sorted((shared_data / "daily").glob("*.csv")):
         r = CliRunner().invoke(cli, ["data", "import", str(f), "--symbol", f.name.split("_")[0],
                                      "--interval", "1d", "--store", str(path)])
         assert r.exit_code == 0, r.output
@@ -52,11 +52,11 @@ def store_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def parquet_folder(tmp_path_factory) -> Path:
+def parquet_folder(shared_data, tmp_path_factory) -> Path:
     """Per-symbol Parquet files (no symbol column) converted by DuckDB from the CSVs."""
     folder = tmp_path_factory.mktemp("pq")
     con = duckdb.connect()
-    for f in sorted((DATA / "minute").glob("*.csv")):
+    for f in sorted((shared_data / "minute").glob("*.csv")):
         dest = folder / (f.stem + ".parquet")
         con.execute(f"COPY (SELECT * FROM read_csv(?)) TO '{dest}' (FORMAT parquet)", [str(f)])
     con.close()
@@ -73,9 +73,9 @@ def test_sources_are_registered():
     assert names["parquet"].obj is ParquetSource
 
 
-def test_csv_source_matches_the_store(store_path):
+def test_csv_source_matches_the_store(shared_data, store_path):
     store = StoreSource(store=str(store_path), exchange="XNYS")
-    src = CsvSource(path=str(DATA / "minute"), exchange="XNYS")
+    src = CsvSource(path=str(shared_data / "minute"), exchange="XNYS")
     assert isinstance(src, DataSource) and isinstance(store, DataSource)
     assert src.symbols() == ["AAPL", "MSFT", "SPY", "TSLA"]
     assert store.symbols() == ["AAPL", "MSFT", "SPY", "TSLA"]
@@ -90,24 +90,24 @@ def test_csv_source_matches_the_store(store_path):
     assert src.intervals("NOPE") == []
 
 
-def test_csv_source_daily_files(store_path):
-    src = CsvSource(path=str(DATA / "daily"))
+def test_csv_source_daily_files(shared_data, store_path):
+    src = CsvSource(path=str(shared_data / "daily"))
     store = StoreSource(store=str(store_path))
     assert src.symbols() == ["AAPL", "MSFT"]
     assert src.intervals("AAPL") == [D1]
     assert store.intervals("AAPL") == [M1, D1]
     for sym in ("AAPL", "MSFT"):
         assert same(src.bars(sym, D1, *ALL), store.bars(sym, D1, *ALL))
-    explicit = CsvSource(path=str(DATA / "daily" / "AAPL_2012-2014.csv"), interval="1d")
+    explicit = CsvSource(path=str(shared_data / "daily" / "AAPL_2012-2014.csv"), interval="1d")
     assert explicit.symbols() == ["AAPL"]
     assert same(explicit.bars("AAPL", D1, *ALL), store.bars("AAPL", D1, *ALL))
 
 
-def test_csv_source_mixed_intervals_and_gzip(tmp_path, store_path):
-    shutil.copy(DATA / "daily" / "AAPL_2012-2014.csv", tmp_path / "aapl_daily.csv")
+def test_csv_source_mixed_intervals_and_gzip(shared_data, tmp_path, store_path):
+    shutil.copy(shared_data / "daily" / "AAPL_2012-2014.csv", tmp_path / "aapl_daily.csv")
     import gzip
 
-    raw = (DATA / "minute" / "AAPL_2021-08.csv").read_bytes()
+    raw = (shared_data / "minute" / "AAPL_2021-08.csv").read_bytes()
     (tmp_path / "AAPL_2021.csv.gz").write_bytes(gzip.compress(raw))
     (tmp_path / "notes.txt").write_text("not a bar file")
     src = CsvSource(path=str(tmp_path))
@@ -119,12 +119,12 @@ def test_csv_source_mixed_intervals_and_gzip(tmp_path, store_path):
     assert same(src.bars("AAPL", M1, *ALL), store.bars("AAPL", M1, lo, lo + 5 * DAY))
 
 
-def test_csv_source_merges_a_symbols_files(tmp_path):
-    lines = (DATA / "minute" / "TSLA_2021-08.csv").read_text().splitlines()
+def test_csv_source_merges_a_symbols_files(shared_data, tmp_path):
+    lines = (shared_data / "minute" / "TSLA_2021-08.csv").read_text().splitlines()
     (tmp_path / "TSLA_a.csv").write_text("\n".join(lines[:700]) + "\n")
     (tmp_path / "TSLA_b.csv").write_text("\n".join([lines[0], *lines[600:]]) + "\n")
     merged = CsvSource(path=str(tmp_path)).bars("TSLA", M1, *ALL)
-    whole = CsvSource(path=str(DATA / "minute")).bars("TSLA", M1, *ALL)
+    whole = CsvSource(path=str(shared_data / "minute")).bars("TSLA", M1, *ALL)
     assert same(merged, whole)
     fields = lines[650].split(",")
     fields[5] = "1"
@@ -154,12 +154,12 @@ def test_parquet_source_matches_the_store(store_path, parquet_folder):
         assert same(src.bars(sym, M1, *ALL), store.bars(sym, M1, *ALL))
 
 
-def test_parquet_source_with_a_symbol_column(tmp_path, store_path):
+def test_parquet_source_with_a_symbol_column(shared_data, tmp_path, store_path):
     dest = tmp_path / "all.parquet"
     parts = " UNION ALL ".join(
         f"SELECT '{f.name.split('_')[0]}' AS Symbol, epoch_ns(timestamp) AS ts, open, high, "
         f"low, close, volume FROM read_csv('{f}')"
-        for f in sorted((DATA / "minute").glob("*_2021-08.csv")))
+        for f in sorted((shared_data / "minute").glob("*_2021-08.csv")))
     con = duckdb.connect()
     con.execute(f"COPY ({parts}) TO '{dest}' (FORMAT parquet)")
     con.close()
@@ -175,15 +175,15 @@ def test_parquet_source_with_a_symbol_column(tmp_path, store_path):
     (CsvSource, {"exchange": "XNYS"}, "csv source needs option 'path'"),
     (CsvSource, {"path": "/no/such/folder"}, "csv source option 'path': /no/such/folder does "
                                              "not exist"),
-    (CsvSource, {"path": str(DATA / "minute"), "folder": "x"},
+    (CsvSource, {"path": str(HERE), "folder": "x"},
      "unknown csv source option 'folder': expected one of path, exchange, interval, tz"),
-    (CsvSource, {"path": str(DATA / "minute"), "interval": "7m"}, "csv source option "
-                                                                  "'interval': unknown interval"),
-    (CsvSource, {"path": str(DATA / "minute"), "tz": "Mars/Base"}, "unknown time zone"),
+    (CsvSource, {"path": str(HERE), "interval": "7m"},
+     "csv source option 'interval': unknown interval"),
+    (CsvSource, {"path": str(HERE), "tz": "Mars/Base"}, "unknown time zone"),
     (CsvSource, {"path": ""}, "must be a non-empty string"),
-    (CsvSource, {"path": str(DATA)}, "no CSV files in"),
-    (ParquetSource, {"path": str(DATA / "minute")}, "no Parquet files in"),
-    (ParquetSource, {"path": str(DATA), "store": "x"}, "unknown parquet source option 'store'"),
+    (CsvSource, {"path": str(HERE)}, "no CSV files in"),
+    (ParquetSource, {"path": str(HERE)}, "no Parquet files in"),
+    (ParquetSource, {"path": str(HERE), "store": "x"}, "unknown parquet source option 'store'"),
     (StoreSource, {"store": "/no/such/bars.duckdb"}, "/no/such/bars.duckdb does not exist"),
     (StoreSource, {"path": "x"}, "unknown store source option 'path': expected one of store, "
                                  "exchange"),

@@ -78,15 +78,12 @@ def test_broken_plugin_is_one_warning_line_and_the_cli_still_works(venv):
 
 
 def test_allowlist_skips_the_broken_plugin(venv):
-    result = venv.mismartera("plugins", "--json",
-                             env={**__import__("os").environ,
-                                  "MISMARTERA_LOAD_PLUGINS": "example-source"})
+    result = venv.mismartera("plugins", "--json", env={"MISMARTERA_LOAD_PLUGINS": "example-source"})
     assert result.returncode == 0 and result.stderr == ""
     assert any(r["name"] == "sine" for r in json.loads(result.stdout))
 
 
 def test_disable_autoload(venv):
-    result = venv.mismartera("plugins", "--json", env={**__import__("os").environ,
-                                                        "MISMARTERA_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    result = venv.mismartera("plugins", "--json", env={"MISMARTERA_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert result.returncode == 0 and result.stderr == ""
     assert not any(r["name"] == "sine" for r in json.loads(result.stdout))

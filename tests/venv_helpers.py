@@ -3,9 +3,11 @@ dependencies) and get third-party plugin distributions pip-installed into them."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -29,6 +31,10 @@ class PluginVenv:
                         "--no-build-isolation", "--no-index", str(path)],
                        check=True, capture_output=True, text=True)
 
-    def mismartera(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    def mismartera(self, *args: str, env: Mapping[str, str] | None = None,
+                   **kwargs) -> subprocess.CompletedProcess:
+        """Run the CLI with installed plugins autoloaded (tests/conftest.py turns that off for
+        the suite) and `env` added to the environment."""
+        full = {k: v for k, v in os.environ.items() if k != "MISMARTERA_DISABLE_PLUGIN_AUTOLOAD"}
         return subprocess.run([str(self.python), "-m", "mismartera", *args], capture_output=True,
-                              text=True, timeout=300, **kwargs)
+                              text=True, timeout=300, env={**full, **(env or {})}, **kwargs)
