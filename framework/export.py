@@ -3,21 +3,27 @@
 `snapshot()` is the only place that turns SessionData into the export shape
 (`"schema": "mismartera.session/1"`); every exporter plugin writes from it, so JSON, CSV and
 Parquet never disagree. It copies under SessionData's lock, so any thread may call it.
+`atomic_write` writes one file and `atomic_paths` a set of files as a set; both give the
+files the permissions the umask allows, as `open()` would.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from mismartera.bars import COLUMNS
 from mismartera.calendar import TimeManager
-from mismartera.session.data import SessionData
+from mismartera.session.data import SessionData, SymbolSessionData
+from mismartera.session.indicator_state import RunningIndicator
 
 SCHEMA = "mismartera.session/1"
 
@@ -27,6 +33,28 @@ Marks = dict[tuple[str, str], int]
 
 def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def indicator_columns(symbol_data: SymbolSessionData, interval: str,
+                      ts: np.ndarray) -> dict[str, list[float | None]]:
+    """The session indicators of `interval` as columns beside its bars stamped `ts`: one
+    value per bar (None until ready); a multi-output indicator gives one column per output,
+    named `KEY.OUTPUT`."""
+    columns: dict[str, list[float | None]] = {}
+    for key, state in symbol_data.indicators.items():
+        if not isinstance(state, RunningIndicator) or state.interval != interval:
+            continue
+        stamps = state.history_ts()
+        at = np.searchsorted(ts, stamps)
+        hit = at < len(ts)
+        hit[hit] = ts[at[hit]] == stamps[hit]
+        for output in state.outputs:
+            values = np.full(len(ts), np.nan)
+            history = state.history(output)
+            values[at[hit]] = history[len(history) - len(stamps):][hit]
+            name = key if len(state.outputs) == 1 else f"{key}.{output}"
+            columns[name] = [_num(v) for v in values.tolist()]
+    return columns
 
 
 def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool = False,
@@ -63,6 +91,7 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                     "base": iv.base.name if iv.base is not None else None,
                     "columns": list(COLUMNS),
                     "data": rows,
+                    "indicators": indicator_columns(s, name, arrays[0]),
                     "quality": round(iv.quality, 2),
                     "gaps": {
                         "gap_count": len(iv.gaps),
@@ -102,23 +131,50 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
     return doc, marks
 
 
+def _file_mode() -> int:
+    """The permission bits a newly created file gets under the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextmanager
+def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Temporary paths beside `paths`, to write a set of files as a set: once the block has
+    written them all, each gets the umask's permissions, is synced and renamed into place;
+    if anything fails, the temporary files are removed and none of `paths` is replaced."""
+    targets = [Path(p) for p in paths]
+    temps: list[Path] = []
+    try:
+        for target in targets:
+            if target.is_dir():  # found now, not when half of the set is renamed
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent)
+            os.close(fd)
+            temps.append(Path(tmp))
+        yield temps
+        mode = _file_mode()
+        for tmp in temps:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)
+        for tmp, target in zip(temps, targets, strict=True):
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Write `path` through a temporary file in the same folder and rename it into place,
     so readers see the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        text_args = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **text_args) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text_args = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+    with atomic_paths([path]) as (tmp,), open(tmp, mode, **text_args) as fh:
+        yield fh
 
 
 def exporter_for(path: str | Path, plugins) -> Any:
@@ -136,6 +192,8 @@ def exporter_for(path: str | Path, plugins) -> Any:
 
 
 def write_export(path: str | Path, doc: dict[str, Any], plugins,
-                 write: Callable[[dict[str, Any], Path], None] | None = None) -> None:
-    """Write `doc` to `path` with the exporter chosen by the file's suffix."""
-    (write or exporter_for(path, plugins).write)(doc, Path(path))
+                 write: Callable[[dict[str, Any], Path], Any] | None = None) -> list[Path]:
+    """Write `doc` to `path` with the exporter chosen by the file's suffix; the files
+    written (an exporter's `write` may return them; by default it wrote `path`)."""
+    written = (write or exporter_for(path, plugins).write)(doc, Path(path))
+    return [Path(p) for p in written] if written is not None else [Path(path)]

@@ -40,7 +40,11 @@ def backtest_options(fn):
         click.option("--indicator", "indicators", multiple=True,
                      help="Indicator SPEC, e.g. sma:period=20@5m (repeatable)."),
         click.option("--export", type=click.Path(dir_okay=False),
-                     help="Write the last day's snapshot; the format follows the suffix."),
+                     help="Write the last day's snapshot; the format follows the suffix: "
+                          ".json (one document), .parquet (one file: every bar, indicator "
+                          "columns beside them), .csv (one file per symbol and interval: "
+                          "out/day.csv writes out/day.SPY.1m.csv, out/day.SPY.5m.csv, ...). "
+                          "Each file written is printed."),
         click.option("--export-dir", type=click.Path(file_okay=False),
                      help="Write one snapshot per session day: DIR/<YYYY-MM-DD>.json."),
         click.option("--timings/--no-timings", default=None,
@@ -75,13 +79,17 @@ def _run(ctx: click.Context, config, quiet: bool) -> None:
         if progress is not None:
             progress.update(task, total=len(coord.days), advance=1, description=f"session {day}")
 
+    written: list[Path] = []
     try:
-        session_data = run_backtest(config, plugins=app.plugins, on_day_end=on_day_end)
+        session_data = run_backtest(config, plugins=app.plugins, on_day_end=on_day_end,
+                                    on_export=written.append)
     finally:
         if progress is not None:
             progress.stop()
     if not quiet:
         _summary(session_data, time.perf_counter() - started)
+        for path in written:
+            click.echo(f"wrote {path}")
 
 
 def _summary(session_data, elapsed: float) -> None:
@@ -148,5 +156,3 @@ def demo(ctx: click.Context, quiet: bool, **flags) -> None:
     config = SessionConfig.from_dict(DEMO, origin="demo")
     config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())})
     _run(ctx, config.validate(), quiet)
-    if not quiet and config.export_path:
-        click.echo(f"wrote {Path(config.export_path)}")

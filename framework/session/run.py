@@ -24,12 +24,12 @@ def as_config(config: SessionConfig | str | Path | Mapping[str, Any]) -> Session
     return SessionConfig.from_toml(config)
 
 
-def export_now(coordinator: SessionCoordinator, path: str | Path) -> Path:
-    """Write a snapshot of the coordinator's SessionData to `path` (format from the suffix)."""
+def export_now(coordinator: SessionCoordinator, path: str | Path) -> list[Path]:
+    """Write a snapshot of the coordinator's SessionData to `path` (format from the
+    suffix); the files written (a CSV export writes one per symbol and interval)."""
     doc, _ = snapshot(coordinator.session_data, coordinator.calendar,
                       timings=coordinator.config.export_timings)
-    write_export(path, doc, coordinator.plugins)
-    return Path(path)
+    return write_export(path, doc, coordinator.plugins)
 
 
 def run_coordinator(coordinator: SessionCoordinator, *, on_day_end: DayEnd | None = None,
@@ -38,19 +38,20 @@ def run_coordinator(coordinator: SessionCoordinator, *, on_day_end: DayEnd | Non
     `export_dir`, the last day's with `export_path`); `on_export` hears of each file."""
     cfg = coordinator.config
 
+    def export(path: str | Path) -> None:
+        for written in export_now(coordinator, path):
+            if on_export is not None:
+                on_export(written)
+
     def day_end(coord: SessionCoordinator, day) -> None:
         if cfg.export_dir is not None:
-            path = export_now(coord, Path(cfg.export_dir) / f"{day.isoformat()}.json")
-            if on_export is not None:
-                on_export(path)
+            export(Path(cfg.export_dir) / f"{day.isoformat()}.json")
         if on_day_end is not None:
             on_day_end(coord, day)
 
     session_data = coordinator.run(on_day_end=day_end)
     if cfg.export_path is not None:
-        path = export_now(coordinator, cfg.export_path)
-        if on_export is not None:
-            on_export(path)
+        export(cfg.export_path)
     return session_data
 
 
@@ -61,16 +62,17 @@ def run_backtest(
     source: DataSource | None = None,
     observers: Iterable[Any] = (),
     on_day_end: DayEnd | None = None,
+    on_export: Callable[[Path], None] | None = None,
     stop_times: Iterable[int] = (),
 ) -> SessionData:
     """Run a session (a backtest, or live when the config says `mode = "live"`) and write
-    the configured exports; returns the last day's SessionData
-    (its `metrics` attribute holds the run's PerformanceMetrics).
+    the configured exports (`on_export` hears of each file written); returns the last
+    day's SessionData (its `metrics` attribute holds the run's PerformanceMetrics).
 
     `config` is a SessionConfig, a session-file path or a dict shaped like the file."""
     coordinator = build_coordinator(as_config(config), plugins=plugins, source=source,
                                     observers=observers, stop_times=stop_times)
-    return run_coordinator(coordinator, on_day_end=on_day_end)
+    return run_coordinator(coordinator, on_day_end=on_day_end, on_export=on_export)
 
 
 def build_coordinator(config: SessionConfig, **kwargs: Any) -> SessionCoordinator:

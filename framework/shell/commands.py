@@ -54,7 +54,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("export",), "export FILE",
                 "write a snapshot of the session (running or ended); format from the suffix",
                 "FILE ends in .json, .csv or .parquet (or a suffix an exporter plugin adds). "
-                "The snapshot holds the bars closed so far, quality, gaps and indicators."),
+                "The snapshot holds the bars closed so far, quality, gaps and indicators. "
+                "A .csv export writes one file per symbol and interval (out/s.csv: "
+                "out/s.SPY.1m.csv, ...); every file written is named."),
     CommandSpec(("help",), "help [COMMAND]", "list the commands, or explain one"),
     CommandSpec(("quit",), "quit", "stop a running session cleanly and leave (also: exit, Ctrl-D)"),
 )

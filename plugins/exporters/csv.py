@@ -1,7 +1,8 @@
-"""The `csv` exporter: one file per symbol and interval, with the contract's columns.
+"""The `csv` exporter: one file per symbol and interval, its bars and then its indicators.
 
-`--export out/day.csv` writes `out/day.AAPL.1m.csv`, `out/day.AAPL.5m.csv`, ...; every
-file is written atomically, and all of them only after each one was produced."""
+`--export out/day.csv` writes `out/day.AAPL.1m.csv`, `out/day.AAPL.5m.csv`, ...: the
+columns ts, open, high, low, close, volume, then one per session indicator of that interval
+(empty until it is ready). The files are written as a set: all of them or none."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mismartera import hookimpl
-from mismartera.export import atomic_write
+from mismartera.export import atomic_paths
 
 
 def csv_paths(doc: dict[str, Any], path: Path) -> dict[tuple[str, str], Path]:
@@ -20,17 +21,26 @@ def csv_paths(doc: dict[str, Any], path: Path) -> dict[tuple[str, str], Path]:
             for sym, s in doc["symbols"].items() for name in s["bars"]}
 
 
+def _write_block(block: dict[str, Any], tmp: Path) -> None:
+    indicators = block.get("indicators", {})
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([*block["columns"], *indicators])
+        columns = list(indicators.values())
+        for i, row in enumerate(block["data"]):
+            writer.writerow([*row, *("" if c[i] is None else c[i] for c in columns)])
+
+
 class CsvExporter:
     suffixes = (".csv",)
 
     @staticmethod
-    def write(doc: dict[str, Any], path: Path) -> None:
-        for (sym, name), target in csv_paths(doc, path).items():
-            block = doc["symbols"][sym]["bars"][name]
-            with atomic_write(target) as fh:
-                writer = csv.writer(fh, lineterminator="\n")
-                writer.writerow(block["columns"])
-                writer.writerows(block["data"])
+    def write(doc: dict[str, Any], path: Path) -> list[Path]:
+        targets = csv_paths(doc, path)
+        with atomic_paths(list(targets.values())) as temps:
+            for (sym, name), tmp in zip(targets, temps, strict=True):
+                _write_block(doc["symbols"][sym]["bars"][name], tmp)
+        return list(targets.values())
 
 
 @hookimpl

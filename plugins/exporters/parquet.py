@@ -1,48 +1,63 @@
 """The `parquet` exporter: every bar of the snapshot in one Parquet file (through duckdb)
-with columns symbol, interval, derived, ts (TIMESTAMPTZ), open, high, low, close, volume."""
+with columns symbol, interval, derived, ts (`timestamp[ns, tz=UTC]`), open, high, low,
+close, volume, then one float64 column per session indicator (NaN until it is ready, and on
+the rows of other intervals)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from mismartera import hookimpl
+from mismartera.bars import COLUMNS
+from mismartera.export import atomic_paths
+
+FIELDS = COLUMNS[1:]
+
+
+def _table(doc: dict[str, Any]) -> dict[str, Any]:
+    """The columns of the file, as numpy arrays (ts still ISO text)."""
+    import numpy as np
+
+    blocks = [(sym, name, block) for sym, s in doc["symbols"].items()
+              for name, block in s["bars"].items()]
+    extra = list(dict.fromkeys(k for _, _, b in blocks for k in b.get("indicators", {})))
+    table: dict[str, list[Any]] = {c: [] for c in ("symbol", "interval", "derived", "ts",
+                                                   *FIELDS, *extra)}
+    for sym, name, block in blocks:
+        n = len(block["data"])
+        table["symbol"] += [sym] * n
+        table["interval"] += [name] * n
+        table["derived"] += [block["derived"]] * n
+        for column, values in zip(("ts", *FIELDS), zip(*block["data"], strict=True),
+                                  strict=False):
+            table[column] += values
+        indicators = block.get("indicators", {})
+        for key in extra:
+            table[key] += indicators.get(key, [None] * n)
+    types = {"symbol": object, "interval": object, "derived": bool, "ts": object}
+    return {c: np.array(v, dtype=types.get(c, np.float64)) for c, v in table.items()}
 
 
 class ParquetExporter:
     suffixes = (".parquet", ".pq")
 
     @staticmethod
-    def write(doc: dict[str, Any], path: Path) -> None:
+    def write(doc: dict[str, Any], path: Path) -> list[Path]:
         import duckdb
-        import numpy as np
 
-        rows = [(sym, name, block["derived"], *row)
-                for sym, s in doc["symbols"].items() for name, block in s["bars"].items()
-                for row in block["data"]]
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 9
-        bars_table = {  # noqa: F841 - read by duckdb's replacement scan below
-            "symbol": np.array(cols[0], dtype=object), "interval": np.array(cols[1], dtype=object),
-            "derived": np.array(cols[2], dtype=bool), "ts": np.array(cols[3], dtype=object),
-            **{c: np.array(cols[4 + i], dtype=np.float64)
-               for i, c in enumerate(("open", "high", "low", "close", "volume"))},
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        bars_table = _table(doc)  # noqa: F841 - read by duckdb's replacement scan below
+        with atomic_paths([path]) as (tmp,):
             con = duckdb.connect()
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(
-                "COPY (SELECT symbol, interval, derived, CAST(ts AS TIMESTAMPTZ) AS ts, open, "
-                "high, low, close, volume FROM bars_table) TO ? (FORMAT parquet)", [tmp])
-            con.close()
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                con.execute("COPY (SELECT * REPLACE (CAST(symbol AS VARCHAR) AS symbol, "
+                            "CAST(interval AS VARCHAR) AS interval, "
+                            "CAST(ts AS TIMESTAMPTZ_NS) AS ts) FROM bars_table) "
+                            "TO ? (FORMAT parquet)", [str(tmp)])
+            finally:
+                con.close()
+        return [path]
 
 
 @hookimpl
