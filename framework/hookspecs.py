@@ -51,7 +51,8 @@ def register_exporters(register: Register) -> None:
     """Register exporters that write a snapshot of ``SessionData`` to a file.
 
     :param register: call ``register(name, exporter, description="")``; ``exporter`` has a
-        ``suffixes`` tuple (e.g. ``(".json",)``) and ``write(snapshot, path)``.
+        ``suffixes`` tuple (e.g. ``(".json",)``) and ``write(snapshot, path)``, which
+        returns the list of files it wrote when they are not just ``path``.
     """
 
 
