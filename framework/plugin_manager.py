@@ -7,8 +7,12 @@ is reported in one warning line and skipped; everything else keeps working. A pl
 registered explicitly (`register_plugin`, e.g. from a test) raises `PluginError` instead.
 
 Environment:
-    MISMARTERA_LOAD_PLUGINS=a,b            load only these third-party plugins (entry-point names)
-    MISMARTERA_DISABLE_PLUGIN_AUTOLOAD=1   load no third-party plugins at all
+    MISMARTERA_LOAD_PLUGINS=a,dist:b       load only these third-party plugins (entry-point
+                                           names, optionally qualified by their distribution)
+    MISMARTERA_DISABLE_PLUGIN_AUTOLOAD=1   load no third-party plugins at all (or true, yes)
+
+Which entry points to import is decided before importing any: a name already taken by another
+distribution's entry point is reported and not imported.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -84,6 +89,23 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
+def _dist_key(name: str) -> str:
+    """A distribution name normalised as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _allowlist(raw: str | None) -> set[str] | None:
+    """MISMARTERA_LOAD_PLUGINS as a set of `name` and `distribution:name` keys (None: all)."""
+    if raw is None:
+        return None
+    keys = set()
+    for item in (i.strip() for i in raw.split(",")):
+        dist, sep, name = item.rpartition(":")
+        if name:
+            keys.add(f"{_dist_key(dist.strip())}:{name.strip()}" if sep else name)
+    return keys
+
+
 def _own_version() -> str:
     try:
         return metadata.version("mismartera")
@@ -115,23 +137,38 @@ class PluginManager:
             name = module_name.removeprefix("mismartera.plugins.").replace(".", "-")
             self._load(lambda m=module_name: importlib.import_module(m),
                        Provenance(name, "mismartera", version))
-        if self.load_entry_points and self.env.get("MISMARTERA_DISABLE_PLUGIN_AUTOLOAD") != "1":
-            raw = self.env.get("MISMARTERA_LOAD_PLUGINS")
-            allow = None if raw is None else {n.strip() for n in raw.split(",") if n.strip()}
-            for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-                if allow is None or ep.name in allow:
-                    dist = ep.dist
-                    prov = Provenance(ep.name, dist.name if dist else "unknown",
-                                      dist.version if dist else "?")
-                    self._load(ep.load, prov)
+        disable = self.env.get("MISMARTERA_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower()
+        if self.load_entry_points and disable not in ("1", "true", "yes"):
+            self._load_entry_points(_allowlist(self.env.get("MISMARTERA_LOAD_PLUGINS")))
 
     # --- loading ---------------------------------------------------------------------------
+
+    def _load_entry_points(self, allow: set[str] | None) -> None:
+        """Import the allowed entry points, each name from one distribution only: the choice
+        is made before importing, so a second distribution's module is never run."""
+        chosen: dict[str, Provenance] = {}
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist
+            prov = Provenance(ep.name, dist.name if dist else "unknown",
+                              dist.version if dist else "?")
+            keys = {ep.name, f"{_dist_key(prov.distribution)}:{ep.name}"}
+            if allow is not None and not keys & allow:
+                continue
+            taken = chosen.get(ep.name) or self._provenance.get(ep.name)
+            if taken is not None:
+                self._fail(prov, PluginError(f"the name {ep.name!r} is already taken by "
+                                             f"plugin {taken}"))
+                continue
+            chosen[ep.name] = prov
+            self._load(ep.load, prov)
 
     def _load(self, load: Callable[[], Any], prov: Provenance) -> None:
         try:
             self._add(load(), prov)
-        except Exception as exc:  # one broken plugin must not break the rest
-            self._fail(prov, exc)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # one broken plugin (even one calling exit()) must not
+            self._fail(prov, exc)  # break the rest
 
     def _fail(self, prov: Provenance, exc: BaseException) -> None:
         failure = FailedPlugin(prov, str(exc) if isinstance(exc, PluginError) else _reason(exc))

@@ -113,8 +113,10 @@ class FakeEntryPoint:
     def __init__(self, name, obj=None, error=None, dist="fake-dist"):
         self.name, self._obj, self._error = name, obj, error
         self.dist = types.SimpleNamespace(name=dist, version="9.9")
+        self.loaded = False
 
     def load(self):
+        self.loaded = True
         if self._error:
             raise self._error
         return self._obj
@@ -146,9 +148,63 @@ def test_allowlist_env(fake_entry_points):
     assert manager.failed == []
 
 
-def test_disable_autoload_env(fake_entry_points):
-    manager = PluginManager(builtins=(), env={"MISMARTERA_DISABLE_PLUGIN_AUTOLOAD": "1"})
-    assert manager.plugins() == []
+@pytest.mark.parametrize("value", ["1", "true", "yes", "TRUE", " Yes "])
+def test_disable_autoload_env(fake_entry_points, value):
+    manager = PluginManager(builtins=(), env={"MISMARTERA_DISABLE_PLUGIN_AUTOLOAD": value})
+    assert manager.plugins() == [] and manager.failed == []
+    assert not any(ep.loaded for ep in fake_entry_points)
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", ""])
+def test_autoload_stays_on_for_other_values(fake_entry_points, value):
+    manager = PluginManager(builtins=(), env={"MISMARTERA_DISABLE_PLUGIN_AUTOLOAD": value},
+                            warn=lambda line: None)
+    assert set(manager.registered("indicator")) == {"g1", "o1"}
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), SystemExit(), GeneratorExit("bye")])
+def test_a_base_exception_at_import_is_isolated_like_any_failure(monkeypatch, exc):
+    eps = [FakeEntryPoint("quits", error=exc), FakeEntryPoint("good", indicator_plugin("g", "g1"))]
+    monkeypatch.setattr(metadata, "entry_points", lambda group: eps)
+    lines: list[str] = []
+    manager = PluginManager(builtins=(), env={}, warn=lines.append)
+    reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+    assert lines == [f"Warning: plugin quits (fake-dist 9.9) failed to load: {reason}"]
+    assert set(manager.registered("indicator")) == {"g1"}
+
+
+def test_keyboard_interrupt_at_import_still_interrupts(monkeypatch):
+    eps = [FakeEntryPoint("ctrl-c", error=KeyboardInterrupt())]
+    monkeypatch.setattr(metadata, "entry_points", lambda group: eps)
+    with pytest.raises(KeyboardInterrupt):
+        PluginManager(builtins=(), env={})
+
+
+@pytest.fixture
+def same_name_twice(monkeypatch):
+    eps = [FakeEntryPoint("dup", indicator_plugin("dup", "a1"), dist="dist-a"),
+           FakeEntryPoint("dup", indicator_plugin("dup", "b1"), dist="dist_b")]
+    monkeypatch.setattr(metadata, "entry_points", lambda group: eps)
+    return eps
+
+
+@pytest.mark.parametrize("env", [{}, {"MISMARTERA_LOAD_PLUGINS": "dup"}])
+def test_a_second_distribution_with_a_taken_name_is_not_imported(same_name_twice, env):
+    lines: list[str] = []
+    manager = PluginManager(builtins=(), env=env, warn=lines.append)
+    assert set(manager.registered("indicator")) == {"a1"}
+    assert [ep.loaded for ep in same_name_twice] == [True, False]
+    assert lines == ["Warning: plugin dup (dist_b 9.9) failed to load: the name 'dup' is "
+                     "already taken by plugin dup (dist-a 9.9)"]
+
+
+@pytest.mark.parametrize(("allow", "loaded"), [("dist-b:dup", [False, True]),
+                                                ("DIST.A:dup, other", [True, False]),
+                                                ("dist-a:nope", [False, False])])
+def test_allowlist_entries_may_name_the_distribution(same_name_twice, allow, loaded):
+    manager = PluginManager(builtins=(), env={"MISMARTERA_LOAD_PLUGINS": allow})
+    assert [ep.loaded for ep in same_name_twice] == loaded
+    assert manager.failed == []
 
 
 def test_the_suite_loads_no_installed_plugin(fake_entry_points):
