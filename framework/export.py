@@ -79,7 +79,7 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
         symbols: dict[str, Any] = {}
         for s in session_data:
             bars_doc = {}
-            for name, iv in s.bars.items():
+            for name, iv in s.stream_bars().items():
                 total = len(iv.data)
                 start = 0 if since is None else min(total, since.get((s.symbol, name), 0))
                 marks[(s.symbol, name)] = total
@@ -117,7 +117,8 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                                for k, v in s.indicators.items()},
                 "historical": {
                     "days": [d.isoformat() for d in s.historical.days],
-                    "quality": {k: round(v, 2) for k, v in s.historical.quality.items()},
+                    "quality": {k: round(v, 2) for k, v in s.historical.quality.items()
+                                if k in s.streams},
                     "indicators": dict(s.historical.indicators),
                 },
                 "errors": list(s.errors),

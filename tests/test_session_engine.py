@@ -172,9 +172,10 @@ def test_stream_plan_picks_the_smallest_requested_interval_the_source_has(
     [
         (["1m"], [], "X: source 'src' has no data for this symbol"),
         (["1m", "5m"], ["1d"],
-         "X: source 'src' has none of the requested intervals 1m, 5m (it has 1d)"),
-        (["2m", "5m"], ["2m"], "X: interval 5m cannot be derived from the base interval 2m"),
-        (["1s", "1m"], ["1m"], "X: interval 1s is smaller than the base interval 1m"),
+         "X: no interval that source 'src' has (1d) builds all of 1m, 5m; the valid "
+         "intervals are 1d"),
+        (["2m", "5m"], ["2m"], "X: no interval that source 'src' has (2m) builds all of 2m, 5m"),
+        (["1s", "1m"], ["1m"], "X: no interval that source 'src' has (1m) builds all of 1s, 1m"),
     ],
 )
 def test_stream_plan_errors_name_symbol_and_interval(requested, available, message):

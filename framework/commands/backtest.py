@@ -103,12 +103,13 @@ def _summary(session_data, elapsed: float) -> None:
     table.add_column("symbol")
     table.add_column("intervals")
     table.add_column("bars today", justify="right")
-    table.add_column("quality (base)", justify="right")
+    table.add_column("quality", justify="right")
     table.add_column("errors")
     indicators = Table("symbol", "indicator", "value", title="indicators at the close")
     for s in session_data:
-        counts = " / ".join(f"{n}:{len(b.data)}" for n, b in s.bars.items())
-        table.add_row(s.symbol, ", ".join(s.bars), counts, f"{s.base.quality:.2f}%",
+        shown = s.stream_bars()
+        counts = " / ".join(f"{n}:{len(b.data)}" for n, b in shown.items())
+        table.add_row(s.symbol, ", ".join(shown), counts, f"{shown[s.streams[0]].quality:.2f}%",
                       "; ".join(s.errors[-2:]) or "-")
         values = [(k, v.to_dict().get("value")) for k, v in s.indicators.items()]
         values += [(k, v.get("value")) for k, v in s.historical.indicators.items()]

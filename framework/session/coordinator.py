@@ -46,27 +46,29 @@ from mismartera.symbols import check_symbol
 
 def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
                 source_name: str) -> Interval:
-    """Phase 0 for one symbol: the base (streamed) interval; all others are generated.
+    """Phase 0 for one symbol: the base (streamed) interval; every requested interval is
+    built from it.
 
-    The base is the smallest requested interval the source has; every other requested
-    interval must be derivable from it (a whole multiple, or `1d` from intraday)."""
+    The base is the largest interval the source has from which every requested interval
+    derives (a whole multiple of it, or `1d` from intraday): a requested interval the source
+    has is streamed as it is; otherwise the base is internal (`5m` alone on a `1m` source
+    streams `1m` and shows `5m`). `1w` is refused: a session's bars never span sessions."""
     if not available:
         raise DataError(f"{symbol}: source {source_name!r} has no data for this symbol")
-    have = set(available)
-    base = next((i for i in sorted(requested) if i in have), None)
-    if base is None:
-        wanted = ", ".join(map(str, sorted(requested)))
-        has = ", ".join(map(str, sorted(available)))
-        raise DataError(f"{symbol}: source {source_name!r} has none of the requested intervals "
-                        f"{wanted} (it has {has})")
-    for interval in requested:
-        if interval.ns < base.ns:
-            raise DataError(f"{symbol}: interval {interval} is smaller than the base interval "
-                            f"{base} that source {source_name!r} provides")
-        if not interval.derivable_from(base) or interval.name == "1w":
-            raise DataError(f"{symbol}: interval {interval} cannot be derived from the base "
-                            f"interval {base} (it must be a whole multiple of it, or 1d)")
-    return base
+    has = ", ".join(map(str, sorted(available)))
+    valid = ", ".join(i.name for i in map(Interval.parse, Interval.SUPPORTED)
+                      if i.name != "1w" and any(i.derivable_from(a) for a in available))
+    wanted = ", ".join(map(str, sorted(requested)))
+    weekly = [i for i in requested if i.name == "1w"]
+    if weekly:
+        raise DataError(f"{symbol}: interval 1w cannot be a stream (a session's bars never "
+                        f"span sessions); with source {source_name!r} ({has}) the valid "
+                        f"intervals are {valid}")
+    bases = [b for b in available if all(i.derivable_from(b) for i in requested)]
+    if not bases:
+        raise DataError(f"{symbol}: no interval that source {source_name!r} has ({has}) builds "
+                        f"all of {wanted}; the valid intervals are {valid}")
+    return max(bases)
 
 
 class SessionCoordinator:
@@ -180,7 +182,7 @@ class SessionCoordinator:
         table = self.calendar.sessions(self.days[0], self.days[-1])
         longest = int((table.closes - table.opens).max())
         self._capacity = {i: -(-longest // i.ns) + 1 if i.is_intraday else 1
-                          for i in cfg.intervals}
+                          for i in map(Interval.parse, Interval.SUPPORTED)}
         self.indicators.validate()
         self.scanners.validate()
 
@@ -382,7 +384,9 @@ class SessionCoordinator:
 
     def _targets(self, symbol: str, interval: str) -> list[Any]:
         """The per-bar callbacks that want `symbol`'s bars of `interval` (an observer may
-        name the intervals it wants in `intervals`)."""
+        name the intervals it wants in `intervals`); an internal base has none."""
+        if all(interval != i.name for i in self.config.intervals):
+            return []
         return [functools.partial(o.on_bar, self.context, symbol, interval)
                 for o in self._bar_observers
                 if getattr(o, "intervals", None) is None or interval in o.intervals]

@@ -262,11 +262,14 @@ class SymbolSessionData:
 
     def __init__(self, symbol: str, base_interval: Interval, intervals: list[Interval],
                  capacity: dict[Interval, int]) -> None:
+        """`intervals` are the ones asked for (`streams`); `bars` holds them and the base,
+        which is internal when it was not asked for (built from, never shown)."""
         self.symbol = symbol
         self.base_interval = base_interval
+        self.streams = tuple(interval.name for interval in sorted(set(intervals)))
         self.bars: dict[str, BarIntervalData] = {}
         self.quality_clock = QualityClock()
-        for interval in sorted(set(intervals)):
+        for interval in sorted({*intervals, base_interval}):
             base = None if interval == base_interval else base_interval
             self.bars[interval.name] = BarIntervalData(interval, base, capacity[interval],
                                                        self.quality_clock)
@@ -302,6 +305,10 @@ class SymbolSessionData:
     @property
     def base(self) -> BarIntervalData:
         return self.bars[self.base_interval.name]
+
+    def stream_bars(self) -> dict[str, BarIntervalData]:
+        """The bars of the intervals asked for (what exports and summaries show)."""
+        return {name: self.bars[name] for name in self.streams}
 
     def derived(self) -> list[BarIntervalData]:
         return [b for b in self.bars.values() if b.derived]

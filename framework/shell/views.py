@@ -68,7 +68,7 @@ def _indicator(key: str, state: Any) -> IndicatorView:
 
 def _symbol(s: SymbolSessionData) -> SymbolView:
     intervals = []
-    for name, iv in s.bars.items():
+    for name, iv in s.stream_bars().items():
         n = len(iv.data)
         last = iv.data.last() if n else None
         gaps = iv.gaps
