@@ -50,9 +50,10 @@ class _Problem:
 
 @dataclass
 class Context:
-    """What the checks of one file need besides its rows."""
+    """What the checks of one file need besides its rows (no `interval`: only the checks
+    that do not depend on it)."""
 
-    interval: Interval
+    interval: Interval | None
     tz: ZoneInfo
     layout: Layout
     session_open_of: SessionOpenOf | None
@@ -60,10 +61,10 @@ class Context:
 
 
 def check_rows(
-    typed: Typed, ctx: Context, prev_ts: int | None
+    typed: Typed, ctx: Context, prev: tuple[int, int] | None
 ) -> tuple[Bars | None, _Problem | None]:
-    """Validate a block (rows after one whose final ts was `prev_ts`): its bars, or the
-    first bad row and why."""
+    """Validate a block (rows after one whose stamp was `prev` = (ts, local)): its bars, or
+    the first bad row and why."""
     n = len(typed)
     v = typed.values
     o, h, lo, c, vol = (v[k] for k in VALUE_NAMES)
@@ -97,16 +98,23 @@ def check_rows(
             (vol < 0, lambda i, raw: f"volume {float(vol[i])!r} is negative"),
         ]
     iv = ctx.interval
-    if iv.is_intraday:
+    ts = typed.ts
+    if iv is None:
+        pass
+    elif iv.is_intraday:
         checks.append((typed.date_only, lambda i, raw: (
             f"'{raw_stamp(raw)}' has no time of day: {iv.name} bars need a timestamp "
             "(timestamp, datetime or date + time columns)")))
-        ts = typed.ts
         align = min(iv.ns, ALIGN_MAX_NS)
         align_name = iv.name if iv.ns <= ALIGN_MAX_NS else "30m"
         checks.append(((typed.local % align) != 0, lambda i, raw: (
             f"timestamp {raw_stamp(raw)} is not on the {iv.name} grid: expected a multiple of "
             f"{align_name} from midnight, {ctx.tz.key} time")))
+        step, off_step = _steps(typed, prev, iv)
+        checks.append((off_step, lambda i, raw: (
+            f"timestamp {raw_stamp(raw)} is {span(int(step[i]))} after the previous bar, "
+            f"not a multiple of {iv.name}: these are not {iv.name} bars (give the file's "
+            "interval with --interval)")))
     else:
         ts, not_session, odd_time = _session_stamps(typed, ctx)
         checks.append((not_session, lambda i, raw: (
@@ -117,7 +125,7 @@ def check_rows(
     if n:
         before = np.empty(n, np.int64)
         before[1:] = ts[:-1]
-        before[0] = prev_ts if prev_ts is not None else np.iinfo(np.int64).min
+        before[0] = prev[0] if prev is not None else np.iinfo(np.int64).min
         checks.append((ts <= before, lambda i, raw: (
             f"timestamp {raw_stamp(raw)} is not after the previous row's (a duplicate)"
             if ts[i] == before[i]
@@ -134,6 +142,37 @@ def check_rows(
 
 
 _Reason = Callable[[int, dict[str, "str | None"]], str]
+
+
+def _steps(typed: Typed, prev: tuple[int, int] | None, iv: Interval) -> tuple[I64, B8]:
+    """Each row's spacing from the previous row when both are valid timed stamps of the same
+    local day (0 otherwise), and where a positive spacing is not a multiple of `iv`."""
+    n = len(typed)
+    timed = typed.stamp_ok & ~typed.date_only
+    ts = np.empty(n + 1, np.int64)
+    day = np.empty(n + 1, np.int64)
+    ok = np.empty(n + 1, np.bool_)
+    ts[1:], day[1:], ok[1:] = typed.ts, typed.local // DAY_NS, timed
+    ts[0], day[0], ok[0] = (prev[0], prev[1] // DAY_NS, True) if prev else (0, 0, False)
+    step = np.diff(ts)
+    same = ok[1:] & ok[:-1] & (day[1:] == day[:-1]) & (step > 0)
+    step = np.where(same, step, 0)
+    return step, same & (step % iv.ns != 0)
+
+
+def session_steps(typed: Typed) -> I64:
+    """The positive spacings between consecutive timed stamps of the same local day."""
+    step, _ = _steps(typed, None, Interval.parse("1m"))
+    return step[step > 0]
+
+
+def span(ns: int) -> str:
+    """A duration as the intervals write it: 5m, 1h, 90s, 1h30m, 0.5s."""
+    seconds = ns / NS
+    if seconds < 60 or seconds % 60:
+        return f"{seconds:g}s"
+    hours, minutes = divmod(int(seconds) // 60, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
 
 
 def _missing_reason(name: str) -> _Reason:
@@ -187,25 +226,39 @@ def _fmt_local(ts_ns: int, tz: ZoneInfo) -> str:
 
 
 def infer_from_stamps(typed: Typed, path: Path) -> Interval:
+    """The interval of a file's bars: the most common spacing between consecutive stamps of
+    the same local day (of tied ones the smallest, when the others are multiples of it);
+    `1d` when no two stamps share a day (`1w` when they are mostly a week apart)."""
     good = typed.stamp_ok & ~typed.stamp_null
-    if good.any() and typed.date_only[good].all():
-        return Interval.parse("1d")
-    ts = typed.ts[good]
-    steps = np.diff(ts)
-    steps = steps[steps > 0]
+    steps = session_steps(typed)
     if len(steps) == 0:
-        raise DataError(
-            f"{path}: cannot infer the bar interval from fewer than two increasing stamps: "
-            "give the interval"
-        )
-    step = int(steps.min())
-    if step >= 20 * 3600 * NS:
+        days = np.unique(typed.local[good] // DAY_NS)
+        if len(days) < 2 and not typed.date_only[good].any():
+            raise DataError(
+                f"{path}: cannot infer the bar interval from a single bar: give it with "
+                "--interval"
+            )
+        if len(days) > 1 and _mode(np.diff(days)) == [7]:
+            return Interval.parse("1w")
         return Interval.parse("1d")
+    modes = _mode(steps)
+    step = modes[0]
+    if any(m % step for m in modes):
+        raise DataError(
+            f"{path}: cannot infer the bar interval: stamps are as often "
+            f"{' as '.join(span(m) for m in modes)} apart: give it with --interval"
+        )
     for name in Interval.SUPPORTED:
         iv = Interval.parse(name)
         if iv.is_intraday and iv.ns == step:
             return iv
     raise DataError(
-        f"{path}: cannot infer the bar interval: the smallest spacing between stamps, "
-        f"{step / NS:g} s, is not a supported interval: give the interval"
+        f"{path}: cannot infer the bar interval: the most common spacing between stamps, "
+        f"{span(step)}, is not a supported interval: give it with --interval"
     )
+
+
+def _mode(values: I64) -> list[int]:
+    """The most common values, smallest first."""
+    uniq, counts = np.unique(values, return_counts=True)
+    return uniq[counts == counts.max()].tolist()

@@ -300,7 +300,7 @@ class Reader:
     def slow(self, ctx: Context) -> Bars:
         """The exact pass: validates block by block and names the first bad line."""
         parts: list[Bars] = []
-        prev: int | None = None
+        prev: tuple[int, int] | None = None
         for lines, cols, typed in self._chunks():
             bars, problem = check_rows(typed, ctx, prev)
             if problem is not None:
@@ -309,7 +309,7 @@ class Reader:
                 raise DataError(f"{self.path}:{lines[i]}: {problem.reason(raw)}")
             assert bars is not None
             parts.append(bars)
-            prev = int(bars.ts[-1])
+            prev = int(bars.ts[-1]), int(typed.local[-1])
         if not parts:
             raise DataError(f"{self.path}: no data rows after the header")
         # (when DuckDB's reader refused what this pass accepts, this pass is right)
@@ -325,24 +325,35 @@ class Reader:
     ) -> tuple[Bars, Interval]:
         typed = self.fast(on_progress)
         if interval is None:
-            source = typed if typed is not None else self.slow_typed()
-            interval = infer_from_stamps(source, self.path)
+            try:
+                interval = infer_from_stamps(
+                    typed if typed is not None else self.slow_typed(), self.path
+                )
+            except DataError:
+                # a bad row, when there is one, says more than "cannot infer"
+                self._validate(typed, Context(None, self.tz, self.layout, None, {}))
+                raise
         if not interval.is_intraday and session_open_of is None:
             raise DataError(
                 f"{self.path}: {interval} bars need the exchange calendar to place each bar at "
                 "its session's open"
             )
         ctx = Context(interval, self.tz, self.layout, session_open_of, {})
+        return self._validate(typed, ctx), interval
+
+    def _validate(self, typed: Typed | None, ctx: Context) -> Bars:
+        """The checked bars of the file (typed by the fast pass, or None when it failed);
+        DataError naming the first bad line or row."""
         if typed is not None:
             bars, problem = check_rows(typed, ctx, None)
             if problem is None:
                 assert bars is not None
-                return bars, interval
+                return bars
             if self.kind == "parquet":
                 i = problem.index
                 raise DataError(f"{self.path}: row {int(self.rows[i]) + 1}: "
                                 f"{problem.reason(self._parquet_raw(int(self.rows[i])))}")
-        return self.slow(ctx), interval
+        return self.slow(ctx)
 
     def _parquet_raw(self, row: int) -> dict[str, str | None]:
         cols = ", ".join(

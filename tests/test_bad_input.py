@@ -123,7 +123,8 @@ CORPUS: dict[str, tuple[Callable[[Path], list[Path]], str, list[str]]] = {
                   r":4: timestamp 2024-01-03 09:31 is not after the previous row's "
                   r"\(a duplicate\)", []),
     "misaligned": (text(rows(GOOD1, "2024-01-03 09:30:30,10,11,9,10.5,100")),
-                   r":3: timestamp 2024-01-03 09:30:30 is not on the 1m grid", []),
+                   r":3: timestamp 2024-01-03 09:30:30 is not on the 1m grid",
+                   ["--interval", "1m"]),
     "misaligned 5m": (text(rows(GOOD1, "2024-01-03 09:33,10,11,9,10.5,100")),
                       r":3: timestamp 2024-01-03 09:33 is not on the 5m grid",
                       ["--interval", "5m"]),
@@ -153,7 +154,7 @@ CORPUS: dict[str, tuple[Callable[[Path], list[Path]], str, list[str]]] = {
                       r":3: '2024-01-03 9h31' is not a date and time in columns 'date' \+ "
                       r"'time'", []),
     "date only for 1m": (text("date,open,high,low,close,volume\n2024-01-03,10,11,9,10.5,100\n"),
-                         r":2: '2024-01-03' has no time of day", []),
+                         r":2: '2024-01-03' has no time of day", ["--interval", "1m"]),
     "offsets going back": (text(rows("2011-03-14T09:30:00-04:00,10,11,9,10.5,100",
                                      "2011-03-14T09:31:00-03:00,10,11,9,10.5,100")),
                            r":3: timestamp 2011-03-14T09:31:00-03:00 is not after the "

@@ -47,7 +47,11 @@ def data() -> None:
 @data.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--symbol", required=True, help="Symbol the bars belong to.")
-@click.option("--interval", default="1m", show_default=True, help="Bar interval of the files.")
+@click.option(
+    "--interval",
+    default=None,
+    help="Bar interval of the files [default: inferred from their timestamps].",
+)
 @click.option(
     "--tz", "tz_name", default=None, help="Zone of naive stamps [default: the exchange's zone]."
 )
@@ -59,7 +63,7 @@ def data() -> None:
 def import_(
     files: tuple[Path, ...],
     symbol: str,
-    interval: str,
+    interval: str | None,
     tz_name: str | None,
     exchange: str,
     store_path: Path | None,
@@ -68,15 +72,16 @@ def import_(
     """Import CSV (plain or gzip) or Parquet FILES of SYMBOL's bars into the store.
 
     Columns: timestamp|datetime|date(+time), open, high, low, close, volume (any case, extra
-    columns ignored). All files land in one transaction: one bad row anywhere and nothing
-    is stored. Re-importing the same bars changes nothing."""
+    columns ignored). Without --interval, the interval is the most common spacing between
+    stamps of one day (1d when there is one bar a day). All files land in one transaction:
+    one bad row anywhere and nothing is stored. Re-importing the same bars changes nothing."""
     from mismartera.errors import DataError
-    from mismartera.importer import read_bars_file
+    from mismartera.importer import read_bars
     from mismartera.intervals import Interval
     from mismartera.store import BarStore, WriteResult
     from mismartera.symbols import check_symbol
 
-    iv = Interval.parse(interval)
+    given = Interval.parse(interval) if interval is not None else None
     sym = check_symbol(symbol, "--symbol")
     tm = _calendar(exchange)
     tz = _zone(tz_name) if tz_name else tm.tz
@@ -91,11 +96,18 @@ def import_(
         return None if hit is None else hit[0]
 
     parsed: list[tuple[Path, Bars]] = []
+    iv = given
     with _Progress(files) as progress:
         for f in files:
-            bars = read_bars_file(
-                f, iv, tz, session_open_of, symbol=sym, on_progress=progress.file_fraction(f)
+            bars, found = read_bars(
+                f, tz, given, session_open_of, symbol=sym, on_progress=progress.file_fraction(f)
             )
+            if iv is not None and found != iv:
+                raise DataError(
+                    f"{f}: its bars are {found} bars, those of {files[0]} {iv} bars: import "
+                    "them separately or give --interval"
+                )
+            iv = found
             parsed.append((f, bars))
             progress.parsed(f)
         store = BarStore(store_path)
@@ -108,6 +120,10 @@ def import_(
                     except DataError as exc:
                         raise DataError(f"{f}: {exc}") from None
                     progress.written(f)
+    if given is None:
+        more = len(files) - 1
+        others = f" and {more} more file{_s(more)}" if more else ""
+        click.echo(f"interval {iv} inferred from the timestamps of {files[0]}{others}", err=True)
     rows = sum(len(b) for _, b in parsed)
     first = min((int(b.ts[0]) for _, b in parsed if len(b)), default=None)
     last = max((int(b.ts[-1]) for _, b in parsed if len(b)), default=None)
