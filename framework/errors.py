@@ -1,4 +1,5 @@
-"""Errors the command line turns into one readable sentence and exit status 2."""
+"""Errors the command line turns into one readable sentence: exit status 2 for bad input,
+1 for a `RunError`."""
 
 from __future__ import annotations
 
@@ -20,3 +21,10 @@ class DataError(UserError):
 
 class PluginError(UserError):
     """A plugin could not be loaded or registered, or two plugins claim the same name."""
+
+
+class RunError(UserError):
+    """A failure while running that is not the input's fault but one sentence explains (the
+    store held by another process, a full disk): printed like a UserError, exit status 1."""
+
+    exit_code = 1

@@ -163,9 +163,14 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
             os.chmod(tmp, mode)
         for tmp, target in zip(temps, targets, strict=True):
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a write failed (disk full)
+            from mismartera.errors import RunError
+
+            names = ", ".join(map(str, targets))
+            raise RunError(f"cannot write {names}: {exc.strerror or exc}") from exc
         raise
 
 
