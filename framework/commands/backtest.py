@@ -92,6 +92,13 @@ def _run(ctx: click.Context, config, quiet: bool) -> None:
             click.echo(f"wrote {path}")
 
 
+def _errors_cell(errors: list[str]) -> str:
+    """The run's first error of a symbol, and how many more there were."""
+    if not errors:
+        return "-"
+    return errors[0] + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
+
+
 def _summary(session_data, elapsed: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -107,10 +114,11 @@ def _summary(session_data, elapsed: float) -> None:
     table.add_column("errors")
     indicators = Table("symbol", "indicator", "value", title="indicators at the close")
     for s in session_data:
-        shown = s.stream_bars()
-        counts = " / ".join(f"{n}:{len(b.data)}" for n, b in shown.items())
-        table.add_row(s.symbol, ", ".join(shown), counts, f"{shown[s.streams[0]].quality:.2f}%",
-                      "; ".join(s.errors[-2:]) or "-")
+        streams = s.stream_bars()
+        counts = " / ".join(f"{n}:{len(b.data)}" for n, b in streams.items())
+        table.add_row(s.symbol, ", ".join(streams), counts,
+                      f"{streams[s.streams[0]].quality:.2f}%",
+                      _errors_cell(list(s.run_errors)))
         values = [(k, v.to_dict().get("value")) for k, v in s.indicators.items()]
         values += [(k, v.get("value")) for k, v in s.historical.indicators.items()]
         for key, value in values:

@@ -148,7 +148,8 @@ class SessionCoordinator:
     def run(self, on_day_end=None) -> SessionData:
         """Run every trading day from start to end; returns the SessionData of the last day.
 
-        `on_day_end(coordinator, day)` is called after each day (exports, progress)."""
+        `on_day_end(coordinator, day)` is called after each day (exports, progress). A
+        backtest that ran to its end without a single bar of any symbol raises DataError."""
         started = time.perf_counter()
         self._validate()
         for i, day in enumerate(self.days):
@@ -163,7 +164,24 @@ class SessionCoordinator:
             if on_day_end is not None:
                 on_day_end(self, day)
         self.metrics.run_s = time.perf_counter() - started
+        if self.config.mode == "backtest" and not self._stop.is_set() and not self.has_bars:
+            raise self._no_bars()
         return self.session_data
+
+    @property
+    def has_bars(self) -> bool:
+        """Whether any symbol has had a bar in any session so far."""
+        return self.metrics.bars_processed > 0
+
+    def _no_bars(self) -> DataError:
+        cfg, m = self.config, self.metrics
+        first, last = self.days[0], self.days[-1]
+        period = f"on {first}" if first == last else f"from {first} to {last}"
+        rejected = ", ".join(f"{k} {v:,}" for k, v in sorted(m.rejected.items()) if v)
+        why = f"; all {m.bars_read:,} bars read were rejected ({rejected})" if m.bars_read else ""
+        return DataError(f"no bars for {', '.join(self.session_data.symbols() or cfg.symbols)} "
+                         f"from source {self.source.name!r} {period} ({len(self.days)} "
+                         f"{cfg.exchange} trading days){why}")
 
     # phase 0 ------------------------------------------------------------------------------
 
@@ -202,6 +220,7 @@ class SessionCoordinator:
         open_ns, close_ns = int(session[0]), int(session[1])
         with sd.lock:
             sd.date, sd.open_ns, sd.close_ns, sd.now_ns = day, open_ns, close_ns, open_ns
+            sd.errors.clear()  # a day's snapshot carries that day's errors
             self.clock = BacktestClock(open_ns, limit=close_ns)
             for component in self.components:
                 component.setup(day)
@@ -230,9 +249,7 @@ class SessionCoordinator:
         except UserError as exc:
             base, error = min(requested), str(exc)
         symbol_data = SymbolSessionData(symbol, base, requested, self._capacity)
-        if error:
-            symbol_data.record_error(error)
-            symbol_data.streamable = False
+        symbol_data.stream_error = error  # recorded with each session's errors
         self.session_data.register(symbol_data)
         self._notify("symbol_added", session_data=self.session_data, symbol=symbol)
         return symbol_data

@@ -284,8 +284,9 @@ class SymbolSessionData:
         self.metrics = SessionMetrics(self.pipeline)
         self.rejected: Counter[str] = Counter()
         self.is_loaded = False
-        self.streamable = True  # False when phase 0 found no usable stream for the symbol
-        self.errors: list[str] = []
+        self.stream_error: str | None = None  # why phase 0 found no usable stream, if so
+        self.errors: list[str] = []  # the current session's
+        self.run_errors: dict[str, None] = {}  # every distinct error of the run, in order
 
     @property
     def queue(self) -> Bars:
@@ -301,6 +302,11 @@ class SymbolSessionData:
     def queue_pos(self) -> int:
         """How many queued bars were delivered."""
         return self.pipeline.pos
+
+    @property
+    def streamable(self) -> bool:
+        """Whether phase 0 found a stream for the symbol."""
+        return self.stream_error is None
 
     @property
     def base(self) -> BarIntervalData:
@@ -319,7 +325,7 @@ class SymbolSessionData:
         return [self.base, *self.derived()]
 
     def start_session(self, open_ns: int, close_ns: int) -> None:
-        """Clear session bars, metrics, quotes and ticks; historical data stays."""
+        """Clear session bars, metrics, quotes, ticks and errors; historical data stays."""
         for interval_data in self.bars.values():
             interval_data.start_session(open_ns, close_ns)
         self.quality_clock.now = None
@@ -328,6 +334,9 @@ class SymbolSessionData:
         self.ticks.clear()
         self.rejected.clear()
         self.pipeline.clear_queue()
+        self.errors.clear()
+        if self.stream_error is not None:
+            self.record_error(self.stream_error)
 
     def take_quality(self, now_ns: int) -> None:
         """Take quality as of `now_ns` afresh (after bars were inserted or rebuilt)."""
@@ -336,8 +345,10 @@ class SymbolSessionData:
             interval_data.forget_quality()
 
     def record_error(self, message: str) -> None:
+        """Record an error of the current session (and of the run)."""
         if message not in self.errors:
             self.errors.append(message)
+        self.run_errors[message] = None
 
     def __repr__(self) -> str:
         return (f"SymbolSessionData({self.symbol!r}, base={self.base_interval}, "

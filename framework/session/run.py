@@ -24,34 +24,41 @@ def as_config(config: SessionConfig | str | Path | Mapping[str, Any]) -> Session
     return SessionConfig.from_toml(config)
 
 
-def export_now(coordinator: SessionCoordinator, path: str | Path) -> list[Path]:
-    """Write a snapshot of the coordinator's SessionData to `path` (format from the
-    suffix); the files written (a CSV export writes one per symbol and interval)."""
-    doc, _ = snapshot(coordinator.session_data, coordinator.calendar,
-                      timings=coordinator.config.export_timings)
-    return write_export(path, doc, coordinator.plugins)
+def _document(coordinator: SessionCoordinator) -> dict[str, Any]:
+    """The export document of the coordinator's SessionData now."""
+    return snapshot(coordinator.session_data, coordinator.calendar,
+                    timings=coordinator.config.export_timings)[0]
 
 
 def run_coordinator(coordinator: SessionCoordinator, *, on_day_end: DayEnd | None = None,
                     on_export: Callable[[Path], None] | None = None) -> SessionData:
     """Run a built coordinator to the end, writing the configured exports (one per day with
-    `export_dir`, the last day's with `export_path`); `on_export` hears of each file."""
-    cfg = coordinator.config
+    `export_dir`, the last day's with `export_path`); `on_export` hears of each file.
 
-    def export(path: str | Path) -> None:
-        for written in export_now(coordinator, path):
+    A backtest's daily snapshots are held back until its first bar: one that never has a
+    bar fails (DataError) and writes nothing."""
+    cfg = coordinator.config
+    held: list[tuple[Path, dict[str, Any]]] = []
+
+    def write(path: str | Path, doc: dict[str, Any]) -> None:
+        for written in write_export(path, doc, coordinator.plugins):
             if on_export is not None:
                 on_export(written)
 
     def day_end(coord: SessionCoordinator, day) -> None:
         if cfg.export_dir is not None:
-            export(Path(cfg.export_dir) / f"{day.isoformat()}.json")
+            held.append((Path(cfg.export_dir) / f"{day.isoformat()}.json", _document(coord)))
+            if coord.has_bars or cfg.mode != "backtest":
+                while held:
+                    write(*held.pop(0))
         if on_day_end is not None:
             on_day_end(coord, day)
 
     session_data = coordinator.run(on_day_end=day_end)
+    for path, doc in held:  # a backtest stopped before its first bar
+        write(path, doc)
     if cfg.export_path is not None:
-        export(cfg.export_path)
+        write(cfg.export_path, _document(coordinator))
     return session_data
 
 
