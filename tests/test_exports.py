@@ -155,3 +155,15 @@ def test_backtest_prints_every_file_it_wrote(mismartera_plugins, tmp_path):
     names = ["day.SPY.1m.csv", "day.SPY.5m.csv"]
     assert wrote == [f"wrote {out.parent / n}" for n in names]
     assert sorted(p.name for p in out.parent.iterdir()) == names
+
+
+def test_the_shell_names_every_file_a_csv_export_wrote(tmp_path):
+    from tests.shell_helpers import Shell, write_session
+
+    shell = Shell()
+    assert shell.run(f"system start {write_session(tmp_path)}")[0]
+    assert shell.run("system wait")[0]
+    ok, out, _ = shell.run(f"export {tmp_path / 'out' / 's.csv'}")
+    names = [f"s.SYN0.{i}.csv" for i in ("1m", "5m", "15m", "1h")]
+    assert ok and out.startswith("wrote " + ", ".join(str(tmp_path / "out" / n) for n in names))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
