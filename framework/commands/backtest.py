@@ -30,7 +30,9 @@ def backtest_options(fn):
         click.option("--start", help="First session date, e.g. 2024-01-02."),
         click.option("--end", help="Last session date."),
         click.option("--exchange", help="Exchange calendar code (default XNYS)."),
-        click.option("--streams", help="Comma-separated intervals, e.g. 1m,5m,15m."),
+        click.option("--streams", help="Comma-separated intervals, e.g. 1m,5m,15m; derived "
+                     "ones alone work too (5m on a 1m source streams 1m internally and shows "
+                     "5m). 1w is not a stream."),
         click.option("--source", help="Data-source plugin name (see `mismartera plugins`)."),
         click.option("--store", type=click.Path(dir_okay=False), help="Path of the DuckDB store."),
         click.option("--speed", type=float,
@@ -46,7 +48,8 @@ def backtest_options(fn):
                           "out/day.csv writes out/day.SPY.1m.csv, out/day.SPY.5m.csv, ...). "
                           "Each file written is printed."),
         click.option("--export-dir", type=click.Path(file_okay=False),
-                     help="Write one snapshot per session day: DIR/<YYYY-MM-DD>.json."),
+                     help="Write one snapshot per session day: DIR/<YYYY-MM-DD>.json, "
+                          "each with that day's errors."),
         click.option("--timings/--no-timings", default=None,
                      help="Include wall-clock timings in exports (makes them differ run to run)."),
         click.option("--quiet", is_flag=True, help="No progress bar or summary."),
