@@ -8,9 +8,12 @@ buffer: no Python call per kernel and no array allocated per chunk. The session 
 indicator whose class implements `kernel()` through a bank (see
 `mismartera.session.indicator_set`).
 
-Per session: `restart()`, then `seed(...)` with the historical bars (each kernel gets its
-last `warmup` bars from its last `seed_days` days; not recorded), then `advance(ring, n)`
-as the interval closes bars (recorded). Values equal the kernels' own `update_many`.
+A kernel's state carries from one session to the next. At its first appearance: `restart()`,
+then `seed(...)` with the historical bars (each kernel gets its last `lookback` bars before
+the anchor day, within its last `seed_days` days before it, and every bar from the anchor on;
+not recorded). Every session: `new_session()` (the recorded values start afresh; a
+per-session kernel, such as VWAP, is cleared), then `advance(ring, n)` as the interval
+closes bars (recorded). Values equal the kernels' own `update_many`.
 """
 
 cimport cython
@@ -41,7 +44,8 @@ cdef class _Entry:
 
     cdef Stream kernel
     cdef int fields[MAX_COLUMNS]
-    cdef isize n_in, n_out, warmup, seed_days
+    cdef isize n_in, n_out, lookback, seed_days
+    cdef bint per_session   # cleared at every session start, never seeded
     cdef isize count        # bars fed since the restart, seed included
     cdef isize recorded     # of which recorded (session bars)
     cdef isize capacity     # recorded values the buffer holds
@@ -101,10 +105,12 @@ cdef class KernelBank:
     def __len__(self):
         return len(self._entries)
 
-    def add(self, Stream kernel, fields, Py_ssize_t warmup=1, Py_ssize_t seed_days=0) -> int:
+    def add(self, Stream kernel, fields, Py_ssize_t lookback=1, Py_ssize_t seed_days=0,
+            bint per_session=False) -> int:
         """Add `kernel`, reading the bar fields `fields` (names from FIELDS, one per kernel
-        input, in order); `warmup` is how many seed bars it takes, from the last
-        `seed_days` historical days (0: never seeded). Returns its index."""
+        input, in order); `lookback` is how many seed bars before the anchor it takes, from
+        the last `seed_days` historical days before it (0: never seeded); a `per_session`
+        kernel is never seeded and starts afresh every session. Returns its index."""
         cdef _Entry e = _Entry()
         cdef isize j
         if not (1 <= kernel.n_in <= MAX_COLUMNS and 1 <= kernel.n_out <= MAX_COLUMNS):
@@ -121,8 +127,9 @@ cdef class KernelBank:
         e.kernel = kernel
         e.n_in = kernel.n_in
         e.n_out = kernel.n_out
-        e.warmup = max(warmup, 1)
-        e.seed_days = max(seed_days, 0)
+        e.lookback = max(lookback, 1)
+        e.per_session = per_session
+        e.seed_days = 0 if per_session else max(seed_days, 0)
         e._hold(np.empty((e.n_out, max(self._capacity, 16)), dtype=np.float64))
         self._entries.append(e)
         self._clear(e)
@@ -137,18 +144,29 @@ cdef class KernelBank:
             e.last[j] = NAN
 
     def restart(self):
-        """A new session: every kernel cleared, nothing seen, nothing recorded."""
+        """A first appearance: every kernel cleared, nothing seen, nothing recorded."""
         cdef _Entry e
         for e in self._entries:
             self._clear(e)
 
-    def seed(self, open, high, low, close, volume, day_index):
-        """Feed each kernel the last `warmup` of the given historical bars that fall within
-        its last `seed_days` days, without recording them. `day_index` holds the row where
-        each day starts, and one past the last row (len(days) + 1 values)."""
+    def new_session(self):
+        """A new session: nothing recorded yet; per-session kernels cleared, every other
+        kernel keeps its state."""
+        cdef _Entry e
+        for e in self._entries:
+            if e.per_session:
+                self._clear(e)
+            e.recorded = 0
+
+    def seed(self, open, high, low, close, volume, day_index, Py_ssize_t anchor=-1):
+        """Feed each kernel, without recording, its last `lookback` bars before the anchor
+        day that fall within its last `seed_days` days before it, then every bar from the
+        anchor day on. `day_index` holds the row where each day starts, and one past the
+        last row (len(days) + 1 values); `anchor` is a day's position (default, or -1: one
+        past the last day, so the seed is the last `lookback` bars)."""
         cdef const double* cols[5]
         cdef _Entry e
-        cdef isize end, days, first, lo
+        cdef isize end, days, first, lo, at
         cdef cnp.ndarray index = _contiguous(day_index, cnp.NPY_INT64, np.int64)
         cdef const int64_t* starts = <const int64_t*>cnp.PyArray_DATA(index)
         if index.ndim != 1:
@@ -156,15 +174,20 @@ cdef class KernelBank:
         days = index.shape[0] - 1
         if days <= 0:
             return
+        if anchor < 0 or anchor > days:
+            if anchor != -1:
+                raise ValueError(f"anchor must be a day position in 0..{days}, got {anchor}")
+            anchor = days
         end = starts[days]
         if end <= 0:
             return
+        at = starts[anchor]
         held = _pointers(open, high, low, close, volume, end, cols)
         for e in self._entries:
             if e.seed_days <= 0:
                 continue
-            first = starts[max(0, days - e.seed_days)]
-            lo = max(first, end - e.warmup)
+            first = starts[max(0, anchor - e.seed_days)]
+            lo = max(first, at - e.lookback)
             e.reserve(end - lo)
             e.run(cols, lo, end - lo, False)
 

@@ -1,6 +1,6 @@
 """Custom indicators for the tests: one computation written in each of the three Python
-styles, a compiled one (`kernel()`), a per-session one, one that raises, and trivial ones
-for overhead measurements."""
+styles, a compiled one (`kernel()`), stateful recursive ones (an EMA kept in Python), a
+per-session one, one that raises, and trivial ones for overhead measurements."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from mismartera import hookimpl
 from mismartera.ext import kernels
+from mismartera.session.indicator_lookback import kernel_unstable
 from mismartera.session.indicators import Indicator
 
 
@@ -125,6 +126,34 @@ class OpenEMA(Indicator):
         return kernels.EMA(self.period), ("open",)
 
 
+class PyEMA(Indicator):
+    """EMA of the close kept in Python, one bar at a time: a stateful `update` indicator
+    that declares its unstable period (the kernel's) to be seeded like the built-in."""
+
+    period: int = 10
+
+    @property
+    def warmup(self) -> int:
+        return self.period
+
+    @property
+    def unstable(self) -> int:
+        return kernel_unstable(kernels.EMA(self.period))
+
+    def reset(self) -> None:
+        self.kernel_ = kernels.EMA(self.period)
+
+    def update(self, window) -> float:
+        return self.kernel_.update(float(window.close[-1]))
+
+
+class PyEMAMany(PyEMA):
+    """The same as a stateful batch (`update_many`)."""
+
+    def update_many(self, bars):
+        return self.kernel_.update_many(bars.close)
+
+
 @hookimpl
 def register_indicators(register):
     register("range_mean", RangeMean)
@@ -136,3 +165,5 @@ def register_indicators(register):
     register("close_echo", CloseEcho)
     register("noop", Noop)
     register("open_ema", OpenEMA)
+    register("py_ema", PyEMA)
+    register("py_ema_many", PyEMAMany)

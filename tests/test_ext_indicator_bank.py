@@ -67,24 +67,30 @@ def assert_same(bank: KernelBank, ref: ReferenceBank) -> None:
             np.testing.assert_array_equal(bank.history(i, j), np.array(values, np.float64))
 
 
-@given(data=st.data(), specs=st.lists(st.tuples(KERNELS, st.integers(1, 30), st.integers(0, 3)),
-                                       min_size=1, max_size=5),
+@given(data=st.data(), specs=st.lists(st.tuples(KERNELS, st.integers(1, 30), st.integers(0, 3),
+                                                 st.booleans()), min_size=1, max_size=5),
        day_sizes=st.lists(st.integers(0, 25), max_size=4),
-       chunk_sizes=st.lists(st.integers(0, 40), max_size=6), sessions=st.integers(1, 2))
-def test_bank_equals_the_reference(data, specs, day_sizes, chunk_sizes, sessions):
+       sessions=st.lists(st.lists(st.integers(0, 40), max_size=6), min_size=1, max_size=3))
+def test_bank_equals_the_reference(data, specs, day_sizes, sessions):
+    """Seeded once (anchored at a drawn day), then carried over several sessions of drawn
+    chunks, from a ring or from arrays."""
     capacity = data.draw(st.integers(0, 50))
     bank, ref = KernelBank(capacity), ReferenceBank()
-    for (make, fields), warmup, seed_days in specs:
-        assert bank.add(make(), fields, warmup, seed_days) == ref.add(make(), fields, warmup,
-                                                                      seed_days)
+    for (make, fields), lookback, seed_days, per_session in specs:
+        assert bank.add(make(), fields, lookback, seed_days, per_session) == ref.add(
+            make(), fields, lookback, seed_days, per_session)
     assert len(bank) == len(specs)
-    for _ in range(sessions):  # the second session restarts what the first left
-        history = data.draw(bars(sum(day_sizes)))
-        day_index = np.concatenate([[0], np.cumsum(day_sizes)]).astype(np.int64)
-        bank.restart()
-        ref.restart()
-        bank.seed(*history[1:], day_index)
-        ref.seed(history[1:], list(day_index))
+    history = data.draw(bars(sum(day_sizes)))
+    day_index = np.concatenate([[0], np.cumsum(day_sizes)]).astype(np.int64)
+    anchor = data.draw(st.integers(-1, len(day_sizes)), label="anchor")
+    bank.restart()
+    ref.restart()
+    bank.seed(*history[1:], day_index, anchor)
+    ref.seed(history[1:], list(day_index), anchor)
+    assert_same(bank, ref)
+    for chunk_sizes in sessions:  # each session carries on from the one before
+        bank.new_session()
+        ref.new_session()
         assert_same(bank, ref)
         session = data.draw(bars(sum(chunk_sizes)))
         ring_size = data.draw(st.integers(1, max(1, sum(chunk_sizes))))
@@ -103,22 +109,42 @@ def test_bank_equals_the_reference(data, specs, day_sizes, chunk_sizes, sessions
         assert_same(bank, ref)
 
 
-def test_seed_takes_each_kernels_last_warmup_bars_of_its_last_days():
+def test_seed_takes_each_kernels_last_bars_of_its_last_days():
     bank = KernelBank()
     close = np.arange(1.0, 11.0)  # days of 4, 3 and 3 bars
     cols = (close, close, close, close, close)
-    one = bank.add(kernels.RollingSum(50), ("close",), warmup=5, seed_days=1)
-    two = bank.add(kernels.RollingSum(50), ("close",), warmup=5, seed_days=2)
-    never = bank.add(kernels.RollingSum(50), ("close",), warmup=5, seed_days=0)
+    one = bank.add(kernels.RollingSum(50), ("close",), lookback=5, seed_days=1)
+    two = bank.add(kernels.RollingSum(50), ("close",), lookback=5, seed_days=2)
+    never = bank.add(kernels.RollingSum(50), ("close",), lookback=5, seed_days=0)
+    daily = bank.add(kernels.RollingSum(1), ("close",), lookback=5, seed_days=2,
+                     per_session=True)
     bank.seed(*cols, [0, 4, 7, 10])
     assert bank.count(one) == 3 and bank.count(two) == 5 and bank.count(never) == 0
-    window = bank.add(kernels.RollingSum(3), ("close",), warmup=3, seed_days=2)
+    assert bank.count(daily) == 0  # a per-session kernel is never seeded
+    window = bank.add(kernels.RollingSum(3), ("close",), lookback=3, seed_days=2)
     bank.restart()
     bank.seed(*cols, [0, 4, 7, 10])
     assert bank.last(window) == (8.0 + 9.0 + 10.0,)
     assert bank.recorded(window) == 0 and bank.history(window).tolist() == []
     bank.feed(*(c[:1] for c in cols))  # session bars are recorded
     assert bank.history(window).tolist() == [9.0 + 10.0 + 1.0] and bank.count(window) == 4
+    bank.new_session()  # carried on: nothing recorded yet, the state kept
+    assert bank.recorded(window) == 0 and bank.count(window) == 4
+    assert bank.count(daily) == 0 and bank.count(one) == 4
+    bank.feed(*(c[1:2] for c in cols))
+    assert bank.history(window).tolist() == [10.0 + 1.0 + 2.0]
+    assert bank.history(daily).tolist() == [2.0]
+
+
+def test_seed_anchored_before_the_last_day_feeds_every_bar_from_the_anchor_on():
+    bank = KernelBank()
+    close = np.arange(1.0, 11.0)  # days of 4, 3 and 3 bars; the anchor is the second day
+    cols = (close, close, close, close, close)
+    total = bank.add(kernels.RollingSum(8), ("close",), lookback=2, seed_days=1)
+    bank.seed(*cols, [0, 4, 7, 10], 1)
+    assert bank.count(total) == 2 + 6 and bank.last(total) == (sum(range(3, 11)),)
+    with pytest.raises(ValueError, match=r"anchor must be a day position in 0\.\.3, got 4"):
+        bank.seed(*cols, [0, 4, 7, 10], 4)
 
 
 def test_bad_input_is_one_clear_error():

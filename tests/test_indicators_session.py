@@ -106,26 +106,21 @@ WARMUP = {"sma": 20, "ema": 20, "rsi": 15, "atr": 15, "stddev": 20, "highest": 2
 
 @pytest.mark.parametrize("interval,rule", [("1m", "1min"), ("5m", "5min")])
 @pytest.mark.parametrize("name", BUILTINS)
-def test_session_values_equal_talib_over_the_seed_and_the_session(sample_run, name,
-                                                                  interval, rule):
-    """Seeded with the last `warmup` bars of the previous day, then updated bar by bar:
-    the values of each day equal TA-Lib over (seed + that day); vwap restarts daily."""
+def test_session_values_equal_talib_over_every_session_so_far(sample_run, name, interval,
+                                                             rule):
+    """An indicator carries its state from one session to the next: the values of each day
+    equal TA-Lib over every session bar of the run up to that day (the data starts with the
+    run); vwap restarts daily."""
     _, histories, _ = sample_run
     days = spy_sessions(rule)
     key = f"{name}_{interval}"
     for day in DAYS:
         today = as_bars(days[day])
-        previous = [d for d in days if d < day]
-        if name == "vwap" or not previous:
-            series = today
-        else:
-            seed = as_bars(days[previous[-1]])
-            seed = seed.slice(len(seed.ts) - WARMUP[name], len(seed.ts))
-            series = type(today)(*(np.concatenate([a, b]) for a, b in zip(seed, today,
-                                                                           strict=True)))
         if name == "vwap":
             want = vwap_reference(today, np.zeros(len(today.ts), np.int64))
         else:
+            so_far = [as_bars(days[d]) for d in days if d <= day]
+            series = type(today)(*(np.concatenate(cols) for cols in zip(*so_far, strict=True)))
             want = talib_reference(name, series, **DEFAULTS[name])
         n = len(today.ts)
         want = {k: v[-n:] for k, v in want.items()} if isinstance(want, dict) else want[-n:]
@@ -145,7 +140,7 @@ def test_ready_at_the_open_when_history_allows(sample_run):
         assert math.isnan(value) != ready, key
     prev = as_bars(spy_sessions("5min")[DAYS[0]])
     assert second["sma_5m"][1] == pytest.approx(talib.SMA(prev.close, 20)[-1], rel=1e-12)
-    assert second["macd_5m"][1] == pytest.approx(talib.MACD(prev.close[-34:])[0][-1], rel=1e-9)
+    assert second["macd_5m"][1] == pytest.approx(talib.MACD(prev.close)[0][-1], rel=1e-9)
 
 
 def test_export_shape_follows_the_contract(sample_run):
@@ -241,9 +236,11 @@ def test_a_custom_compiled_indicator_equals_the_builtin_it_mirrors():
     assert type(ours).__name__ == "KernelState"
     np.testing.assert_array_equal(ours.history(), builtin.history())
     assert ours.ready and ours.value == builtin.value
-    yesterday, today = (as_bars(spy_sessions("5min")[d]).open for d in DAYS[-2:])
-    # seeded with yesterday's last 7 bars, whose value is not in today's history
-    want = kernels.ema(np.concatenate([yesterday[-7:], today]), 7)[7:]
+    # carried on over every session of the run: today's values are the last of the EMA over
+    # all the opens so far
+    opens = [as_bars(rows).open for day, rows in spy_sessions("5min").items() if day <= DAYS[-1]]
+    today = len(opens[-1])
+    want = kernels.ema(np.concatenate(opens), 7)[-today:]
     np.testing.assert_allclose(ours.history(), want, rtol=1e-12)
     exported = doc["symbols"]["SPY"]["indicators"]
     assert exported["open_ema_7_5m"]["value"] == exported["ema_7_open_5m"]["value"]

@@ -202,6 +202,7 @@ class SessionCoordinator:
         self._capacity = {i: -(-longest // i.ns) + 1 if i.is_intraday else 1
                           for i in map(Interval.parse, Interval.SUPPORTED)}
         self.indicators.validate()
+        self.indicators.anchor = self.days[0]
         self.scanners.validate()
 
     # phase 1 ------------------------------------------------------------------------------
@@ -262,9 +263,10 @@ class SessionCoordinator:
         try:
             with self.metrics.timed("historical_load"):
                 n = max(self.config.trailing_days, self.indicators.history_days_needed())
-                self.loader.load_history(symbol_data, day, n)
+                seed = self.loader.load_history(symbol_data, day, n,
+                                                self.indicators.seed_days(symbol_data, day))
             with self.metrics.timed("indicators"):
-                self.indicators.prepare(self.session_data, symbol_data)
+                self.indicators.prepare(self.session_data, symbol_data, seed)
             with self.metrics.timed("queue_load"):
                 self._load_queue(symbol_data, day)
             self.quality.historical(symbol_data)

@@ -32,25 +32,6 @@ Repair = Callable[[SymbolSessionData, Bars], int]
 # ---------------------------------------------------------------------- repair
 
 
-def rebuild_indicators(indicators: Any, session_data: SessionData,
-                       symbol_data: SymbolSessionData) -> None:
-    """Recompute a symbol's session indicators from its bars as they are now.
-
-    Uses `indicators.rebuild_symbol(session_data, symbol_data)` when the manager has it,
-    else `prepare()` and one `on_bars()` over every bar of the session (base first)."""
-    if indicators is None:
-        return
-    rebuild = getattr(indicators, "rebuild_symbol", None)
-    if rebuild is not None:
-        rebuild(session_data, symbol_data)
-        return
-    indicators.prepare(session_data, symbol_data)
-    items = sorted(symbol_data.bars.items(), key=lambda kv: kv[1].derived)
-    changed = [(name, len(iv.data)) for name, iv in items if len(iv.data)]
-    if changed:
-        indicators.on_bars(symbol_data, changed)
-
-
 def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars: Bars, *,
                 closed_until_ns: int, indicators: Any = None) -> int:
     """Insert base `bars` (in the session, aligned and valid; any order) into the symbol's
@@ -105,7 +86,8 @@ def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars:
         if forming:
             k = int(np.searchsorted(merged.ts, derived[0][-1]))
             aggregator.feed(*(a[k:] for a in merged))
-    rebuild_indicators(indicators, session_data, symbol_data)
+    if indicators is not None:
+        indicators.rebuild_symbol(session_data, symbol_data)
     return added
 
 

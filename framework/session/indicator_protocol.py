@@ -22,7 +22,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 RESERVED = frozenset({
-    "name", "description", "outputs", "per_session", "warmup", "window", "interval",
+    "name", "description", "outputs", "per_session", "warmup", "unstable", "window", "interval",
     "parameters", "resolve_params", "describe_params", "update", "compute", "update_many",
     "kernel", "validate", "reset",
 })
@@ -163,9 +163,15 @@ class Indicator:
         outputs      names of the values it produces; ("value",) unless multi-output
         warmup       bars it needs before its value is ready (an int, or a property of
                      the parameters); `update` is first called when that many bars closed
+        unstable     bars beyond `warmup` a recursive indicator needs before its value no
+                     longer depends on where it started (default: worked out from the
+                     kernel for a compiled indicator, 0 otherwise); see `lookback`
         window       bars `update` receives (default: `warmup`)
         per_session  True to start afresh at every session open, not seeded from history
                      (e.g. a session VWAP)
+
+    An indicator's state carries from one session to the next. At its first appearance it
+    is seeded with its last `warmup + unstable` bars of history (see docs/indicators.md).
 
     The session builds one instance per symbol as `cls(interval, **params)`; the interval
     it runs on is `self.interval` (an `Interval`). Override `validate()` to refuse bad
@@ -178,6 +184,7 @@ class Indicator:
     outputs: ClassVar[tuple[str, ...]] = ("value",)
     per_session: ClassVar[bool] = False
     warmup: ClassVar[int] = 1
+    unstable: ClassVar[int | None] = None
     window: ClassVar[int | None] = None
 
     interval: Interval
@@ -240,8 +247,9 @@ class Indicator:
         """Raise ValueError (a short reason) when the parameters cannot be used."""
 
     def reset(self) -> None:
-        """Set up state, or forget all of it: called before the first bar of every session
-        (an instance serves one symbol and is reused from one session to the next)."""
+        """Set up state, or forget all of it: called before the first bar the instance sees
+        (its seed), and again at every session open when `per_session` (an instance serves
+        one symbol and keeps its state from one session to the next)."""
 
     def update(self, window: Window) -> float | tuple[float, ...]:
         """Streaming: the value(s) at the bar that just closed (`window.close[-1]`)."""
@@ -262,7 +270,8 @@ class Indicator:
         it reads, one per kernel input, e.g. `(kernels.EMA(self.period), ("close",))`. The
         session advances it in compiled code together with the symbol's other compiled
         indicators of the interval: no Python runs per bar or per chunk. Called once per
-        instance; the kernel's outputs are the indicator's `outputs`, in order."""
+        instance the session runs (and once on a probe instance when the session is
+        configured); the kernel's outputs are the indicator's `outputs`, in order."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -1,14 +1,15 @@
-"""The running indicators of one symbol: built once, restarted and seeded every session,
-advanced as their intervals close bars.
+"""The running indicators of one symbol: built and seeded once, carried from one session to
+the next, advanced as their intervals close bars.
 
 Compiled indicators (`Indicator.kernel()`) of one interval share one `KernelBank`: a session
-day costs one `restart`, one `seed` and one `advance` per chunk for all of them together.
+day costs one `new_session` and one `advance` per chunk for all of them together.
 Every other indicator runs from Python through its own `IndicatorState`; the window-based
 ones (`update`, `compute`) read one shared `Series` per interval.
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any
 
 from mismartera.bars import Bars
@@ -24,19 +25,25 @@ if TYPE_CHECKING:
 class SymbolIndicators:
     """One symbol's indicators: `states` (export key -> state, what
     `SymbolSessionData.indicators` shows), one `KernelBank` per interval for the compiled
-    ones, and the Python-run ones by interval."""
+    ones, and the Python-run ones by interval.
 
-    __slots__ = ("banks", "build_errors", "python", "python_specs", "series_seed", "specs",
+    Their state carries from one session to the next. The first session after they were
+    built (`seeded` still False) seeds each from its last `lookback` bars before the
+    anchor day and every bar since; later sessions only start recording afresh. Indicators
+    that are per-session by definition restart at every open; `compute` ones, which keep
+    no state, read their last `lookback` bars again every session."""
+
+    __slots__ = ("banks", "build_errors", "origin", "python", "python_specs", "seeded", "specs",
                  "states")
 
-    def __init__(self, specs: list[Resolved], series_seed: dict[str, tuple[int, int]],
-                 symbol_data: SymbolSessionData) -> None:
-        """`series_seed`: interval -> (days, bars) of the seed of its window series."""
+    def __init__(self, specs: list[Resolved], symbol_data: SymbolSessionData) -> None:
         self.specs = specs
-        self.series_seed = series_seed
         self.banks: dict[str, KernelBank] = {}
         self.python: dict[str, list[IndicatorState]] = {}
         self.states: dict[str, Any] = {}
+        self.seeded = False
+        # (anchor, seed) they were seeded with, during the session of their first appearance
+        self.origin: tuple[datetime.date | None, Any] | None = None
         for r in specs:
             self.states[r.key] = (self._compiled(r, symbol_data) if r.style == "kernel"
                                   else _built(r, symbol_data))
@@ -54,7 +61,7 @@ class SymbolIndicators:
             bank = self.banks[name] = KernelBank(symbol_data.bars[name].data.capacity)
         try:
             state = add_kernel(bank, r.key, r.cls(r.spec.interval, **r.spec.params), r.params,
-                               r.seed_days)
+                               r.seed_days, r.lookback)
         except Exception as exc:
             return _failed(r, exc, symbol_data)
         state.follow(symbol_data.bars[name].data)
@@ -62,23 +69,38 @@ class SymbolIndicators:
 
     # --- per session -----------------------------------------------------------------------
 
-    def start_session(self, symbol_data: SymbolSessionData) -> None:
-        """Restart every indicator and seed it from the symbol's historical bars; record
-        the errors of those that failed."""
-        hist = symbol_data.historical
+    def start_session(self, symbol_data: SymbolSessionData,
+                      anchor: datetime.date | None = None, seed: Any = None) -> None:
+        """A new session: the first one seeds every indicator from `seed` (a `SeedHistory`;
+        default: the symbol's historical bars): its last `lookback` bars before `anchor`, a
+        day of the seed or None for today, then every bar from there on. Records the errors
+        of those that failed."""
+        hist = symbol_data.historical if seed is None else seed
+        first = not self.seeded
+        self.seeded = True
+        self.origin = (anchor, hist) if first else None
+        at = hist.days.index(anchor) if first and anchor in hist.days else len(hist.days)
         for name, bank in self.banks.items():
-            bank.restart()
-            bars = hist.bars.get(name)
-            if bars is not None and hist.days:
-                bank.seed(bars.open, bars.high, bars.low, bars.close, bars.volume,
-                          hist.day_index[name])
+            if first:
+                bank.restart()
+                bars = hist.bars.get(name)
+                if bars is not None and hist.days:
+                    bank.seed(bars.open, bars.high, bars.low, bars.close, bars.volume,
+                              hist.day_index[name], at)
+            bank.new_session()
         self.python = {}
         series: dict[str, Series] = {}
-        seeds: dict[tuple[str, int, int], Window] = {}
+        fresh = {r.key: first or self.states[r.key].error is not None or r.cls.per_session
+                 or r.style == "compute" for r in self.python_specs}
+        wanted = {r.key: _seed_rows(r, hist, fresh[r.key], at) for r in self.python_specs}
         for r in self.python_specs:
-            state = self.states[r.key] = _restarted(r, symbol_data, self.states[r.key])
+            state = self.states[r.key]
+            if fresh[r.key]:
+                state = self.states[r.key] = _restarted(r, symbol_data, state)
+            elif state.error is None:
+                state.new_session()
             if state.error is None:
-                self._seed(r, state, symbol_data, series, seeds)
+                self._attach(r, state, symbol_data, hist, series, wanted, fresh[r.key])
             if state.error is None:
                 self.python.setdefault(r.spec.interval.name, []).append(state)
             else:
@@ -86,31 +108,34 @@ class SymbolIndicators:
         for error in self.build_errors:
             symbol_data.record_error(error)
 
-    def _seed(self, r: Resolved, state: IndicatorState, symbol_data: SymbolSessionData,
-              series: dict[str, Series], seeds: dict[tuple[str, int, int], Window]) -> None:
-        """Feed the last `warmup` bars of the indicator's interval from the trailing
-        `r.seed_days` historical days; window-based indicators share one series per
-        interval."""
+    def _attach(self, r: Resolved, state: IndicatorState, symbol_data: SymbolSessionData,
+                hist: Any, series: dict[str, Series], wanted: dict[str, tuple[int, int]],
+                fresh: bool) -> None:
+        """Give a Python-run indicator its bars for the session (window-based ones share one
+        series per interval, holding the rows every one of them reads) and feed its seed
+        when it starts afresh."""
         name = r.spec.interval.name
-        hist = symbol_data.historical
         ring = symbol_data.bars[name].data
         state.follow(ring)
-        wanted = (name, r.seed_days, r.warmup)
-        seed = seeds.get(wanted)
-        if seed is None:
-            seed = seeds[wanted] = _seed_bars(hist, *wanted)
-        k = len(seed)
+        lo, hi = wanted[r.key]
+        hist_bars = hist.bars.get(name)
         try:
             if state.needs_series:
                 if name not in series:
-                    series[name] = Series(_seed_bars(hist, name, *self.series_seed.get(
-                        name, (0, 0))), ring.capacity)
+                    rows = [wanted[o.key] for o in self.python_specs
+                            if o.spec.interval.name == name and o.style in ("update", "compute")
+                            and wanted[o.key][1] > wanted[o.key][0]]
+                    first = min((a for a, _ in rows), default=0)
+                    seed = (Window(*hist_bars, lo=first, hi=max(b for _, b in rows))
+                            if rows and hist_bars is not None else _EMPTY)
+                    series[name] = Series(seed, ring.capacity)
                 s = series[name]
-                state.attach(s, s.seed_len - k)
-                if k:
-                    state.feed(Window(*s.views, lo=state.start, hi=s.seed_len), record=False)
-            elif k:
-                state.feed(seed, record=False)
+                start = s.seed_len - (hi - lo)
+                state.attach(s, start)
+                if fresh and hi > lo:
+                    state.feed(Window(*s.views, lo=start, hi=s.seed_len), record=False)
+            elif fresh and hi > lo and hist_bars is not None:
+                state.feed(Window(*hist_bars, lo=lo, hi=hi), record=False)
         except Exception as exc:
             state.fail(exc, symbol_data.symbol)
 
@@ -127,6 +152,24 @@ class SymbolIndicators:
             states = python.get(name)
             if states:
                 _feed(symbol_data, states, symbol_data.bars[name].data, n)
+
+
+def _seed_rows(r: Resolved, hist: Any, fresh: bool, at: int) -> tuple[int, int]:
+    """The historical rows [lo, hi) of `r`'s interval that a Python-run indicator reads this
+    session: starting afresh, its last `lookback` bars before day `at` and every bar since
+    (a `compute` one, which keeps no state, anchors at today); carrying on, the window an
+    `update` one reads."""
+    name = r.spec.interval.name
+    bars = hist.bars.get(name)
+    if r.cls.per_session or r.seed_days <= 0 or bars is None or not hist.days:
+        return 0, 0
+    if not fresh and r.style != "update":
+        return 0, 0
+    days, index = len(hist.days), hist.day_index[name]
+    at = at if fresh and r.style != "compute" else days
+    count = r.lookback if fresh else r.window
+    lo = max(int(index[max(0, at - r.seed_days)]), int(index[at]) - count)
+    return lo, int(index[days])
 
 
 def _feed(symbol_data: SymbolSessionData, states: list[IndicatorState], ring: Any,
@@ -171,16 +214,6 @@ def _failed(r: Resolved, exc: BaseException, symbol_data: SymbolSessionData) -> 
                            interval=r.spec.interval.name)
     state.fail(exc, symbol_data.symbol)
     return state
-
-
-def _seed_bars(hist: Any, name: str, days: int, count: int) -> Window:
-    """The last `count` historical bars at interval `name` within the last `days` days."""
-    bars = hist.bars.get(name)
-    if days <= 0 or count <= 0 or bars is None or not hist.days:
-        return _EMPTY
-    end = len(bars.ts)
-    first = int(hist.day_index[name][max(0, len(hist.days) - days)])
-    return Window(*bars, lo=max(first, end - count), hi=end)
 
 
 _EMPTY = Window.of(Bars.empty())

@@ -13,8 +13,9 @@ import numpy as np
 
 from mismartera.bars import Bars
 from mismartera.ext.indicator_bank import KernelBank
-from mismartera.ext.kernels import Stream
 from mismartera.ext.ring import BarRing
+from mismartera.session.indicator_lookback import kernel_of
+from mismartera.session.indicator_lookback import lookback as seed_lookback
 from mismartera.session.indicator_protocol import F64, I64, Indicator, Window, style_of
 
 NAN = float("nan")
@@ -93,7 +94,7 @@ class RunningIndicator:
 
     @property
     def count(self) -> int:
-        """Bars fed since the session started, seed bars included."""
+        """Bars fed since the indicator's first appearance, seed bars included."""
         raise NotImplementedError
 
     def _last_values(self) -> tuple[float, ...] | None:
@@ -224,16 +225,21 @@ class IndicatorState(RunningIndicator):
         self.restart()
 
     def restart(self) -> None:
-        """Start over for a new session: the indicator's `reset()`, no bars, no history."""
+        """Start over: the indicator's `reset()`, no bars seen, no history."""
         self._count = 0
+        self._last: list[F64] | None = None
+        self.new_session()
+        if self.indicator is not None:
+            self.indicator.reset()
+
+    def new_session(self) -> None:
+        """A new session: no history recorded yet, no series attached; the indicator and
+        what it has seen carry on."""
         self.series: Series | None = None
         self.start = 0
         self._window: Window | None = None
         self._parts: list[tuple[int, I64 | None, list[F64]]] = []  # (bars before, ts, values)
-        self._last: list[F64] | None = None
         self._ring = None
-        if self.indicator is not None:
-            self.indicator.reset()
 
     @property
     def count(self) -> int:
@@ -307,24 +313,25 @@ class IndicatorState(RunningIndicator):
         return self._check(out, series.n - self.start, "compute", tail=k)
 
     def _run_updates(self, k: int) -> Any:
+        """`update` once per new bar (the series' last k rows), each time with the window of
+        the last `size` bars ending there (fewer when the series holds fewer from `start`);
+        NaN for the bars seen before `warmup` bars were."""
         series = self.series
         assert series is not None
         window = self._window
         if window is None or window._c is not series.views[4]:
             window = self._window = Window(*series.views)
-        stop = series.n - self.start  # bars seen after this chunk
-        first = stop - k + 1  # bars seen once the first new bar is in
         update = self.indicator.update
-        size, offset, warmup = self.size, self.start, self.warmup
-        skip = min(k, max(0, warmup - first))
+        size, start, end = self.size, self.start, series.n + 1  # hi: one past the newest bar
+        skip = min(k, max(0, self.warmup - self._count - 1))
         blank = NAN if len(self.outputs) == 1 else (NAN,) * len(self.outputs)
         out: list[Any] = [blank] * skip
         append = out.append
-        begin, end = offset + first + skip, offset + stop + 1  # hi: one past the newest bar
-        full = min(max(begin, offset + size + 1), end)  # from there on, lo = hi - size
-        window._lo = offset
-        for hi in range(begin, full):  # fewer than `size` bars so far: the window starts
-            window._hi = hi            # at the indicator's first bar
+        begin = series.n - k + 1 + skip
+        full = min(max(begin, start + size), end)  # from there on, lo = hi - size
+        window._lo = start
+        for hi in range(begin, full):  # fewer than `size` bars from `start`
+            window._hi = hi
             append(update(window))
         for lo, hi in zip(range(full - size, end - size), range(full, end), strict=True):
             window._lo = lo
@@ -362,20 +369,16 @@ def _num(x: float) -> float | None:
 
 
 def add_kernel(bank: Any, key: str, indicator: Indicator, params: Mapping[str, Any],
-               seed_days: int = 0) -> KernelState:
-    """Put a compiled indicator's kernel into `bank` (a `KernelBank`); its state.
-    TypeError when `kernel()` does not give a kernel with the indicator's outputs."""
-    made = indicator.kernel()
-    kernel, fields = made if isinstance(made, tuple) and len(made) == 2 else (made, ())
-    if not isinstance(kernel, Stream):
-        raise TypeError("kernel() must return (a kernel of mismartera.ext.kernels, fields), "
-                        f"got {made!r}")
-    if len(kernel.outputs) != len(type(indicator).outputs):
-        raise TypeError(f"kernel() gave {kernel!r} with {len(kernel.outputs)} outputs, but the "
-                        f"indicator has {len(type(indicator).outputs)} "
-                        f"({', '.join(type(indicator).outputs)})")
+               seed_days: int = 0, lookback: int | None = None) -> KernelState:
+    """Put a compiled indicator's kernel into `bank` (a `KernelBank`), seeded with its last
+    `lookback` bars (default: `indicator_lookback.lookback`) of its last `seed_days` days;
+    its state. TypeError when `kernel()` does not give a kernel with the indicator's
+    outputs."""
+    kernel, fields = kernel_of(indicator)
+    if lookback is None:
+        lookback = seed_lookback(indicator, kernel)
     try:
-        index = bank.add(kernel, fields, int(indicator.warmup), seed_days)
+        index = bank.add(kernel, fields, lookback, seed_days, type(indicator).per_session)
     except ValueError as exc:
         raise TypeError(f"kernel() fields: {exc}") from None
     return KernelState(key, indicator.name, indicator, params, bank, index)

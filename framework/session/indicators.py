@@ -14,11 +14,12 @@ describe it and one method that computes it. Pick the method that suits the comp
                                        in compiled code (the built-ins use it)
 
 Multi-output indicators list their `outputs` and return a tuple (one float, or one array,
-per output). The `IndicatorManager` builds each configured indicator for every symbol,
-re-seeds it each session with the last `warmup` historical bars of its interval (so it is
-ready at the open when history allows), updates it whenever its interval closes bars (derived
-intervals included; see `indicator_set.SymbolIndicators`) and keeps its value, `ready` flag
-and per-bar history in `SymbolSessionData.indicators[spec.key]`. An indicator that raises
+per output). The `IndicatorManager` builds each configured indicator for every symbol, seeds
+it once from the history before the run's first session (its `lookback`: warm-up plus the
+unstable period of a recursive indicator; see `indicator_lookback`), carries its state from
+one session to the next, updates it whenever its interval closes bars (derived intervals
+included; see `indicator_set.SymbolIndicators`) and keeps its value, `ready` flag and this
+session's per-bar history in `SymbolSessionData.indicators[spec.key]`. An indicator that raises
 is disabled for that symbol and its error recorded; the session goes on. See
 docs/indicators.md.
 """
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from mismartera.errors import ConfigError, PluginError
 from mismartera.ext.indicator_bank import KernelBank
 from mismartera.intervals import Interval
+from mismartera.session.indicator_lookback import lookback
 from mismartera.session.indicator_protocol import Indicator, Window, style_of
 from mismartera.session.indicator_set import SymbolIndicators
 from mismartera.session.indicator_state import (
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from mismartera.config import IndicatorSpec, SessionConfig
     from mismartera.plugin_manager import PluginManager
     from mismartera.session.data import SessionData, SymbolSessionData
+    from mismartera.session.loader import SeedHistory
 
 
 # ---- configuration -----------------------------------------------------------------------------
@@ -84,21 +87,31 @@ def build_indicator(cls: type, interval: Interval | str, params: Mapping[str, An
             add_kernel(KernelBank(), "", indicator, {})
         except Exception as exc:
             raise PluginError(f"{at}: indicator {name!r}: {exc}") from None
+    try:
+        lookback(indicator)
+    except ValueError as exc:
+        raise PluginError(f"{at}: indicator {name!r}: {exc}") from None
     return indicator
 
 
 class Resolved:
     """A validated indicator spec: its class, how it runs (`style_of`), resolved
-    parameters and warm-up needs."""
+    parameters and history needs: `warmup`, the `lookback` it is seeded with, the `window`
+    an `update` one reads, and `seed_days`, the trading days that hold `lookback` bars
+    (0: never seeded)."""
 
-    __slots__ = ("cls", "key", "params", "seed_days", "spec", "style", "warmup")
+    __slots__ = ("cls", "key", "lookback", "params", "seed_days", "spec", "style", "warmup",
+                 "window")
 
     def __init__(self, spec: IndicatorSpec, cls: type[Indicator], params: dict[str, Any],
-                 warmup: int, seed_days: int) -> None:
+                 probe: Indicator, seed_days: int = 0) -> None:
         self.spec, self.cls, self.params = spec, cls, params
         self.key = spec.key
         self.style = style_of(cls)
-        self.warmup, self.seed_days = warmup, seed_days
+        self.warmup = int(probe.warmup)
+        self.window = self.warmup if probe.window is None else max(1, int(probe.window))
+        self.lookback = lookback(probe)
+        self.seed_days = seed_days
 
 
 # ---- the manager -------------------------------------------------------------------------------
@@ -117,10 +130,10 @@ class IndicatorManager:
         self.plugins = plugins
         self._calendar = calendar
         self._resolved: list[Resolved] | None = None
-        self._series_seed: dict[str, tuple[int, int]] = {}  # interval -> (days, bars) of the
-        # seed of its window series (the largest any window-based indicator needs)
         self._follow = False  # intraday historical indicators follow the last closed bar
-        self._days_needed = 0
+        self._days_needed = 0  # history days every session needs
+        self._seed_days = 0  # history days before the anchor that seeding needs
+        self.anchor: datetime.date | None = None  # the first session of the run
 
     @property
     def calendar(self) -> TimeManager:
@@ -145,18 +158,16 @@ class IndicatorManager:
             at = self._where(i, spec)
             cls = self.plugins.get("indicator", spec.name, key=at).obj
             probe = build_indicator(cls, spec.interval, spec.params, at, spec.name)
-            params = cls.resolve_params(spec.params)
-            seed_days = 0 if cls.per_session else self._days_for(spec.interval, probe.warmup)
-            resolved.append(Resolved(spec, cls, params, int(probe.warmup), seed_days))
+            r = Resolved(spec, cls, cls.resolve_params(spec.params), probe)
+            r.seed_days = 0 if cls.per_session else self._days_for(spec.interval, r.lookback)
+            resolved.append(r)
         self._resolved = resolved
-        self._series_seed = {}
-        for r in resolved:
-            if r.style in ("update", "compute") and r.seed_days:
-                days, bars = self._series_seed.get(r.spec.interval.name, (0, 0))
-                self._series_seed[r.spec.interval.name] = (max(days, r.seed_days),
-                                                           max(bars, r.warmup))
+        # at a first appearance: every seed; every session: the windows `update` indicators
+        # read and the lookback of `compute` ones (they keep no state)
+        self._seed_days = max((r.seed_days for r in resolved), default=0)
+        days = [r.seed_days if r.style == "compute" else self._days_for(r.spec.interval, r.window)
+                for r in resolved if r.style in ("update", "compute") and r.seed_days]
         self._follow = any(h.granularity == "intraday" for h in self.config.historical_indicators)
-        days = [r.seed_days for r in resolved]
         first = self.config.start
         for i, hspec in enumerate(self.config.historical_indicators):
             days.append(hspec.period.approx_trading_days())
@@ -195,6 +206,11 @@ class IndicatorManager:
         return self._resolved
 
     @property
+    def specs(self) -> list[Resolved]:
+        """The validated indicator specs, with their history needs."""
+        return self._specs()
+
+    @property
     def wants_bars(self) -> bool:
         """Whether `on_bars` has anything to do: session indicators, or intraday historical
         indicators that follow the last closed base bar."""
@@ -202,9 +218,25 @@ class IndicatorManager:
         return bool(self._resolved) or self._follow
 
     def history_days_needed(self) -> int:
-        """Trailing trading days of history the indicators need (seeding and periods)."""
+        """Trailing trading days of history the indicators need every session (the windows
+        of `update` indicators, the lookback of `compute` ones, historical periods)."""
         self._specs()
         return self._days_needed
+
+    def seed_days(self, symbol_data: SymbolSessionData, day: datetime.date) -> int:
+        """Trailing trading days of history a symbol's indicators are seeded with for the
+        session of `day`: at their first appearance, their seeds before the anchor (the
+        run's first session) and every day since, so that a symbol added later ends with
+        the record of one that was there from the start; 0 once they run."""
+        specs = self._specs()
+        run = symbol_data.indicator_set
+        if not self._seed_days or (isinstance(run, SymbolIndicators) and run.specs is specs
+                                   and run.seeded):
+            return 0
+        since = 0
+        if self.anchor is not None and self.anchor < day:
+            since = len(self.calendar.trading_days(self.anchor, day)) - 1
+        return self._seed_days + since
 
     # --- per day ---------------------------------------------------------------------------
 
@@ -216,21 +248,40 @@ class IndicatorManager:
 
     # --- per symbol ------------------------------------------------------------------------
 
-    def prepare(self, session_data: SessionData, symbol_data: SymbolSessionData) -> None:
-        """Build the symbol's indicators (first session) or restart them, and seed them from
-        its historical bars; compute its historical indicators."""
+    def prepare(self, session_data: SessionData, symbol_data: SymbolSessionData,
+                seed: SeedHistory | None = None) -> None:
+        """Start the session of the symbol's indicators: build them and seed them from
+        `seed` (default: the symbol's historical bars) at their first appearance, or carry
+        them on; compute its historical indicators."""
         specs = self._specs()
         run = symbol_data.indicator_set
         if not isinstance(run, SymbolIndicators) or run.specs is not specs:
-            run = symbol_data.indicator_set = SymbolIndicators(specs, self._series_seed,
-                                                               symbol_data)
-        run.start_session(symbol_data)
+            run = symbol_data.indicator_set = SymbolIndicators(specs, symbol_data)
+        run.start_session(symbol_data, self.anchor, seed)
         symbol_data.indicators = run.states
         if self.config.historical_indicators:
             from mismartera.session.historical_indicators import compute_all
 
             compute_all(self.config.historical_indicators, session_data, symbol_data,
                         self.calendar)
+
+    def rebuild_symbol(self, session_data: SessionData, symbol_data: SymbolSessionData) -> None:
+        """Recompute a symbol's indicators over today's bars as they are now (after a
+        repair rewrote them): built anew and seeded as at the start of the session when
+        they first appeared today, else from their last `lookback` held bars before today
+        (equal to the carried state within `SEED_TOLERANCE`), then fed every closed bar of
+        the session."""
+        specs = self._specs()
+        old = symbol_data.indicator_set
+        origin = old.origin if isinstance(old, SymbolIndicators) and old.specs is specs else None
+        anchor, seed = origin if origin is not None else (None, None)
+        run = symbol_data.indicator_set = SymbolIndicators(specs, symbol_data)
+        run.start_session(symbol_data, anchor, seed)
+        symbol_data.indicators = run.states
+        items = sorted(symbol_data.bars.items(), key=lambda kv: kv[1].derived)
+        changed = [(name, len(iv.data)) for name, iv in items if len(iv.data)]
+        if changed:
+            self.on_bars(symbol_data, changed)
 
     def on_bars(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         """Update every indicator whose interval closed bars: `changed` lists (interval

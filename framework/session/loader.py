@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,15 +80,21 @@ class BarLoader:
             self._prefetched[(symbol, d)] = fetched.pop(d)
         return fetched
 
-    def load_history(self, symbol_data: SymbolSessionData, day: datetime.date, n: int) -> None:
+    def load_history(self, symbol_data: SymbolSessionData, day: datetime.date, n: int,
+                     seed: int = 0) -> SeedHistory | None:
         """The `n` trading days before `day` into the symbol's historical data: reuse the
         days already held, fetch the rest (contiguous runs in one call each; the run that
-        ends the day before `day` brings today's prefetch window along)."""
+        ends the day before `day` brings today's prefetch window along).
+
+        With `seed` > n, the `seed` days before `day` are fetched in the same calls and
+        returned as a `SeedHistory` (what indicators are seeded with at their first
+        appearance); only the last `n` of them are kept."""
         hist = symbol_data.historical
-        if n == 0:
+        wanted = max(n, seed)
+        if wanted == 0:
             hist.clear()
-            return
-        days, sessions = self._window(day, n)
+            return None
+        days, sessions = self._window(day, wanted)
         held = hist.day_bars
         for d in [d for d in held if d not in days]:
             del held[d]
@@ -106,16 +113,16 @@ class BarLoader:
             for d, raw in self._fetch(symbol_data.symbol, symbol_data.base_interval, run,
                                       today).items():
                 held[d] = self.day_record(symbol_data, raw, d)
-        hist.days = list(days)
-        hist.sessions = dict(sessions)
-        hist.bars, hist.day_index = {}, {}
-        for name in symbol_data.bars:
-            parts = [held[d][name] for d in days]
-            hist.bars[name] = Bars.concat(parts)
-            offsets = [0]
-            for part in parts:
-                offsets.append(offsets[-1] + len(part.ts))
-            hist.day_index[name] = np.array(offsets, dtype=np.int64)
+        names = list(symbol_data.bars)
+        seeds = SeedHistory(days, *_stacked(held, days, names)) if seed > n else None
+        kept = days[len(days) - n:] if n else []
+        for d in days[:len(days) - n]:
+            del held[d]
+            hist.day_quality.pop(d, None)
+        hist.days = list(kept)
+        hist.sessions = {d: sessions[d] for d in kept}
+        hist.bars, hist.day_index = _stacked(held, kept, names)
+        return seeds
 
     def _window(self, day: datetime.date, n: int) -> tuple[list[datetime.date], dict]:
         """The `n` trading days before `day` and their sessions, worked out once a day for
@@ -123,8 +130,9 @@ class BarLoader:
         window = self._windows.get((day, n))
         if window is None:
             days = self.calendar.trading_days_before(day, n)
-            self._windows = {(day, n): (days, {d: self.calendar.session(d) for d in days})}
-            window = self._windows[(day, n)]
+            self._windows = {k: v for k, v in self._windows.items() if k[0] == day}
+            window = self._windows[(day, n)] = (days, {d: self.calendar.session(d)
+                                                       for d in days})
         return window
 
     def day_record(self, symbol_data: SymbolSessionData, raw: Bars,
@@ -138,3 +146,24 @@ class BarLoader:
         return {name: bars if not iv.derived else
                 Bars(*aggregate_bars(*bars, opens, closes, iv.interval.ns))
                 for name, iv in symbol_data.bars.items()}
+
+
+class SeedHistory(NamedTuple):
+    """Trailing days of bars (per interval, one `Bars` and a day index, as in
+    `HistoricalData`) that indicators are seeded with at their first appearance."""
+
+    days: list[datetime.date]
+    bars: dict[str, Bars]
+    day_index: dict[str, np.ndarray]
+
+
+def _stacked(held: dict[datetime.date, dict[str, Bars]], days: list[datetime.date],
+             names: list[str]) -> tuple[dict[str, Bars], dict[str, np.ndarray]]:
+    """Per interval, the bars of `days` in one `Bars`, and the row where each day starts
+    (plus one past the last row)."""
+    bars, index = {}, {}
+    for name in names:
+        parts = [held[d][name] for d in days]
+        bars[name] = Bars.concat(parts)
+        index[name] = np.cumsum([0] + [len(p.ts) for p in parts], dtype=np.int64)
+    return bars, index
