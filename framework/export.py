@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,17 +132,22 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
     return doc, marks
 
 
-def _file_mode() -> int:
-    """The permission bits a newly created file gets under the process umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+def _new_temp(target: Path) -> Path:
+    """A new empty file beside `target`, with the permissions the umask allows (unlike
+    `tempfile.mkstemp`, which makes it private)."""
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 @contextmanager
 def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     """Temporary paths beside `paths`, to write a set of files as a set: once the block has
-    written them all, each gets the umask's permissions, is synced and renamed into place;
+    written them all, each is synced and renamed into place (with the umask's permissions);
     if anything fails, the temporary files are removed and none of `paths` is replaced."""
     targets = [Path(p) for p in paths]
     temps: list[Path] = []
@@ -151,16 +156,11 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
             if target.is_dir():  # found now, not when half of the set is renamed
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                       dir=target.parent)
-            os.close(fd)
-            temps.append(Path(tmp))
+            temps.append(_new_temp(target))
         yield temps
-        mode = _file_mode()
         for tmp in temps:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
         for tmp, target in zip(temps, targets, strict=True):
             os.replace(tmp, target)
     except BaseException as exc:
