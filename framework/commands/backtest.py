@@ -104,18 +104,18 @@ def _errors_cell(errors: list[str]) -> str:
 
 def _summary(session_data, elapsed: float) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column
+
+    from mismartera.commands.tables import readable_table
 
     m = session_data.metrics
-    table = Table(
+    table = readable_table(
+        Column("symbol", no_wrap=True), "intervals", Column("bars today", justify="right"),
+        Column("quality", justify="right"), "errors",
         title=f"mismartera backtest — {session_data.exchange}, last session {session_data.date}"
     )
-    table.add_column("symbol")
-    table.add_column("intervals")
-    table.add_column("bars today", justify="right")
-    table.add_column("quality", justify="right")
-    table.add_column("errors")
-    indicators = Table("symbol", "indicator", "value", title="indicators at the close")
+    indicators = readable_table(Column("symbol", no_wrap=True), Column("indicator", no_wrap=True),
+                                "value", title="indicators at the close")
     for s in session_data:
         streams = s.stream_bars()
         counts = " / ".join(f"{n}:{len(b.data)}" for n, b in streams.items())

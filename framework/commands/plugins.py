@@ -24,10 +24,14 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column
 
-    table = Table("name", "kind", "plugin", "distribution", "version", "hooks")
+    from mismartera.commands.tables import readable_table
+
+    table = readable_table(Column("name", no_wrap=True), "kind", Column("plugin", no_wrap=True),
+                           "distribution", "hooks")
     for row in rows:
-        table.add_row(row["name"], row["kind"], row["plugin"], row["distribution"],
-                      row["version"], ", ".join(row["hooks"]) or row["description"])
+        table.add_row(row["name"], row["kind"], row["plugin"],
+                      f"{row['distribution']} {row['version']}",
+                      ", ".join(row["hooks"]) or row["description"])
     Console().print(table)
