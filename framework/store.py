@@ -24,13 +24,14 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from mismartera import store_file
 from mismartera.bars import COLUMNS, Bars
 from mismartera.errors import DataError
 from mismartera.intervals import Interval
@@ -122,11 +123,15 @@ class BarStore:
         read_only: bool = False,
         *,
         readahead_ns: int = READAHEAD_NS,
+        lock_wait_s: float | None = None,
     ) -> None:
         self.in_memory = str(path) == MEMORY
         self.path = Path(path).expanduser() if path is not None else default_store_path()
+        if not self.in_memory:
+            store_file.check_path(self.path, str(self.path.parent) if path is None else None)
         self.read_only = read_only
         self.readahead_ns = int(readahead_ns)
+        self.lock_wait_s = lock_wait_s
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()
         self._tx_depth = 0
@@ -147,13 +152,14 @@ class BarStore:
 
         if self._con is not None:
             return self._con
-        if not self.read_only and not self.in_memory:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(MEMORY if self.in_memory else str(self.path),
-                                 read_only=self.read_only and not self.in_memory)
-        except duckdb.Error as exc:
-            raise DataError(self._open_problem(exc)) from None
+        if self.in_memory:
+            con = duckdb.connect(MEMORY)
+        else:
+            if self.path.exists():
+                store_file.check_whole(self.path)
+            elif not self.read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = store_file.connect(self.path, self.read_only, self.lock_wait_s)
         try:
             if not self.read_only:
                 con.execute(_SCHEMA)
@@ -167,20 +173,27 @@ class BarStore:
             if "bars" not in tables:
                 raise DataError(f"{self.path} is a DuckDB file but not a mismartera store")
             con.execute("SET threads = 1")  # small queries: thread hand-offs cost more
+        except duckdb.Error as exc:
+            con.close()
+            raise store_file.meaning(exc, self.path, opening=True) from None
         except BaseException:
             con.close()
             raise
         self._con = con
         return con
 
-    def _open_problem(self, exc: Exception) -> str:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        low = text.lower()
-        if "lock" in low:
-            return f"store {self.path} is in use by another process: {text}"
-        if "not a valid duckdb" in low or "database file" in low or "magic" in low:
-            return f"{self.path} is not a mismartera store (not a DuckDB database file)"
-        return f"cannot open store {self.path}: {text}"
+    @contextmanager
+    def _sentences(self) -> Iterator[None]:
+        """DuckDB errors that mean a damaged file or a full disk, as one sentence."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            told = store_file.meaning(exc, self.path)
+            if told is exc:
+                raise
+            raise told from None
 
     def close(self) -> None:
         """Close the file (idempotent)."""
@@ -210,19 +223,25 @@ class BarStore:
         with self._lock:
             con = self._writable()
             outer = self._tx_depth == 0
-            if outer:
+            if not outer:
+                self._tx_depth += 1
+                try:
+                    yield self
+                finally:
+                    self._tx_depth -= 1
+                return
+            with self._sentences():
                 con.execute("BEGIN TRANSACTION")
-            self._tx_depth += 1
-            try:
-                yield self
-            except BaseException:
-                self._tx_depth -= 1
-                if outer:
-                    con.execute("ROLLBACK")
+                self._tx_depth += 1
+                try:
+                    yield self
+                except BaseException:
+                    self._tx_depth -= 1
+                    with suppress(Exception):  # the error in flight says why
+                        con.execute("ROLLBACK")
                     self._forget()
-                raise
-            self._tx_depth -= 1
-            if outer:
+                    raise
+                self._tx_depth -= 1
                 try:
                     con.execute("COMMIT")
                 except BaseException:
@@ -320,7 +339,8 @@ class BarStore:
                             [sym, name],
                         )
             finally:
-                con.unregister("incoming")
+                with suppress(Exception):  # fails only in an aborted transaction
+                    con.unregister("incoming")
             self._forget((sym, name))
         return WriteResult(n - existing, existing - conflicts, conflicts)
 
@@ -432,8 +452,9 @@ def _bulk(con: duckdb.DuckDBPyConnection, rows: int) -> Iterator[None]:
     try:
         yield
     finally:
-        con.execute("SET threads = 1")
-        con.execute("SET preserve_insertion_order = true")
+        with suppress(Exception):  # fails only in an aborted transaction
+            con.execute("SET threads = 1")
+            con.execute("SET preserve_insertion_order = true")
 
 
 def _interval_ns(name: str) -> int:

@@ -27,7 +27,7 @@ _GAPS_SHOWN = 4  # per session in the quality table (--json lists them all)
 _store_option = click.option(
     "--store",
     "store_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
     help="Store file [default: $MISMARTERA_HOME/bars.duckdb, ~/.mismartera/bars.duckdb].",
 )
