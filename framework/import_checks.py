@@ -24,6 +24,7 @@ import numpy.typing as npt
 from mismartera.bars import Bars
 from mismartera.errors import DataError
 from mismartera.import_layout import VALUE_NAMES
+from mismartera.import_rows import STAMP_RANGE
 from mismartera.import_stamps import DAY_NS, NS
 from mismartera.intervals import Interval
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from mismartera.import_rows import Typed
 
 ALIGN_MAX_NS = 30 * 60 * NS
+MAX_MAGNITUDE = 1e15  # any price or volume beyond is a unit or parsing error; sums stay finite
 _EPOCH_DATE = date(1970, 1, 1)
 
 I64 = npt.NDArray[np.int64]
@@ -77,6 +79,8 @@ def check_rows(
     checks.append((typed.stamp_null, lambda i, raw: (
         f"missing value in {'columns' if len(layout.stamp) == 2 else 'column'} "
         f"{layout.stamp_label}")))
+    checks.append((typed.far, lambda i, raw: (
+        f"timestamp {raw_stamp(raw)} is out of range: expected a time {STAMP_RANGE}")))
     checks.append((~typed.stamp_ok, lambda i, raw: (
         f"'{raw_stamp(raw)}' is not {layout.stamp_noun()}: expected ISO-8601 such as "
         "2024-01-03 09:30:00 or 2024-01-03T09:30:00-05:00")))
@@ -87,6 +91,7 @@ def check_rows(
             (typed.nulls[name], _missing_reason(name)),
             (typed.bad[name], _not_number_reason(name, f"c{layout.values[name]}")),
             (not_finite, _not_finite_reason(name, v[name])),
+            (np.abs(v[name]) > MAX_MAGNITUDE, _too_large_reason(name, v[name])),
         ]
     with np.errstate(invalid="ignore"):
         checks += [
@@ -185,6 +190,11 @@ def _not_number_reason(name: str, col: str) -> _Reason:
 
 def _not_finite_reason(name: str, values: F64) -> _Reason:
     return lambda i, raw: f"{name} {float(values[i])!r} is not a finite number"
+
+
+def _too_large_reason(name: str, values: F64) -> _Reason:
+    return lambda i, raw: (f"{name} {float(values[i])!r} is absurdly large: expected at most "
+                           f"{MAX_MAGNITUDE:g} in magnitude")
 
 
 def _session_stamps(typed: Typed, ctx: Context) -> tuple[I64, B8, B8]:

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
     from mismartera.import_layout import Layout
 
+# the instants an int64 of ns since the epoch holds (DuckDB refuses to convert others)
+_IN_RANGE = ("t_ > TIMESTAMPTZ '1677-09-21 00:12:44+00' "
+             "AND t_ < TIMESTAMPTZ '2262-04-11 23:47:16+00'")
+STAMP_RANGE = "from 1677-09-22 to 2262-04-11"
+
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B8 = npt.NDArray[np.bool_]
@@ -36,6 +41,7 @@ class Typed:
     local: I64  # wall time in tz, as ns since 1970-01-01 00:00 wall time
     stamp_null: B8
     stamp_ok: B8
+    far: B8  # a valid stamp outside the range of int64 ns
     date_only: B8
     values: dict[str, F64]  # NaN where missing or not a number
     nulls: dict[str, B8]
@@ -51,10 +57,11 @@ def typed_sql(
     """The query typing every row. `exact` adds the flags the error messages need (a missing
     field apart from one that is not a number); both variants accept the same rows."""
     t, date_only = stamp_sql(layout, types)
-    ts = "epoch_ns(t_)"
+    ts = f"CASE WHEN {_IN_RANGE} THEN epoch_ns(t_) END"
     if types is not None and len(layout.stamp) == 1 and is_integer_type(types[layout.stamp[0]]):
         ts = f"CASE WHEN t_ IS NULL THEN NULL ELSE CAST(c{layout.stamp[0]} AS BIGINT) END"
-    parts = [f"{ts} AS ts", f"{date_only} AS date_only"]
+    far = f"coalesce(NOT ({_IN_RANGE}), false)"
+    parts = [f"{ts} AS ts", f"{date_only} AS date_only", f"{far} AS far"]
     if exact:
         null = " OR ".join(f"c{i} IS NULL" for i in layout.stamp)
         parts.append(f"({null}) AS stamp_null")
@@ -79,6 +86,7 @@ def to_typed(got: dict[str, Any], tz: ZoneInfo) -> Typed:
 
     ts, ts_bad = plain("ts", np.int64, 0)
     date_only, _ = plain("date_only", np.bool_, False)
+    far, _ = plain("far", np.bool_, False)
     stamp_null = plain("stamp_null", np.bool_, False)[0] if "stamp_null" in got else ts_bad
     values: dict[str, F64] = {}
     nulls: dict[str, B8] = {}
@@ -95,6 +103,7 @@ def to_typed(got: dict[str, Any], tz: ZoneInfo) -> Typed:
         local=ts + utc_offsets(ts, ~ts_bad, tz),
         stamp_null=stamp_null,
         stamp_ok=~ts_bad,
+        far=far,
         date_only=date_only & ~ts_bad,
         values=values,
         nulls=nulls,
@@ -109,6 +118,7 @@ def concat_typed(parts: list[Typed]) -> Typed:
         local=np.concatenate([p.local for p in parts]),
         stamp_null=np.concatenate([p.stamp_null for p in parts]),
         stamp_ok=np.concatenate([p.stamp_ok for p in parts]),
+        far=np.concatenate([p.far for p in parts]),
         date_only=np.concatenate([p.date_only for p in parts]),
         values={n: np.concatenate([p.values[n] for p in parts]) for n in VALUE_NAMES},
         nulls={n: np.concatenate([p.nulls[n] for p in parts]) for n in VALUE_NAMES},
