@@ -7,6 +7,7 @@ MISMARTERA_CYTHON_ANNOTATE=1 writes the `cython -a` HTML beside each .pyx.
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,10 @@ def cython_include_dir() -> str:
 
 
 def extensions() -> list[Extension]:
+    """One extension per ext/*.pyx; none found is an error, never a package without them."""
+    if not any(Path("ext").glob("*.pyx")):
+        sys.exit("setup.py: no Cython sources (ext/*.pyx) beside setup.py: this source tree "
+                 "is incomplete, so the compiled extensions cannot be built")
     return [
         Extension(
             f"mismartera.ext.{pyx.stem}",

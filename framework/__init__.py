@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -15,18 +16,26 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("mismartera")
 """Decorator marking a plugin's hook implementations."""
 
-_EXTENSIONS = ("ring", "aggregate", "gaps", "kernels", "pipeline")
+_EXTENSIONS = ("ring", "aggregate", "gaps", "kernels", "indicator_bank", "pipeline")
 
 
-def _check_build() -> None:
-    """Fail with one clear sentence when the compiled extensions are missing."""
+_ROOT = Path(__file__).resolve().parents[1]
+"""The folder above this package's: a checkout (framework/ beside ext/) or site-packages."""
+
+
+def _check_build(root: Path = _ROOT) -> None:
+    """Fail with one clear sentence when the compiled extensions are missing; the remedy
+    depends on whether `root` is a mismartera checkout or an installation."""
     missing = [m for m in _EXTENSIONS if importlib.util.find_spec(f"mismartera.ext.{m}") is None]
-    if missing:
-        raise ImportError(
-            f"mismartera's compiled extensions are not built (missing: {', '.join(missing)}); "
-            "run `pip install -e .` (or `python setup.py build_ext --inplace`) in the "
-            "mismartera checkout to build them."
-        )
+    if not missing:
+        return
+    if (root / "setup.py").is_file() and any((root / "ext").glob("*.pyx")):
+        remedy = f"run `pip install -e .` in {root} to build them"
+    else:
+        remedy = ("reinstall it where a C compiler is available "
+                  "(`pip install --force-reinstall --no-cache-dir mismartera`) to build them")
+    raise ImportError(f"mismartera's compiled extensions are not built "
+                      f"(missing: {', '.join(missing)}); {remedy}.")
 
 
 _check_build()
