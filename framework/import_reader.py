@@ -48,11 +48,14 @@ def file_kind(path: str | Path) -> str:
 class Reader:
     """One file being read: the fast vectorised pass and the exact fallback."""
 
-    def __init__(self, path: Path, tz: ZoneInfo, symbol: str | None) -> None:
+    def __init__(
+        self, path: Path, tz: ZoneInfo, symbol: str | None, dst: str = "refuse"
+    ) -> None:
         import duckdb
 
         self.path = path
         self.tz = tz
+        self.dst = dst
         self.symbol = symbol.strip().upper() if symbol else None
         self.kind = file_kind(path)
         self.con: duckdb.DuckDBPyConnection = connection()
@@ -204,7 +207,7 @@ class Reader:
                 raise DataError(f"{self.path}: cannot read the Parquet file: {text}") from None
             self.fast_error = str(exc).splitlines()[0]
             return None
-        typed = to_typed(got, self.tz)
+        typed = to_typed(got, self.tz, self.dst)
         if self.kind == "parquet":
             self.rows = np.asarray(got["row_"], dtype=np.int64)
             if self.layout.symbol is not None and self.symbol is not None and not len(typed):
@@ -280,7 +283,7 @@ class Reader:
                 ).fetchnumpy()
             finally:
                 self.con.unregister("rows_")
-            return lines, cols, to_typed(got, self.tz)
+            return lines, cols, to_typed(got, self.tz, self.dst)
 
         for line, fields in self._rows():
             lines.append(line)

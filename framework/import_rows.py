@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from mismartera.import_dst import resolve
 from mismartera.import_layout import VALUE_NAMES
 from mismartera.import_stamps import is_integer_type, stamp_sql, utc_offsets
 
@@ -42,6 +43,8 @@ class Typed:
     stamp_null: B8
     stamp_ok: B8
     far: B8  # a valid stamp outside the range of int64 ns
+    dst_gap: B8  # a naive stamp the clocks skip at a DST change
+    dst_twice: B8  # a naive stamp the clocks pass twice
     date_only: B8
     values: dict[str, F64]  # NaN where missing or not a number
     nulls: dict[str, B8]
@@ -56,12 +59,12 @@ def typed_sql(
 ) -> str:
     """The query typing every row. `exact` adds the flags the error messages need (a missing
     field apart from one that is not a number); both variants accept the same rows."""
-    t, date_only = stamp_sql(layout, types)
+    t, date_only, wall = stamp_sql(layout, types)
     ts = f"CASE WHEN {_IN_RANGE} THEN epoch_ns(t_) END"
     if types is not None and len(layout.stamp) == 1 and is_integer_type(types[layout.stamp[0]]):
         ts = f"CASE WHEN t_ IS NULL THEN NULL ELSE CAST(c{layout.stamp[0]} AS BIGINT) END"
     far = f"coalesce(NOT ({_IN_RANGE}), false)"
-    parts = [f"{ts} AS ts", f"{date_only} AS date_only", f"{far} AS far"]
+    parts = [f"{ts} AS ts", f"{date_only} AS date_only", f"{far} AS far", f"{wall} AS wall"]
     if exact:
         null = " OR ".join(f"c{i} IS NULL" for i in layout.stamp)
         parts.append(f"({null}) AS stamp_null")
@@ -73,8 +76,9 @@ def typed_sql(
     return f"SELECT {', '.join(parts)}{extra} FROM (SELECT *, {t} AS t_ FROM {src})"
 
 
-def to_typed(got: dict[str, Any], tz: ZoneInfo) -> Typed:
-    """Typed columns from a fetched query; a NULL stamp or number marks the field bad."""
+def to_typed(got: dict[str, Any], tz: ZoneInfo, dst: str = "refuse") -> Typed:
+    """Typed columns from a fetched query; a NULL stamp or number marks the field bad; naive
+    stamps at a DST change resolved by the `dst` policy (see `import_dst`)."""
 
     def plain(name: str, dtype: Any, fill: Any) -> tuple[Any, B8]:
         a = got[name]
@@ -87,6 +91,9 @@ def to_typed(got: dict[str, Any], tz: ZoneInfo) -> Typed:
     ts, ts_bad = plain("ts", np.int64, 0)
     date_only, _ = plain("date_only", np.bool_, False)
     far, _ = plain("far", np.bool_, False)
+    wall, no_wall = plain("wall", np.int64, 0)
+    naive = ~no_wall & ~ts_bad & ~date_only
+    ts, dst_gap, dst_twice = resolve(ts, wall * 1000, naive, tz, dst)
     stamp_null = plain("stamp_null", np.bool_, False)[0] if "stamp_null" in got else ts_bad
     values: dict[str, F64] = {}
     nulls: dict[str, B8] = {}
@@ -104,6 +111,8 @@ def to_typed(got: dict[str, Any], tz: ZoneInfo) -> Typed:
         stamp_null=stamp_null,
         stamp_ok=~ts_bad,
         far=far,
+        dst_gap=dst_gap,
+        dst_twice=dst_twice,
         date_only=date_only & ~ts_bad,
         values=values,
         nulls=nulls,
@@ -119,6 +128,8 @@ def concat_typed(parts: list[Typed]) -> Typed:
         stamp_null=np.concatenate([p.stamp_null for p in parts]),
         stamp_ok=np.concatenate([p.stamp_ok for p in parts]),
         far=np.concatenate([p.far for p in parts]),
+        dst_gap=np.concatenate([p.dst_gap for p in parts]),
+        dst_twice=np.concatenate([p.dst_twice for p in parts]),
         date_only=np.concatenate([p.date_only for p in parts]),
         values={n: np.concatenate([p.values[n] for p in parts]) for n in VALUE_NAMES},
         nulls={n: np.concatenate([p.nulls[n] for p in parts]) for n in VALUE_NAMES},

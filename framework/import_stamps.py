@@ -29,12 +29,16 @@ NUMERIC_TYPES = re.compile(
 )
 TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
 
+# a time followed by an offset, a zone name or Z: the stamp is not naive
+_ZONED = r"(:\d\d(\.\d*)?\s*([+-]\d{1,2}(:?\d\d)?|[A-Za-z][A-Za-z0-9_/+-]*)|[zZ])\s*$"
+
 I64 = npt.NDArray[np.int64]
 B8 = npt.NDArray[np.bool_]
 
 
-def stamp_sql(layout: Layout, types: list[str] | None) -> tuple[str, str]:
-    """SQL over columns c0..cN for (the stamp as TIMESTAMPTZ, "the stamp is a date alone")."""
+def stamp_sql(layout: Layout, types: list[str] | None) -> tuple[str, str, str]:
+    """SQL over columns c0..cN for (the stamp as TIMESTAMPTZ, "the stamp is a date alone",
+    the wall time of a naive stamp in microseconds, NULL for one with a zone or offset)."""
     cols = [f"c{i}" for i in layout.stamp]
     typ = types[layout.stamp[0]] if types is not None else "VARCHAR"
     if len(cols) == 2:
@@ -43,13 +47,19 @@ def stamp_sql(layout: Layout, types: list[str] | None) -> tuple[str, str]:
     else:
         text = cols[0]
     if typ == "VARCHAR":
-        return f"TRY_CAST({text} AS TIMESTAMPTZ)", f"coalesce(NOT contains({text}, ':'), false)"
-    if typ in TIMESTAMP_TYPES or typ.startswith("TIMESTAMP WITH TIME ZONE") or typ == "DATE":
-        return f"CAST({text} AS TIMESTAMPTZ)", "true" if typ == "DATE" else "false"
+        wall = (f"CASE WHEN regexp_matches({text}, '{_ZONED}') THEN NULL "
+                f"ELSE epoch_us(TRY_CAST({text} AS TIMESTAMP)) END")
+        return (f"TRY_CAST({text} AS TIMESTAMPTZ)",
+                f"coalesce(NOT contains({text}, ':'), false)", wall)
+    if typ in TIMESTAMP_TYPES:
+        return f"CAST({text} AS TIMESTAMPTZ)", "false", f"epoch_us(CAST({text} AS TIMESTAMP))"
+    if typ.startswith("TIMESTAMP WITH TIME ZONE") or typ == "DATE":
+        return f"CAST({text} AS TIMESTAMPTZ)", "true" if typ == "DATE" else "false", "NULL"
     # integers: ns since the epoch, UTC (the `ts` column of our own exports)
     return (
         f"(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds(CAST({text} AS BIGINT) // 1000))",
         "false",
+        "NULL",
     )
 
 

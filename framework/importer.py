@@ -63,16 +63,17 @@ def read_bars_file(
     *,
     symbol: str | None = None,
     on_progress: Callable[[float], None] | None = None,
+    dst: str = "refuse",
 ) -> Bars:
     """The bars of one CSV (plain or gzip) or Parquet file, every row validated.
 
     `session_open_of(date) -> open_ns | None` is needed for `1d`/`1w` bars. `symbol` picks
     that symbol's rows from a Parquet file with a `symbol` column. `on_progress(fraction)` is
-    called from time to time while a large file is parsed. Raises DataError naming the file,
-    line (or row) and reason."""
-    return read_bars(
-        path, tz, Interval.parse(interval), session_open_of, symbol=symbol, on_progress=on_progress
-    )[0]
+    called from time to time while a large file is parsed. `dst` says what a naive stamp at
+    a daylight-saving change is: `refuse`d, or the `earliest` or `latest` instant it can
+    mean. Raises DataError naming the file, line (or row) and reason."""
+    return read_bars(path, tz, Interval.parse(interval), session_open_of, symbol=symbol,
+                     on_progress=on_progress, dst=dst)[0]
 
 
 def read_bars(
@@ -83,6 +84,7 @@ def read_bars(
     *,
     symbol: str | None = None,
     on_progress: Callable[[float], None] | None = None,
+    dst: str = "refuse",
 ) -> tuple[Bars, Interval]:
     """`read_bars_file`, with the interval inferred when not given (see `infer_interval`).
     Returns the bars and their interval."""
@@ -93,14 +95,15 @@ def read_bars(
         raise DataError(f"{path}: is a folder, expected a CSV or Parquet file")
     if interval is not None and not interval.is_intraday and session_open_of is None:
         raise ValueError(f"reading {interval} bars needs session_open_of")
-    with Reader(path, tz, symbol) as reader:
+    with Reader(path, tz, symbol, dst) as reader:
         return reader.read(interval, session_open_of, on_progress)
 
 
 def infer_interval(path: str | Path, tz: ZoneInfo, *, symbol: str | None = None) -> Interval:
-    """The interval of a bar file: `1d` when every stamp is a date alone or stamps are at
-    least 20 hours apart, else the smallest spacing between consecutive stamps, which must
-    be a supported intraday interval. DataError when it cannot be told."""
+    """The interval of a bar file: the most common spacing between consecutive stamps of
+    one local day (of tied ones the smallest, when the others are multiples of it), which
+    must be a supported interval; `1d` when no two stamps share a day (`1w` when they are
+    mostly 7 days apart). DataError when it cannot be told."""
     with Reader(Path(path), tz, symbol) as reader:
         typed = reader.fast()
         if typed is None:

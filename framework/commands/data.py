@@ -55,6 +55,14 @@ def data() -> None:
 @click.option(
     "--tz", "tz_name", default=None, help="Zone of naive stamps [default: the exchange's zone]."
 )
+@click.option(
+    "--dst",
+    type=click.Choice(["refuse", "earliest", "latest"]),
+    default="refuse",
+    show_default=True,
+    help="Naive stamps the clocks skip or repeat at a daylight-saving change: refuse them, or "
+    "take the earliest or latest instant they can mean.",
+)
 @_exchange_option
 @_store_option
 @click.option(
@@ -65,6 +73,7 @@ def import_(
     symbol: str,
     interval: str | None,
     tz_name: str | None,
+    dst: str,
     exchange: str,
     store_path: Path | None,
     replace: bool,
@@ -100,7 +109,8 @@ def import_(
     with _Progress(files) as progress:
         for f in files:
             bars, found = read_bars(
-                f, tz, given, session_open_of, symbol=sym, on_progress=progress.file_fraction(f)
+                f, tz, given, session_open_of, symbol=sym, on_progress=progress.file_fraction(f),
+                dst=dst,
             )
             if iv is not None and found != iv:
                 raise DataError(
