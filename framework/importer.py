@@ -3,16 +3,19 @@
 The formats are the contract's (`data import`): a header; column names matched
 case-insensitively; the time in `timestamp`, `datetime`, `date`, or `date` + `time`
 (Parquet may also name it `ts`); then `open, high, low, close, volume`; other columns are
-ignored. A stamp with a UTC offset is honoured; a naive one is read in `tz`.
+ignored. A stamp with a UTC offset is honoured; a naive one is read in `tz`, and one a DST
+change skips or repeats is refused unless `dst` is `earliest` or `latest`. Without an
+interval, it is inferred from the stamps (`infer_interval`).
 
 Stamps are read by DuckDB's TIMESTAMPTZ cast: ISO-8601 dates (`2024-01-03`) and date-times
 (`2024-01-03 09:30`, `2024-01-03T09:30:00.5-05:00`, `...Z`, or a zone name after the time),
 to the microsecond.
 
-Every row is checked: a valid stamp, finite numbers, `low <= min(open, close)`,
-`max(open, close) <= high`, `volume >= 0`, stamps strictly increasing and on the interval's
-grid in `tz` wall time (multiples of the interval from midnight; of 30 minutes for longer
-intervals, so session-anchored 1h bars at 09:30 pass). A `1d` bar's stamp is replaced by its
+Every row is checked: a valid stamp (1677-09-22..2262-04-11), finite numbers at most 1e15
+in magnitude, `low <= min(open, close)`, `max(open, close) <= high`, `volume >= 0`, stamps
+strictly increasing and on the interval's grid in `tz` wall time (multiples of the interval
+from midnight; of 30 minutes for longer intervals, so session-anchored 1h bars at 09:30
+pass), and within a day a multiple of the interval apart. A `1d` bar's stamp is replaced by its
 session's open (`session_open_of(date)`); a date that is not a session is an error. One bad
 row rejects the file: `DataError("FILE:LINE: reason")`, the header being line 1 (Parquet
 names the row instead).
