@@ -145,7 +145,8 @@ CORPUS: dict[str, tuple[Callable[[Path], list[Path]], str, list[str]]] = {
     "empty file": (text(""), r": file is empty", []),
     "blank file": (text("\n\n  \n"), r": file is empty", []),
     "header only": (text(HEADER), r": no data rows after the header", []),
-    "binary garbage": (raw(os.urandom(4096) + b"\0"), r": not a CSV text file", []),
+    # (a leading control byte: random bytes starting with a newline are an empty header)
+    "binary garbage": (raw(b"\x01" + os.urandom(4096) + b"\0"), r": not a CSV text file", []),
     "control bytes": (raw(bytes(range(1, 256)) * 4), r": not a CSV text file", []),
     "wrong delimiter ;": (text(HEADER.replace(",", ";") + GOOD1.replace(",", ";") + "\n"),
                           r":1: columns are separated by ';': expected ','", []),
