@@ -167,3 +167,22 @@ def test_the_shell_names_every_file_a_csv_export_wrote(tmp_path):
     names = [f"s.SYN0.{i}.csv" for i in ("1m", "5m", "15m", "1h")]
     assert ok and out.startswith("wrote " + ", ".join(str(tmp_path / "out" / n) for n in names))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
+
+
+def test_json_never_holds_a_non_finite_number(tmp_path):
+    """A derived volume that overflowed (a source's absurd values) is one sentence naming
+    where it is; the file already there stays as it was."""
+    from mismartera.errors import DataError
+    from mismartera.plugins.exporters.json import JsonExporter
+
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    doc = {"symbols": {"SPY": {"bars": {"5m": {"data": [["t", 1.0, 2.0, 0.5, 1.0, 1e308],
+                                                        ["t", 1.0, 2.0, 0.5, 1.0,
+                                                         float("inf")]]}}}}}
+    with pytest.raises(DataError) as err:
+        JsonExporter.write(doc, target)
+    assert str(err.value) == (f"cannot export {target}: symbols.SPY.bars.5m.data[1][5] is not a "
+                              "finite number, which JSON cannot hold; nothing was written")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
