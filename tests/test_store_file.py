@@ -160,3 +160,8 @@ def test_store_paths_that_cannot_be_a_file(tmp_path):
     result = import_into(home / "bars.duckdb", tmp_path)
     assert result.exit_code == 2
     assert result.stderr == f"Error: store {home / 'bars.duckdb'}: {home} is a file, not a folder\n"
+    result = run("backtest", "--source", "store", "--store", str(tmp_path), "--symbols", "SPY",
+                 "--start", "2011-01-03", "--end", "2011-01-03", "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: store {tmp_path} is a folder: expected a store file such "
+                             f"as {tmp_path / 'bars.duckdb'}\n")

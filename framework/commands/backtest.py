@@ -34,7 +34,7 @@ def backtest_options(fn):
                      "ones alone work too (5m on a 1m source streams 1m internally and shows "
                      "5m). 1w is not a stream."),
         click.option("--source", help="Data-source plugin name (see `mismartera plugins`)."),
-        click.option("--store", type=click.Path(dir_okay=False), help="Path of the DuckDB store."),
+        click.option("--store", help="Path of the DuckDB store."),
         click.option("--speed", type=float,
                      help="0 = as fast as possible, 1 = real time, N = N x."),
         click.option("--trailing-days", type=int,
