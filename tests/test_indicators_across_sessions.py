@@ -32,10 +32,10 @@ from tests.test_session_engine import AddAt, run_days
 
 def test_the_unstable_period_of_each_kernel():
     assert decay_bars(0.0) == 0
-    assert decay_bars(0.5) == 27  # 0.5 ** 27 < 1e-8 <= 0.5 ** 26
-    assert 0.5 ** 27 < SEED_TOLERANCE <= 0.5 ** 26
-    assert kernel_unstable(kernels.EMA(30)) == decay_bars(1 - 2 / 31) == 277
-    assert kernel_unstable(kernels.RSI(14)) == kernel_unstable(kernels.ATR(14)) == 249
+    assert decay_bars(0.5) == 34  # 0.5 ** 34 < 1e-10 <= 0.5 ** 33
+    assert 0.5 ** 34 < SEED_TOLERANCE <= 0.5 ** 33
+    assert kernel_unstable(kernels.EMA(30)) == decay_bars(1 - 2 / 31) == 346
+    assert kernel_unstable(kernels.RSI(14)) == kernel_unstable(kernels.ATR(14)) == 311
     assert kernel_unstable(kernels.MACD(12, 26, 9)) == decay_bars(1 - 2 / 27) + decay_bars(0.8)
     for windowed in (kernels.SMA(20), kernels.BBands(20), kernels.RollingMax(5), kernels.VWAP()):
         assert kernel_unstable(windowed) == 0
@@ -53,7 +53,8 @@ def walk(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_seeded_with_its_lookback_a_recursive_kernel_equals_it_over_the_whole_series(
         seed, period, extra):
     """TA-Lib over the last `warmup + unstable` values equals TA-Lib over every value, to
-    1e-6 relative, whatever came before."""
+    1e-6 relative, whatever came before (hypothesis found a trending walk on which a
+    tolerance of 1e-8 was not enough: ATR(2) at 2e-6)."""
     high, low, close = walk(seed, 4 * period + 700 + extra)
     cases = [
         (talib.EMA, (close,), period, kernels.EMA(period)),

@@ -3,12 +3,12 @@ chunked (streaming) equals one batch equals the kernels' batch functions; warm-u
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import talib
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,9 +21,7 @@ from mismartera.session.indicator_state import add_kernel
 from mismartera.session.indicators import drive
 from mismartera.testing import make_bars, run_indicator
 from tests.data_helpers import require_data
-
-DATA = require_data()  # the real files are read at import
-RTOL = 1e-9
+from tests.indicator_helpers import assert_close, talib_reference, vwap_reference
 
 
 def read_csv(path: Path) -> Bars:
@@ -34,56 +32,19 @@ def read_csv(path: Path) -> Bars:
                                   ("open", "high", "low", "close", "volume")))
 
 
-REAL = {
-    "SPY_2014-11": read_csv(DATA / "minute/SPY_2014-11.csv"),
-    "AAPL_2014-11": read_csv(DATA / "minute/AAPL_2014-11.csv"),
-    "AAPL_daily": read_csv(DATA / "daily/AAPL_2012-2014.csv"),
-}
+REAL = {"SPY_2014-11": "minute/SPY_2014-11.csv", "AAPL_2014-11": "minute/AAPL_2014-11.csv",
+        "AAPL_daily": "daily/AAPL_2012-2014.csv"}
+
+
+@functools.cache
+def real(name: str) -> Bars:
+    """One of the REAL files (the test skips when the data is absent)."""
+    return read_csv(require_data() / REAL[name])
 
 
 def session_ids(ts: np.ndarray) -> np.ndarray:
     days = pd.to_datetime(ts, utc=True).tz_convert("America/New_York").normalize()
     return pd.factorize(days)[0]
-
-
-def vwap_reference(bars: Bars, sessions: np.ndarray) -> np.ndarray:
-    """Cumulative typical price x volume over cumulative volume, restarting per session."""
-    frame = pd.DataFrame({"pv": (bars.high + bars.low + bars.close) / 3.0 * bars.volume,
-                          "v": bars.volume, "s": sessions})
-    cum = frame.groupby("s")[["pv", "v"]].cumsum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cum["v"] != 0, cum["pv"] / cum["v"], np.nan)
-
-
-# name -> (class, TA-Lib (or pandas) reference, params)
-def talib_reference(name: str, bars: Bars, **p):
-    o, h, lo, c, v = bars.open, bars.high, bars.low, bars.close, bars.volume
-    field = {"open": o, "high": h, "low": lo, "close": c, "volume": v}
-    if name == "sma":
-        return talib.SMA(field[p.get("field", "close")], p["period"])
-    if name == "ema":
-        return talib.EMA(c, p["period"])
-    if name == "rsi":
-        return talib.RSI(c, p["period"])
-    if name == "atr":
-        return talib.ATR(h, lo, c, p["period"])
-    if name == "stddev":
-        return talib.STDDEV(c, p["period"], p.get("nbdev", 1.0))
-    if name == "highest":
-        return talib.MAX(h, p["period"])
-    if name == "lowest":
-        return talib.MIN(lo, p["period"])
-    if name == "volume_sma":
-        return talib.SMA(v, p["period"])
-    if name == "bbands":
-        upper, middle, lower = talib.BBANDS(c, p["period"], p["nbdev_up"], p["nbdev_dn"], 0)
-        return {"upper": upper, "middle": middle, "lower": lower}
-    if name == "macd":
-        line, signal, hist = talib.MACD(c, p["fast"], p["slow"], p["signal"])
-        return {"macd": line, "signal": signal, "hist": hist}
-    if name == "vwap":
-        return vwap_reference(bars, np.zeros(len(c), np.int64))
-    raise AssertionError(name)
 
 
 CLASSES = {cls.name: cls for cls in builtin.BUILTINS}
@@ -95,18 +56,6 @@ DEFAULTS = {
 }
 
 
-def assert_close(ours, theirs, scale: float) -> None:
-    """Equal NaN positions; values within 1e-9 relative (of the value, or of the data's
-    scale for values near zero such as MACD's histogram)."""
-    if isinstance(theirs, dict):
-        assert set(ours) == set(theirs)
-        for key in theirs:
-            assert_close(ours[key], theirs[key], scale)
-        return
-    ours, theirs = np.asarray(ours), np.asarray(theirs)
-    assert ours.shape == theirs.shape
-    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=RTOL * scale, equal_nan=True)
 
 
 def test_every_builtin_is_registered_and_tested():
@@ -117,7 +66,7 @@ def test_every_builtin_is_registered_and_tested():
 @pytest.mark.parametrize("data", sorted(REAL))
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
 def test_builtin_equals_talib_on_real_data(name, data):
-    bars = REAL[data]
+    bars = real(data)
     params = DEFAULTS[name]
     theirs = (vwap_reference(bars, session_ids(bars.ts)) if name == "vwap"
               else talib_reference(name, bars, **params))
@@ -138,7 +87,7 @@ def test_builtin_equals_talib_on_real_data(name, data):
     ("atr", {"period": 1}), ("ema", {"period": 2}), ("highest", {"period": 2}),
 ])
 def test_builtin_parameters_equal_talib(name, params):
-    bars = REAL["SPY_2014-11"]
+    bars = real("SPY_2014-11")
     assert_close(run_indicator(CLASSES[name], bars, **params),
                  talib_reference(name, bars, **params), float(bars.close.max()))
 
@@ -279,6 +228,6 @@ def test_bad_parameters_are_refused(name, params, reason):
 
 
 def test_period_one_is_the_field_itself():
-    bars = REAL["SPY_2014-11"]
+    bars = real("SPY_2014-11")
     np.testing.assert_array_equal(run_indicator(builtin.SMA, bars, period=1), bars.close)
     np.testing.assert_array_equal(run_indicator(builtin.Highest, bars, period=1), bars.high)

@@ -15,9 +15,10 @@ import talib
 from mismartera.config import IndicatorSpec, SessionConfig
 from mismartera.errors import ConfigError, PluginError
 from mismartera.ext import kernels
+from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
+from mismartera.plugins.sources.sample import SampleSource
 from mismartera.session.coordinator import SessionCoordinator
-from tests.data_helpers import require_data
 from tests.engine_helpers import (
     dumps,
     indicator_plugins,
@@ -26,9 +27,8 @@ from tests.engine_helpers import (
     with_builtin_indicators,
     with_indicators,
 )
-from tests.test_indicators_builtin import assert_close, talib_reference, vwap_reference
+from tests.indicator_helpers import assert_close, talib_reference, vwap_reference
 
-SPY = require_data() / "minute" / "SPY_2011-01.csv"
 DAYS = [datetime.date(2011, 1, 3), datetime.date(2011, 1, 4), datetime.date(2011, 1, 5)]
 BUILTINS = ["sma", "ema", "rsi", "atr", "vwap", "bbands", "macd", "stddev", "highest",
             "lowest", "volume_sma"]
@@ -40,10 +40,12 @@ DEFAULTS = {"sma": {"period": 20}, "ema": {"period": 20}, "rsi": {"period": 14},
 
 
 def spy_sessions(rule: str) -> dict[datetime.date, pd.DataFrame]:
-    """The file's regular-session bars per day, resampled with pandas from 09:30."""
-    frame = pd.read_csv(SPY)
-    frame.index = pd.to_datetime(frame.pop("timestamp"), utc=True).dt.tz_convert(
-        "America/New_York")
+    """The bundled sample's SPY (January 2011) regular-session bars per day, resampled with
+    pandas from 09:30."""
+    bars = SampleSource().bars("SPY", Interval.parse("1m"), 0, 2**62)
+    frame = pd.DataFrame({c: getattr(bars, c) for c in ("open", "high", "low", "close",
+                                                          "volume")})
+    frame.index = pd.to_datetime(bars.ts, utc=True).tz_convert("America/New_York")
     clock = frame.index.hour * 60 + frame.index.minute
     frame = frame[(clock >= 570) & (clock < 960)]
     out = {}

@@ -17,7 +17,7 @@ from typing import Any
 from mismartera.ext import kernels
 from mismartera.session.indicator_protocol import Indicator, style_of
 
-SEED_TOLERANCE = 1e-8
+SEED_TOLERANCE = 1e-10
 """The weight left of an indicator's starting point after its `unstable` bars."""
 
 
