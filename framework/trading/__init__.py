@@ -1,0 +1,1 @@
+"""Simulated trading: orders, the fill rule, costs, the broker, the portfolio, statistics."""

@@ -1,0 +1,239 @@
+"""SimulatedBroker: pending orders per symbol, filled against base bars as they arrive.
+
+For each base bar of a symbol, in time order: the pending orders submitted at or before the
+bar's start are matched against it in sequence order (the fill rule is in `fills`), then
+the portfolio is marked at the bar's close. A chunk of bars with no pending order that can
+fill in it (a vectorised pre-scan decides) is marked in one call, with no per-bar work.
+
+Bracket children share their entry's submit time and come right after it in sequence, so
+on the bar the entry completes they are matched in the same pass (stop before take-profit).
+With `allow_short=False` a sell larger than the position it would close is rejected when it
+would fill. Cash is not checked (no margin model): it may go negative.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mismartera.trading.costs import CostModel, combine
+from mismartera.trading.fills import match, touches
+from mismartera.trading.orders import (
+    QTY_EPS,
+    Fill,
+    Order,
+    OrderState,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from mismartera.trading.portfolio import Portfolio
+
+if TYPE_CHECKING:
+    from mismartera.bars import Bars
+
+
+class SimulatedBroker:
+    """Fills orders for one run whose symbols share the base interval `interval_ns`."""
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        interval_ns: int,
+        costs: CostModel | None = None,
+        *,
+        allow_short: bool = True,
+        sessions_per_year: int = 252,
+    ) -> None:
+        if interval_ns <= 0:
+            raise ValueError(f"the base interval must be a positive ns count, got {interval_ns}")
+        self.portfolio = portfolio
+        self.interval_ns = int(interval_ns)
+        self.costs = costs if costs is not None else combine()
+        self.allow_short = allow_short
+        self.sessions_per_year = sessions_per_year
+        self._books: dict[str, list[Order]] = {}
+        self._log: list[Order] = []
+
+    def submit(self, order: Order, submitted_ns: int) -> Order:
+        """Accept `order` (and its bracket children) at `submitted_ns`; it gets a sequence."""
+        if order.seq >= 0 or not order.is_pending:
+            raise ValueError(f"order {order!r} was already submitted")
+        if order.parent is not None:
+            raise ValueError("a bracket child is submitted with its entry, not on its own")
+        book = self._books.setdefault(order.symbol, [])
+        for o in (order, *order.children):
+            o.seq = len(self._log)
+            o.submitted_ns = int(submitted_ns)
+            self._log.append(o)
+            book.append(o)
+        return order
+
+    def cancel(self, order: Order, ns: int) -> bool:
+        """Cancel a pending order at `ns`; False when it had already reached a final state."""
+        if not order.is_pending:
+            return False
+        order.close(OrderState.CANCELLED, ns, "cancelled")
+        self._entry_done(order, ns)
+        return True
+
+    def pending(self, symbol: str) -> list[Order]:
+        """`symbol`'s pending orders (inactive bracket children included), in sequence."""
+        return [o for o in self._books.get(symbol, ()) if o.is_pending]
+
+    def on_bar(
+        self,
+        symbol: str,
+        ts: int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        quality: float | None = None,
+    ) -> list[Fill]:
+        """Fill what is due on one base bar starting at `ts`, then mark its close."""
+        columns = [np.array([x], dtype=np.float64) for x in (open, high, low, close, volume)]
+        return self._run(symbol, np.array([ts], dtype=np.int64), *columns, quality)
+
+    def on_bars(self, symbol: str, bars: Bars, quality: float | None = None) -> list[Fill]:
+        """`on_bar` for a chunk of consecutive base bars (not spanning a session end)."""
+        return self._run(
+            symbol, bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, quality
+        )
+
+    def end_session(self, close_ns: int) -> None:
+        """Expire DAY orders that could have filled this session, charge borrow, mark equity.
+
+        A DAY order submitted at the close itself (after the session's last bar) lives on
+        into the next session, where it can first fill."""
+        for symbol, book in self._books.items():
+            for order in book:
+                expiring = order.tif is TimeInForce.DAY and order.submitted_ns < close_ns
+                if order.is_pending and order.active and expiring:
+                    order.close(OrderState.EXPIRED, close_ns, "day order expired")
+                    self._entry_done(order, close_ns)
+            self._prune(symbol)
+        for symbol, pos in sorted(self.portfolio.positions.items()):
+            if pos.qty < 0:
+                fee = self.costs.borrow(-pos.value, self.sessions_per_year)
+                if fee:
+                    self.portfolio.charge(symbol, fee, close_ns)
+        self.portfolio.close_session(close_ns)
+
+    def finish(self, ns: int) -> None:
+        """End the run at `ns`: every order still pending is cancelled."""
+        for book in self._books.values():
+            for order in book:
+                if order.is_pending:
+                    order.close(OrderState.CANCELLED, ns, "end of run")
+        self._books.clear()
+
+    def orders(self) -> list[dict[str, object]]:
+        """Every submitted order with its current (after `finish`: final) state, by sequence."""
+        return [o.to_dict() for o in self._log]
+
+    def _run(self, symbol, ts, open, high, low, close, volume, quality) -> list[Fill]:
+        fills: list[Fill] = []
+        closes_at = ts + self.interval_ns
+        n, i = len(ts), 0
+        while i < n:
+            j = self._next_event(symbol, ts, high, low, i)
+            if j > i:
+                self.portfolio.mark(symbol, closes_at[i:j], close[i:j])
+            if j == n:
+                break
+            bar = (float(open[j]), float(high[j]), float(low[j]), float(volume[j]))
+            q = math.nan if quality is None else float(quality)
+            fills += self._fill_bar(symbol, int(ts[j]), *bar, q)
+            self.portfolio.mark(symbol, closes_at[j : j + 1], close[j : j + 1])
+            i = j + 1
+        return fills
+
+    def _next_event(self, symbol, ts, high, low, start: int) -> int:
+        """The first bar at or after `start` where an active pending order may fill."""
+        best = len(ts)
+        for order in self._books.get(symbol, ()):
+            if not (order.is_pending and order.active):
+                continue
+            first = start + int(np.searchsorted(ts[start:best], order.submitted_ns, side="left"))
+            if first < best:
+                hits = np.flatnonzero(touches(order, high[first:best], low[first:best]))
+                if len(hits):
+                    best = first + int(hits[0])
+        return best
+
+    def _fill_bar(self, symbol, ts, open, high, low, volume, quality) -> list[Fill]:
+        fills = []
+        capacity = self.costs.capacity(volume)
+        path_start: dict[Order, float] = {}  # children activated on this bar: the entry price
+        for order in list(self._books.get(symbol, ())):
+            if not (order.is_pending and order.active) or order.submitted_ns > ts:
+                continue
+            first = path_start.get(order, open)
+            price = match(order, first, high, low, limits=first == open)
+            qty = min(order.remaining, capacity)
+            if math.isnan(price) or qty <= QTY_EPS:
+                continue
+            if not self.allow_short and order.side is Side.SELL:
+                held = self.portfolio.position(symbol).qty
+                if order.remaining > held + QTY_EPS:
+                    order.close(OrderState.REJECTED, ts, "would open a short position")
+                    self._entry_done(order, ts)
+                    continue
+            fill = self._fill(order, qty, price, ts, high, low, quality)
+            fills.append(fill)
+            capacity -= qty
+            if order.children and not order.is_pending:
+                self._activate_children(order)
+                path_start.update(dict.fromkeys(order.children, price))
+            if order.parent is not None:
+                self._reduce_sibling(order, qty, ts)
+        self._prune(symbol)
+        return fills
+
+    def _fill(self, order, qty, price, ts, high, low, quality) -> Fill:
+        price = self.costs.slip(order.side, price, high, low)
+        if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            price = min(price, order.limit) if order.side is Side.BUY else max(price, order.limit)
+        costs = self.costs.commission(order, qty, price)
+        order.record_fill(qty, price, costs)
+        if not order.is_pending:
+            order.closed_ns = ts
+        fill = Fill(order.seq, order.symbol, order.side, qty, price, ts, costs, quality)
+        self.portfolio.apply(fill, ts + self.interval_ns)
+        return fill
+
+    def _entry_done(self, order: Order, ns: int) -> None:
+        """An entry stopped short of filling: its children protect what did fill, if any."""
+        if not order.children:
+            return
+        if order.filled_qty > QTY_EPS:
+            self._activate_children(order)
+        else:
+            for child in order.children:
+                child.close(OrderState.CANCELLED, ns, "entry did not fill")
+
+    @staticmethod
+    def _activate_children(entry: Order) -> None:
+        for child in entry.children:
+            if child.is_pending:
+                child.qty = entry.filled_qty
+                child.active = True
+
+    @staticmethod
+    def _reduce_sibling(order: Order, qty: float, ts: int) -> None:
+        """One-cancels-other: the sibling shrinks by each fill and goes when nothing is left."""
+        sibling = order.sibling
+        if sibling is not None and sibling.is_pending:
+            if sibling.remaining - qty <= QTY_EPS:
+                sibling.close(OrderState.CANCELLED, ts, "one-cancels-other")
+            else:
+                sibling.qty -= qty
+
+    def _prune(self, symbol: str) -> None:
+        book = self._books.get(symbol)
+        if book is not None:
+            self._books[symbol] = [o for o in book if o.is_pending]
