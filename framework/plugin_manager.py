@@ -106,6 +106,12 @@ def _allowlist(raw: str | None) -> set[str] | None:
     return keys
 
 
+def _call(impl: Any, **kwargs: Any) -> Any:
+    """Call one pluggy hook implementation with the arguments it declares (a subset of the
+    spec's): one plugin at a time, so that an error can name the plugin."""
+    return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
 def _own_version() -> str:
     try:
         return metadata.version("mismartera")
@@ -191,26 +197,36 @@ class PluginManager:
         for reg in staged:
             self._registry[reg.kind][reg.name] = reg
 
+    def known_hooks(self) -> list[str]:
+        """The hook names pluggy knows from the spec module (`mismartera.hookspecs`)."""
+        return sorted(name for name, caller in vars(self._pm.hook).items() if caller.has_spec())
+
+    def _impls(self, hook_name: str, obj: Any) -> list[Any]:
+        """`obj`'s implementations of a hook, as pluggy found them (`specname=` included),
+        in pluggy's call order."""
+        return [impl for impl in getattr(self._pm.hook, hook_name).get_hookimpls()[::-1]
+                if impl.plugin is obj]
+
     def _check_hook_names(self, obj: Any) -> None:
         """pluggy's check_pending, phrased for a person and for one plugin."""
         try:
             self._pm.check_pending()
         except pluggy.PluginValidationError:
-            prefixes = ("register_", "session_", "symbol_")
-            known = [n for n in dir(hookspecs) if n.startswith(prefixes)]
+            known = self.known_hooks()
             bad = []
-            for name in dir(obj):
-                if self._pm.parse_hookimpl_opts(obj, name) is not None and name not in known:
-                    near = difflib.get_close_matches(name, known, n=1)
+            for caller in self._pm.get_hookcallers(obj) or []:
+                if not caller.has_spec():
+                    near = difflib.get_close_matches(caller.name, known, n=1)
                     hint = f" (did you mean {near[0]}?)" if near else ""
-                    bad.append(f"unknown hook {name!r}{hint}")
+                    bad.append(f"unknown hook {caller.name!r}{hint}")
             raise PluginError("; ".join(bad) or "invalid hook implementation") from None
 
     def _registrations(self, obj: Any, prov: Provenance) -> list[Registration]:
         """Call the plugin's registration hooks; a duplicate name is an error naming both."""
         staged: list[Registration] = []
         for hook_name, kind in hookspecs.REGISTRATION_HOOKS.items():
-            if self._pm.parse_hookimpl_opts(obj, hook_name) is None:
+            impls = self._impls(hook_name, obj)
+            if not impls:
                 continue
 
             def register(
@@ -225,12 +241,15 @@ class PluginManager:
                                       f"{taken.provenance} and plugin {prov}")
                 staged.append(Registration(_kind, name, thing, prov, description))
 
-            try:
-                getattr(obj, hook_name)(register=register)
-            except PluginError:
-                raise
-            except Exception as exc:
-                raise PluginError(f"{hook_name} raised {_reason(exc)}") from exc
+            for impl in impls:
+                if impl.hookwrapper or impl.wrapper:
+                    raise PluginError(f"{hook_name} cannot be a hook wrapper")
+                try:
+                    _call(impl, register=register)
+                except PluginError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(f"{hook_name} raised {_reason(exc)}") from exc
         return staged
 
     # --- explicit registration (tests, embedding applications) -----------------------------
@@ -294,7 +313,7 @@ class PluginManager:
             prov = self._provenance[impl.plugin_name]
             before = dict(cli.commands)
             try:
-                impl.function(cli=cli)
+                _call(impl, cli=cli)
                 clobbered = [n for n, c in before.items() if cli.commands.get(n) is not c]
                 if clobbered:
                     cli.commands.update(before)
@@ -317,7 +336,7 @@ class PluginManager:
         errors: list[tuple[Provenance, BaseException]] = []
         for impl in getattr(self._pm.hook, hook_name).get_hookimpls()[::-1]:
             try:
-                impl.function(**{k: kwargs[k] for k in impl.argnames})
+                _call(impl, **kwargs)
             except Exception as exc:
                 errors.append((self._provenance[impl.plugin_name], exc))
         return errors

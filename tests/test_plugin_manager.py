@@ -227,3 +227,46 @@ def test_notify_collects_errors_instead_of_raising(manager):
     errors = manager.notify("symbol_removed", session_data=None, symbol="AAPL")
     assert calls == ["AAPL"]
     assert [(p.plugin, str(e)) for p, e in errors] == [("n", "nope")]
+
+
+def test_a_registration_hook_with_specname_is_called(manager):
+    """Registration hooks go through pluggy: an implementation named otherwise, with
+    `specname=`, is called like any other (it was silently skipped)."""
+    plugin = types.ModuleType("renamed")
+
+    def add_my_indicators(register):
+        register("renamed_ind", object, "from a specname impl")
+
+    plugin.add_my_indicators = hookimpl(specname="register_indicators")(add_my_indicators)
+    manager.register_plugin(plugin)
+    assert manager.get("indicator", "renamed_ind").provenance.plugin == "renamed"
+    assert manager.hooks_of("renamed") == ["register_indicators"]
+
+
+def test_a_misspelled_specname_is_an_error_with_a_suggestion(manager):
+    plugin = types.ModuleType("typo2")
+    plugin.mine = hookimpl(specname="register_exporter")(lambda register: None)
+    with pytest.raises(PluginError, match=r"unknown hook 'register_exporter' .*"
+                                          r"register_exporters"):
+        manager.register_plugin(plugin)
+    assert manager.plugins() == []
+
+
+def test_an_error_in_a_specname_hook_names_the_plugin(manager):
+    plugin = types.ModuleType("raiser")
+    plugin.mine = hookimpl(specname="register_scanners")(lambda register: 1 / 0)
+    with pytest.raises(PluginError, match=r"plugin raiser .*register_scanners raised "
+                                          r"ZeroDivisionError"):
+        manager.register_plugin(plugin)
+
+
+def test_a_registration_hook_wrapper_is_refused(manager):
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def register_indicators(self, register):
+            register("never", object)
+            return (yield)
+
+    with pytest.raises(PluginError, match="register_indicators cannot be a hook wrapper"):
+        manager.register_plugin(Wrapper(), name="wrapper")
+    assert manager.registered("indicator") == {}
