@@ -11,10 +11,7 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-hookimpl = pluggy.HookimplMarker("mismartera")
-"""Decorator marking a plugin's hook implementations."""
+from mismartera.hookspecs import hookimpl
 
 _EXTENSIONS = ("ring", "aggregate", "gaps", "kernels", "indicator_bank", "pipeline")
 

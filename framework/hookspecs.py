@@ -2,14 +2,21 @@
 
 Registration hooks run once when the plugin manager is assembled and receive a `register`
 callback owned by the core, which checks names, refuses duplicates and records provenance.
-Notification hooks fire at most once per symbol or session day, never per bar: per-bar work
-goes to the registered objects directly, not through pluggy.
+Each kind has its own typed callback (`RegisterSource`, `RegisterIndicator`,
+`RegisterExporter`, `RegisterScanner`). Notification hooks fire at most once per symbol or
+session day, never per bar: per-bar work goes to the registered objects directly, not
+through pluggy.
+
+`hookspec` marks the specs below; plugins mark their implementations with `hookimpl`
+(re-exported as `mismartera.hookimpl`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -18,27 +25,98 @@ if TYPE_CHECKING:
 
     import click
 
+    from mismartera.plugin_manager import PluginManager
     from mismartera.session.data import SessionData
+    from mismartera.session.indicators import Indicator
+    from mismartera.session.scanner import Scanner
+    from mismartera.sources import DataSource
 
 hookspec = pluggy.HookspecMarker("mismartera")
+"""Marks a hook specification (this module's functions)."""
+
+hookimpl = pluggy.HookimplMarker("mismartera")
+"""Marks a plugin's hook implementations: `@hookimpl`, or `@hookimpl(specname=...)` for a
+function named otherwise."""
 
 Register = Callable[..., None]
+"""Any registration hook's `register(name, obj, description="")`; each hook's is typed below."""
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source factory receives as `context=` when it declares a `context` parameter:
+    the session's plugin manager and exchange. A source that reads from another source (the
+    `replay` source) builds it with `context.source(name, **options)` through the same
+    manager, instead of assembling the plugins again."""
+
+    plugins: PluginManager
+    exchange: str
+
+    def source(self, name: str, *, key: str | None = None, **options: Any) -> DataSource:
+        """The registered source `name` built with `options` (plus this `exchange`);
+        `key` names the setting that chose it in an unknown-name error."""
+        return self.plugins.make_source(name, options, exchange=self.exchange, key=key)
+
+
+class SourceFactory(Protocol):
+    """A data-source factory, typically the source class: keyword options (the session
+    file's `[data]` table less `source`, plus `exchange`; and `context`, a `SourceContext`,
+    when the factory declares that parameter) -> a `mismartera.DataSource`."""
+
+    def __call__(self, **options: Any) -> DataSource: ...
+
+
+class Exporter(Protocol):
+    """An exporter: the `suffixes` it writes (e.g. `(".json",)`) and `write(doc, path)`,
+    which returns the files it wrote when they are not just `path`."""
+
+    suffixes: Sequence[str]
+
+    def write(self, doc: dict[str, Any], path: Path) -> list[Path] | None: ...
+
+
+class RegisterSource(Protocol):
+    """`register` of `register_data_sources`."""
+
+    def __call__(self, name: str, factory: SourceFactory, description: str = "") -> None: ...
+
+
+class RegisterIndicator(Protocol):
+    """`register` of `register_indicators`."""
+
+    def __call__(self, name: str, indicator: type[Indicator], description: str = "") -> None:
+        ...
+
+
+class RegisterExporter(Protocol):
+    """`register` of `register_exporters`."""
+
+    def __call__(self, name: str, exporter: Exporter, description: str = "") -> None: ...
+
+
+class RegisterScanner(Protocol):
+    """`register` of `register_scanners`: a scanner class (`mismartera.Scanner` or any
+    class with `params` and `scan(ctx)`)."""
+
+    def __call__(self, name: str, scanner: type[Scanner] | type, description: str = "") -> None:
+        ...
 
 
 # --- registration: once, at start-up -------------------------------------------------------
 
 
 @hookspec
-def register_data_sources(register: Register) -> None:
+def register_data_sources(register: RegisterSource) -> None:
     """Register data-source factories.
 
     :param register: call ``register(name, factory, description="")``; ``factory(**options)``
-        returns an object implementing :class:`mismartera.sources.DataSource`.
+        returns an object implementing :class:`mismartera.DataSource`. A factory that
+        declares a ``context`` parameter also receives a :class:`SourceContext`.
     """
 
 
 @hookspec
-def register_indicators(register: Register) -> None:
+def register_indicators(register: RegisterIndicator) -> None:
     """Register session indicators.
 
     :param register: call ``register(name, indicator_class, description="")``; see
@@ -47,7 +125,7 @@ def register_indicators(register: Register) -> None:
 
 
 @hookspec
-def register_exporters(register: Register) -> None:
+def register_exporters(register: RegisterExporter) -> None:
     """Register exporters that write a snapshot of ``SessionData`` to a file.
 
     :param register: call ``register(name, exporter, description="")``; ``exporter`` has a
@@ -57,7 +135,7 @@ def register_exporters(register: Register) -> None:
 
 
 @hookspec
-def register_scanners(register: Register) -> None:
+def register_scanners(register: RegisterScanner) -> None:
     """Register scanners that pick symbols to add to or remove from a running session.
 
     :param register: call ``register(name, scanner_class, description="")``. The class
@@ -127,6 +205,8 @@ REGISTRATION_HOOKS: dict[str, str] = {
 
 NOTIFICATION_HOOKS = ("session_started", "session_ended", "symbol_added", "symbol_removed")
 
-__all__ = ["NOTIFICATION_HOOKS", "REGISTRATION_HOOKS", "Register", "hookspec"]
+__all__ = ["NOTIFICATION_HOOKS", "REGISTRATION_HOOKS", "Exporter", "Register", "RegisterExporter",
+           "RegisterIndicator", "RegisterScanner", "RegisterSource", "SourceContext",
+           "SourceFactory", "hookimpl", "hookspec"]
 
 
