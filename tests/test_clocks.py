@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mismartera.clocks import BacktestClock, Clock, LiveClock
+from mismartera.calendar.clocks import BacktestClock, Clock, LiveClock
 from tests.calendar_helpers import NS
 
 # --------------------------------------------------------------------------- clocks

@@ -26,7 +26,7 @@ import numpy as np
 
 from mismartera.bars import Bar
 from mismartera.calendar import TimeManager
-from mismartera.clocks import BacktestClock
+from mismartera.calendar.clocks import BacktestClock
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.ext.pipeline import step_until
@@ -186,10 +186,9 @@ class SessionCoordinator:
     # phase 0 ------------------------------------------------------------------------------
 
     def _make_source(self) -> DataSource:
-        reg = self.plugins.get("source", self.config.source, key="[data] source")
-        options = dict(self.config.source_options)
-        options.setdefault("exchange", self.config.exchange)
-        return reg.obj(**options)
+        cfg = self.config
+        return self.plugins.make_source(cfg.source, cfg.source_options, exchange=cfg.exchange,
+                                        key="[data] source")
 
     def _validate(self) -> None:
         cfg = self.config

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from mismartera.clocks import LiveClock
+from mismartera.calendar.clocks import LiveClock
 from mismartera.errors import DataError
 
 if TYPE_CHECKING:

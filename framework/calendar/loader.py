@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from mismartera.calendar.local_time import EPOCH_ORDINAL, readonly
 from mismartera.errors import ConfigError
-from mismartera.local_time import EPOCH_ORDINAL, readonly
 
 I64 = npt.NDArray[np.int64]
 

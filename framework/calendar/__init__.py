@@ -25,11 +25,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from mismartera.calendar_loader import LoadedCalendar, load_calendar
-from mismartera.clocks import BacktestClock, Clock, LiveClock
-from mismartera.errors import ConfigError
-from mismartera.intervals import Interval, Period
-from mismartera.local_time import (
+from mismartera.calendar.clocks import BacktestClock, Clock, LiveClock
+from mismartera.calendar.loader import LoadedCalendar, load_calendar
+from mismartera.calendar.local_time import (
     DAY_NS,
     EPOCH,
     NS,
@@ -41,6 +39,8 @@ from mismartera.local_time import (
     readonly,
     split_rows,
 )
+from mismartera.errors import ConfigError
+from mismartera.intervals import Interval, Period
 
 __all__ = [
     "BacktestClock",
