@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
-from mismartera.config_values import (
+from mismartera.config.values import (
     NAME_RE,
     format_param,
     jsonable,

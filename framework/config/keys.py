@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mismartera.config_values import fail, show
+from mismartera.config.values import fail, show
 from mismartera.errors import ConfigError
 
 _PATH_KEYS = ("store", "path", "dir", "file")

@@ -5,9 +5,9 @@ command line on top, `validate()` checks the fields against each other. Every pr
 `ConfigError` of one sentence naming the file and key path (or the flag) and what was
 expected. Only the standard library is imported, so the command line stays quick.
 
-The pieces live beside this module: value parsers in `mismartera.config_values`, the file's
-sections and unknown-key checks in `mismartera.config_keys`, and the specs (`IndicatorSpec`,
-`HistoricalIndicatorSpec`, `ScannerSpec`) in `mismartera.config_specs`, re-exported here.
+The pieces live beside this module: value parsers in `mismartera.config.values`, the file's
+sections and unknown-key checks in `mismartera.config.keys`, and the specs (`IndicatorSpec`,
+`HistoricalIndicatorSpec`, `ScannerSpec`) in `mismartera.config.specs`, re-exported here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from mismartera.config_keys import (
+from mismartera.config.keys import (
     FIELD_KEYS,
     SECTIONS,
     TOP_SHAPES,
@@ -29,7 +29,7 @@ from mismartera.config_keys import (
     section_table,
     source_options_of,
 )
-from mismartera.config_specs import (
+from mismartera.config.specs import (
     FIELDS,
     GRANULARITIES,
     HISTORICAL_INDICATORS,
@@ -40,7 +40,7 @@ from mismartera.config_specs import (
     indicator_from_toml,
     scanner_from_toml,
 )
-from mismartera.config_values import (
+from mismartera.config.values import (
     MODES,
     fail,
     is_number,
