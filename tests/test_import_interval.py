@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from mismartera.cli import cli
 from mismartera.errors import DataError
-from mismartera.import_checks import span
 from mismartera.importer import infer_interval, read_bars
+from mismartera.importer.checks import span
 from mismartera.store import BarStore
 
 NY = ZoneInfo("America/New_York")

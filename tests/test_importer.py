@@ -410,7 +410,7 @@ ZONES = ["America/New_York", "Asia/Kolkata", "America/St_Johns", "Australia/Lord
 def test_utc_offsets_match_zoneinfo(zone, stamps, near_change, valid):
     """The importer's vectorised offsets (used for grid and date checks) equal zoneinfo's
     for any instants, sorted or not, clustered around a DST change or not."""
-    from mismartera.import_stamps import utc_offsets
+    from mismartera.importer.stamps import utc_offsets
 
     tz = ZoneInfo(zone)
     if near_change:  # pile the stamps within a day of New York's 2011-11-06 change

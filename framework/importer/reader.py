@@ -22,11 +22,11 @@ import numpy as np
 
 from mismartera.bars import Bars
 from mismartera.errors import DataError
-from mismartera.import_checks import Context, SessionOpenOf, check_rows, infer_from_stamps
-from mismartera.import_db import connection, parquet_schema, quote, run_query
-from mismartera.import_layout import COLUMNS, EXPECTED_COLUMNS, Layout, match_columns
-from mismartera.import_rows import Typed, concat_typed, to_typed, typed_sql
-from mismartera.import_stamps import NUMERIC_TYPES, TIMESTAMP_TYPES
+from mismartera.importer.checks import Context, SessionOpenOf, check_rows, infer_from_stamps
+from mismartera.importer.db import connection, parquet_schema, quote, run_query
+from mismartera.importer.layout import COLUMNS, EXPECTED_COLUMNS, Layout, match_columns
+from mismartera.importer.rows import Typed, concat_typed, to_typed, typed_sql
+from mismartera.importer.stamps import NUMERIC_TYPES, TIMESTAMP_TYPES
 from mismartera.intervals import Interval
 
 if TYPE_CHECKING:

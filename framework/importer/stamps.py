@@ -18,7 +18,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from mismartera.import_layout import Layout
+    from mismartera.importer.layout import Layout
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS

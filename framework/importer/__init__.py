@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING
 
 from mismartera.bars import Bars
 from mismartera.errors import DataError
-from mismartera.import_checks import SessionOpenOf, infer_from_stamps
-from mismartera.import_db import connection, parquet_schema, quote
-from mismartera.import_layout import EXPECTED_COLUMNS
-from mismartera.import_reader import Reader, file_kind
+from mismartera.importer.checks import SessionOpenOf, infer_from_stamps
+from mismartera.importer.db import connection, parquet_schema, quote
+from mismartera.importer.layout import EXPECTED_COLUMNS
+from mismartera.importer.reader import Reader, file_kind
 from mismartera.intervals import Interval
 
 if TYPE_CHECKING:

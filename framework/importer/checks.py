@@ -23,16 +23,16 @@ import numpy.typing as npt
 
 from mismartera.bars import Bars
 from mismartera.errors import DataError
-from mismartera.import_layout import VALUE_NAMES
-from mismartera.import_rows import STAMP_RANGE
-from mismartera.import_stamps import DAY_NS, NS
+from mismartera.importer.layout import VALUE_NAMES
+from mismartera.importer.rows import STAMP_RANGE
+from mismartera.importer.stamps import DAY_NS, NS
 from mismartera.intervals import Interval
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from mismartera.import_layout import Layout
-    from mismartera.import_rows import Typed
+    from mismartera.importer.layout import Layout
+    from mismartera.importer.rows import Typed
 
 ALIGN_MAX_NS = 30 * 60 * NS
 MAX_MAGNITUDE = 1e15  # any price or volume beyond is a unit or parsing error; sums stay finite

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from mismartera.import_stamps import DAY_NS, utc_offsets
+from mismartera.importer.stamps import DAY_NS, utc_offsets
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from mismartera.import_dst import resolve
-from mismartera.import_layout import VALUE_NAMES
-from mismartera.import_stamps import is_integer_type, stamp_sql, utc_offsets
+from mismartera.importer.dst import resolve
+from mismartera.importer.layout import VALUE_NAMES
+from mismartera.importer.stamps import is_integer_type, stamp_sql, utc_offsets
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from mismartera.import_layout import Layout
+    from mismartera.importer.layout import Layout
 
 # the instants an int64 of ns since the epoch holds (DuckDB refuses to convert others)
 _IN_RANGE = ("t_ > TIMESTAMPTZ '1677-09-21 00:12:44+00' "
