@@ -192,9 +192,7 @@ class Portfolio:
 
     @property
     def unrealized(self) -> float:
-        return sum(
-            (p.last_close - p.avg_price) * p.qty for p in self.positions.values() if p.qty
-        )
+        return sum((p.last_close - p.avg_price) * p.qty for p in self.positions.values() if p.qty)
 
     def daily_equity(self) -> tuple[I64, F64]:
         """(session close times, equity at each) in the order sessions ended."""
