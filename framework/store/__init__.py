@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from mismartera import store_file
 from mismartera.bars import COLUMNS, Bars
 from mismartera.errors import DataError
 from mismartera.intervals import Interval
+from mismartera.store import file as store_file
 from mismartera.symbols import check_symbol
 
 if TYPE_CHECKING:
