@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mismartera.trading.broker import SimulatedBroker
 from mismartera.trading.costs import Commission, CostModel, Slippage, VolumeCap, combine
-from mismartera.trading.orders import Fill, Order
+from mismartera.trading.orders import Fill, Order, bracket
 from mismartera.trading.portfolio import Portfolio
 from tests.reference.trading import RefBar, RefCosts, RefOrder
 
@@ -48,6 +48,9 @@ class Run:
     sessions: list[tuple[int, list[tuple[RefBar, list[RefOrder]]]]]
     costs: RefCosts
     cash: float = 100_000.0
+    allow_short: bool = False
+    brackets: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
+    """(stop-loss, take-profit) of the order submitted `key`-th, when it is a bracket."""
 
 
 def random_bars(rng: np.random.Generator, n: int, start: int, price: float) -> list[RefBar]:
@@ -100,6 +103,28 @@ def runs(draw: st.DrawFn) -> Run:
     return Run(sessions, costs)
 
 
+@st.composite
+def bracket_runs(draw: st.DrawFn) -> Run:
+    """`runs()` with shorts allowed and about a third of the buy orders bracketed."""
+    run = draw(runs())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    run.allow_short = True
+    specs = [spec for _, steps in run.sessions for _, specs in steps for spec in specs]
+    for i, spec in enumerate(specs):
+        if spec.side == "buy" and rng.random() < 0.35:
+            ref = spec.stop if spec.kind.startswith("stop") else spec.limit
+            ref = 100.0 if math.isnan(ref) else ref
+            stop_loss = round(ref * (1 - rng.uniform(0.001, 0.03)), 2)
+            take_profit = round(ref * (1 + rng.uniform(0.001, 0.03)), 2)
+            run.brackets[i] = (
+                None if rng.random() < 0.2 else stop_loss,
+                take_profit if rng.random() < 0.8 else None,
+            )
+            if run.brackets[i] == (None, None):
+                del run.brackets[i]
+    return run
+
+
 def cost_model(costs: RefCosts) -> CostModel:
     models: list[CostModel] = [Commission(costs.per_share, costs.rate, costs.minimum)]
     if costs.bps:
@@ -120,14 +145,23 @@ class BrokerResult:
     broker: SimulatedBroker
     fills: list[Fill]
     orders: list[Order]
+    """The submitted orders (bracket entries carry their children)."""
+    marks: list[tuple[int, float]]
+    """(close, cash + position x close) where the strategy observed the run."""
+
+    @property
+    def all_orders(self) -> list[Order]:
+        return [o for entry in self.orders for o in (entry, *entry.children)]
 
 
 def run_broker(run: Run, *, chunked: bool = False, symbol: str = "SPY") -> BrokerResult:
-    """Play `run` through a long-only broker: bar by bar, or in chunks that end where the
+    """Play `run` through a broker: bar by bar, or in chunks that end where the
     strategy submits orders (the only moments it observes)."""
-    broker = SimulatedBroker(Portfolio(run.cash), MINUTE, cost_model(run.costs), allow_short=False)
+    costs = cost_model(run.costs)
+    broker = SimulatedBroker(Portfolio(run.cash), MINUTE, costs, allow_short=run.allow_short)
     fills: list[Fill] = []
     orders: list[Order] = []
+    marks: list[tuple[int, float]] = []
     for close_ns, steps in run.sessions:
         chunk: list[RefBar] = []
         for bar, specs in steps:
@@ -138,8 +172,13 @@ def run_broker(run: Run, *, chunked: bool = False, symbol: str = "SPY") -> Broke
                 else:
                     fills += broker.on_bar(symbol, *bar)
                 chunk = []
+                marks.append((bar[0] + MINUTE, broker.portfolio.equity))
             for spec in specs:
-                orders.append(broker.submit(to_order(spec, symbol), bar[0] + MINUTE))
+                order = to_order(spec, symbol)
+                if len(orders) in run.brackets:
+                    stop_loss, take_profit = run.brackets[len(orders)]
+                    bracket(order, stop_loss=stop_loss, take_profit=take_profit)
+                orders.append(broker.submit(order, bar[0] + MINUTE))
         broker.end_session(close_ns)
     broker.finish(run.sessions[-1][0])
-    return BrokerResult(broker, fills, orders)
+    return BrokerResult(broker, fills, orders, marks)
