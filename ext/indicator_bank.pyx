@@ -6,7 +6,7 @@ of the bar fields. One call advances all of them over the bars that just closed,
 nogil loop per kernel, and keeps every kernel's values of the session in its own growing
 buffer: no Python call per kernel and no array allocated per chunk. The session runs every
 indicator whose class implements `kernel()` through a bank (see
-`mismartera.session.indicator_set`).
+`mismartera.session.indicators.symbol_set`).
 
 A kernel's state carries from one session to the next. At its first appearance: `restart()`,
 then `seed(...)` with the historical bars (each kernel gets its last `lookback` bars before
