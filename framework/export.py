@@ -23,7 +23,7 @@ import numpy as np
 from mismartera.bars import COLUMNS
 from mismartera.calendar import TimeManager
 from mismartera.session.data import SessionData, SymbolSessionData
-from mismartera.session.indicator_state import RunningIndicator
+from mismartera.session.indicators.state import RunningIndicator
 
 SCHEMA = "mismartera.session/1"
 

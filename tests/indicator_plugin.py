@@ -10,8 +10,7 @@ import numpy as np
 
 from mismartera import hookimpl
 from mismartera.ext import kernels
-from mismartera.session.indicator_lookback import kernel_unstable
-from mismartera.session.indicators import Indicator
+from mismartera.session.indicators import Indicator, kernel_unstable
 
 
 class RangeMean(Indicator):

@@ -17,7 +17,7 @@ from mismartera.config import SessionConfig
 from mismartera.ext import kernels
 from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator
-from mismartera.session.indicator_lookback import SEED_TOLERANCE, decay_bars, kernel_unstable
+from mismartera.session.indicators.lookback import SEED_TOLERANCE, decay_bars, kernel_unstable
 from tests.engine_helpers import (
     CALENDAR,
     dumps,

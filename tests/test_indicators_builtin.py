@@ -17,8 +17,8 @@ from mismartera.ext import kernels
 from mismartera.ext.indicator_bank import KernelBank
 from mismartera.ext.ring import BarRing
 from mismartera.plugins.indicators import builtin
-from mismartera.session.indicator_state import add_kernel
 from mismartera.session.indicators import drive
+from mismartera.session.indicators.state import add_kernel
 from mismartera.testing import make_bars, run_indicator
 from tests.data_helpers import require_data
 from tests.indicator_helpers import assert_close, talib_reference, vwap_reference

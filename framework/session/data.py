@@ -275,7 +275,7 @@ class SymbolSessionData:
                                                        self.quality_clock)
         self.historical = HistoricalData()
         self.indicators: dict[str, Any] = {}  # export key -> indicator state (IndicatorManager)
-        self.indicator_set: Any = None  # the running indicators (indicator_set.SymbolIndicators)
+        self.indicator_set: Any = None  # the running indicators (a SymbolIndicators)
         # ts, bid, ask, bid_size, ask_size
         self.quotes: list[tuple[int, float, float, float, float]] = []
         self.ticks: list[tuple[int, float, float]] = []  # ts, price, size

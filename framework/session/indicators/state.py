@@ -14,9 +14,9 @@ import numpy as np
 from mismartera.bars import Bars
 from mismartera.ext.indicator_bank import KernelBank
 from mismartera.ext.ring import BarRing
-from mismartera.session.indicator_lookback import kernel_of
-from mismartera.session.indicator_lookback import lookback as seed_lookback
-from mismartera.session.indicator_protocol import F64, I64, Indicator, Window, style_of
+from mismartera.session.indicators.lookback import kernel_of
+from mismartera.session.indicators.lookback import lookback as seed_lookback
+from mismartera.session.indicators.protocol import F64, I64, Indicator, Window, style_of
 
 NAN = float("nan")
 F8 = np.dtype(np.float64)
@@ -371,7 +371,7 @@ def _num(x: float) -> float | None:
 def add_kernel(bank: Any, key: str, indicator: Indicator, params: Mapping[str, Any],
                seed_days: int = 0, lookback: int | None = None) -> KernelState:
     """Put a compiled indicator's kernel into `bank` (a `KernelBank`), seeded with its last
-    `lookback` bars (default: `indicator_lookback.lookback`) of its last `seed_days` days;
+    `lookback` bars (default: `lookback.lookback`) of its last `seed_days` days;
     its state. TypeError when `kernel()` does not give a kernel with the indicator's
     outputs."""
     kernel, fields = kernel_of(indicator)

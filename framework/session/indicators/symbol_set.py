@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from mismartera.bars import Bars
 from mismartera.ext.indicator_bank import KernelBank
-from mismartera.session.indicator_protocol import Window
-from mismartera.session.indicator_state import IndicatorState, Series, add_kernel
+from mismartera.session.indicators.protocol import Window
+from mismartera.session.indicators.state import IndicatorState, Series, add_kernel
 
 if TYPE_CHECKING:
     from mismartera.session.data import SymbolSessionData
-    from mismartera.session.indicators import Resolved
+    from mismartera.session.indicators.resolved import Resolved
 
 
 class SymbolIndicators:

@@ -16,9 +16,9 @@ describe it and one method that computes it. Pick the method that suits the comp
 Multi-output indicators list their `outputs` and return a tuple (one float, or one array,
 per output). The `IndicatorManager` builds each configured indicator for every symbol, seeds
 it once from the history before the run's first session (its `lookback`: warm-up plus the
-unstable period of a recursive indicator; see `indicator_lookback`), carries its state from
+unstable period of a recursive indicator; see `indicators.lookback`), carries its state from
 one session to the next, updates it whenever its interval closes bars (derived intervals
-included; see `indicator_set.SymbolIndicators`) and keeps its value, `ready` flag and this
+included; see `indicators.symbol_set.SymbolIndicators`) and keeps its value, `ready` flag and this
 session's per-bar history in `SymbolSessionData.indicators[spec.key]`. An indicator that raises
 is disabled for that symbol and its error recorded; the session goes on. See
 docs/indicators.md.
@@ -26,23 +26,20 @@ docs/indicators.md.
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mismartera.errors import ConfigError, PluginError
-from mismartera.ext.indicator_bank import KernelBank
+from mismartera.errors import ConfigError
 from mismartera.intervals import Interval
-from mismartera.session.indicator_lookback import lookback
-from mismartera.session.indicator_protocol import Indicator, Window, style_of
-from mismartera.session.indicator_set import SymbolIndicators
-from mismartera.session.indicator_state import (
+from mismartera.session.indicators.lookback import kernel_unstable
+from mismartera.session.indicators.protocol import Indicator, Window, style_of
+from mismartera.session.indicators.resolved import Resolved, build_indicator
+from mismartera.session.indicators.state import (
     IndicatorState,
     KernelState,
     Series,
-    add_kernel,
     drive,
 )
+from mismartera.session.indicators.symbol_set import SymbolIndicators
 
 if TYPE_CHECKING:
     import datetime
@@ -52,66 +49,6 @@ if TYPE_CHECKING:
     from mismartera.plugin_manager import PluginManager
     from mismartera.session.data import SessionData, SymbolSessionData
     from mismartera.session.loader import SeedHistory
-
-
-# ---- configuration -----------------------------------------------------------------------------
-
-
-def build_indicator(cls: type, interval: Interval | str, params: Mapping[str, Any],
-                    at: str, name: str) -> Indicator:
-    """Instantiate an indicator class for a spec; ConfigError naming `at` (where the spec
-    was given), the parameter and the valid parameters with their defaults."""
-    if not (isinstance(cls, type) and issubclass(cls, Indicator)):
-        raise PluginError(f"{at}: indicator {name!r} is not a mismartera.Indicator subclass "
-                          f"(got {cls!r})")
-    if not style_of(cls):
-        raise PluginError(f"{at}: indicator {name!r} implements none of update, compute, "
-                          "update_many or kernel")
-    valid = f"valid parameters: {cls.describe_params()}"
-    declared = cls.parameters()
-    for key in params:
-        if key not in declared:
-            raise ConfigError(f"{at}: indicator {name!r} has no parameter {key!r}; {valid}")
-    try:
-        indicator = cls(interval, **params)
-        warmup = indicator.warmup
-        if not isinstance(warmup, numbers.Integral) or isinstance(warmup, bool) or warmup < 1:
-            raise ValueError(f"warmup must be a whole number >= 1, got {warmup!r}")
-    except ValueError as exc:
-        raise ConfigError(f"{at}: bad parameters for indicator {name!r}: {exc}; {valid}") from None
-    except Exception as exc:
-        raise PluginError(f"{at}: indicator {name!r} raised {type(exc).__name__} when built: "
-                          f"{exc}") from None
-    if style_of(cls) == "kernel":
-        try:
-            add_kernel(KernelBank(), "", indicator, {})
-        except Exception as exc:
-            raise PluginError(f"{at}: indicator {name!r}: {exc}") from None
-    try:
-        lookback(indicator)
-    except ValueError as exc:
-        raise PluginError(f"{at}: indicator {name!r}: {exc}") from None
-    return indicator
-
-
-class Resolved:
-    """A validated indicator spec: its class, how it runs (`style_of`), resolved
-    parameters and history needs: `warmup`, the `lookback` it is seeded with, the `window`
-    an `update` one reads, and `seed_days`, the trading days that hold `lookback` bars
-    (0: never seeded)."""
-
-    __slots__ = ("cls", "key", "lookback", "params", "seed_days", "spec", "style", "warmup",
-                 "window")
-
-    def __init__(self, spec: IndicatorSpec, cls: type[Indicator], params: dict[str, Any],
-                 probe: Indicator, seed_days: int = 0) -> None:
-        self.spec, self.cls, self.params = spec, cls, params
-        self.key = spec.key
-        self.style = style_of(cls)
-        self.warmup = int(probe.warmup)
-        self.window = self.warmup if probe.window is None else max(1, int(probe.window))
-        self.lookback = lookback(probe)
-        self.seed_days = seed_days
 
 
 # ---- the manager -------------------------------------------------------------------------------
@@ -260,7 +197,7 @@ class IndicatorManager:
         run.start_session(symbol_data, self.anchor, seed)
         symbol_data.indicators = run.states
         if self.config.historical_indicators:
-            from mismartera.session.historical_indicators import compute_all
+            from mismartera.session.indicators.historical import compute_all
 
             compute_all(self.config.historical_indicators, session_data, symbol_data,
                         self.calendar)
@@ -290,10 +227,10 @@ class IndicatorManager:
         if run is not None:
             run.on_bars(symbol_data, changed)
         if self._follow and any(name == symbol_data.base_interval.name for name, _ in changed):
-            from mismartera.session.historical_indicators import follow_clock
+            from mismartera.session.indicators.historical import follow_clock
 
             follow_clock(symbol_data)
 
 
 __all__ = ["Indicator", "IndicatorManager", "IndicatorState", "KernelState", "Series", "Window",
-           "build_indicator", "drive", "style_of"]
+           "build_indicator", "drive", "kernel_unstable", "style_of"]

@@ -15,7 +15,7 @@ import numbers
 from typing import Any
 
 from mismartera.ext import kernels
-from mismartera.session.indicator_protocol import Indicator, style_of
+from mismartera.session.indicators.protocol import Indicator, style_of
 
 SEED_TOLERANCE = 1e-10
 """The weight left of an indicator's starting point after its `unstable` bars."""
