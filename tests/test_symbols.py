@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from mismartera.cli import cli
 from mismartera.errors import DataError, UserError
 from mismartera.session.coordinator import SessionCoordinator
-from mismartera.session.scanner_protocol import ScanResult
+from mismartera.session.scanner.protocol import ScanResult
 from mismartera.store import BarStore
 from mismartera.symbols import check_symbol
 from tests.engine_helpers import plugins, synthetic_config

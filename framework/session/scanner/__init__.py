@@ -12,8 +12,8 @@ No look-ahead: `ctx.source` only returns bars that have closed by `ctx.now_ns`.
 See docs/scanners.md.
 
 The protocol (`Param`, `parse_params`, `ScanResult`, `Scanner`, `ScannerProtocol`) is in
-`mismartera.session.scanner_protocol` and what a scan sees (`ScanContext`,
-`ClosedBarsSource`, `DayCache`) in `mismartera.session.scanner_context`; both are
+`mismartera.session.scanner.protocol` and what a scan sees (`ScanContext`,
+`ClosedBarsSource`, `DayCache`) in `mismartera.session.scanner.context`; both are
 re-exported here, the path plugins import from.
 """
 
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from mismartera.errors import ConfigError, PluginError, UserError
 from mismartera.intervals import Interval
-from mismartera.session.scanner_context import ClosedBarsSource, DayCache, ScanContext
-from mismartera.session.scanner_protocol import (
+from mismartera.session.scanner.context import ClosedBarsSource, DayCache, ScanContext
+from mismartera.session.scanner.protocol import (
     Param,
     Scanner,
     ScannerProtocol,

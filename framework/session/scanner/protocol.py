@@ -17,7 +17,7 @@ from mismartera.errors import ConfigError
 from mismartera.symbols import check_symbol
 
 if TYPE_CHECKING:
-    from mismartera.session.scanner_context import ScanContext
+    from mismartera.session.scanner.context import ScanContext
 
 
 # --- parameters -----------------------------------------------------------------------------
