@@ -13,7 +13,7 @@ through pluggy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,17 +45,19 @@ Register = Callable[..., None]
 @dataclass(frozen=True)
 class SourceContext:
     """What a source factory receives as `context=` when it declares a `context` parameter:
-    the session's plugin manager and exchange. A source that reads from another source (the
-    `replay` source) builds it with `context.source(name, **options)` through the same
-    manager, instead of assembling the plugins again."""
+    the session's plugin manager and exchange (MIC). A source that reads from another
+    source (the `replay` source) builds it with `context.source(name, options)` through the
+    same manager, instead of assembling the plugins again."""
 
     plugins: PluginManager
     exchange: str
 
-    def source(self, name: str, *, key: str | None = None, **options: Any) -> DataSource:
-        """The registered source `name` built with `options` (plus this `exchange`);
-        `key` names the setting that chose it in an unknown-name error."""
-        return self.plugins.make_source(name, options, exchange=self.exchange, key=key)
+    def source(self, name: str, options: Mapping[str, Any] | None = None, *,
+               key: str | None = None) -> DataSource:
+        """The registered source `name` built from `options` (`exchange` defaults to this
+        one), as the session builds its own; `key` names the setting that chose `name` in
+        an unknown-name error."""
+        return self.plugins.make_source(name, options or {}, exchange=self.exchange, key=key)
 
 
 class SourceFactory(Protocol):

@@ -19,18 +19,22 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from mismartera import hookspecs
-from mismartera.errors import PluginError
+from mismartera.errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    from mismartera.sources import DataSource
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "mismartera.plugins.sources.store",
@@ -110,6 +114,17 @@ def _call(impl: Any, **kwargs: Any) -> Any:
     """Call one pluggy hook implementation with the arguments it declares (a subset of the
     spec's): one plugin at a time, so that an error can name the plugin."""
     return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+def _declares_context(factory: Any) -> bool:
+    """Whether a source factory names a `context` parameter (a `**options` catch-all does
+    not count: such a factory never asked for one)."""
+    try:
+        param = inspect.signature(factory).parameters.get("context")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                param.KEYWORD_ONLY)
 
 
 def _own_version() -> str:
@@ -297,6 +312,22 @@ class PluginManager:
         if self.failed:
             msg += "; " + "; ".join(f.message() for f in self.failed)
         raise PluginError(msg)
+
+    def make_source(self, name: str, options: Mapping[str, Any], *, exchange: str,
+                    key: str | None = None) -> DataSource:
+        """Build the registered source `name`: `factory(**options)` with `exchange` unless
+        the options give one, and `context=SourceContext(self, exchange)` when the factory
+        declares a `context` parameter. `key` names the setting that chose `name` in an
+        unknown-name error (e.g. "[data] source")."""
+        factory = self.get("source", name, key=key).obj
+        kwargs = dict(options)
+        kwargs.setdefault("exchange", exchange)
+        if _declares_context(factory):
+            if "context" in kwargs:
+                raise ConfigError(f"source {name!r}: 'context' is not an option (the session "
+                                  f"passes it to the source)")
+            kwargs["context"] = hookspecs.SourceContext(self, exchange)
+        return factory(**kwargs)
 
     def hooks_of(self, plugin: str) -> list[str]:
         """The hook names a loaded plugin implements."""

@@ -2,7 +2,8 @@
 
 A source is registered through `register_data_sources(register)` as a *factory*: a callable
 taking keyword options (from the session file's `[data]` table and CLI flags, e.g. `store`,
-`path`, `seed`) and returning an object with this protocol.
+`path`, `seed`) and returning an object with this protocol (`mismartera.hookspecs.SourceFactory`;
+a factory declaring a `context` parameter also receives a `SourceContext`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,3 @@ class QuoteSource(Protocol):
 
     def subscribe_quotes(self, symbols: Iterable[str],
                          sink: Callable[[str, Sequence[Quote]], None]) -> LiveSubscription: ...
-
-
-SourceFactory = Callable[..., DataSource]

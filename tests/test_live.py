@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, PluginError
@@ -376,8 +377,7 @@ def test_inbound_wakes_a_waiting_coordinator():
 
 
 def replay(**options: Any):
-    reg = live_plugins().get("source", "replay")
-    return reg.obj(plugins=live_plugins(), **options)
+    return live_plugins().make_source("replay", options, exchange="XNYS")
 
 
 def test_replay_serves_history_from_upstream_and_withholds_only_from_the_feed():
@@ -428,6 +428,58 @@ def test_replay_close_stops_the_feed_promptly():
 def test_replay_options_are_checked(options, message):
     with pytest.raises(ConfigError, match=message):
         replay(**options)
+
+
+def test_replay_builds_its_upstream_with_the_session_plugin_manager(mismartera_plugins,
+                                                                     monkeypatch):
+    """The session's manager reaches the replay as `context`: no second PluginManager is
+    assembled and no entry point is read again, and an upstream source registered on this
+    manager only is found."""
+    from importlib import metadata
+
+    from mismartera.hookspecs import SourceContext
+    from mismartera.plugin_manager import PluginManager
+    from mismartera.plugins.sources.sample import SampleSource
+
+    class OnlyHere(SampleSource):
+        def __init__(self, context: SourceContext, **options: Any) -> None:
+            super().__init__(**options)
+            self.context = context
+
+    class Plugin:
+        @staticmethod
+        def register_data_sources(register):
+            register("only-here", OnlyHere)
+
+    Plugin.register_data_sources = hookimpl(Plugin.register_data_sources)
+    mismartera_plugins.register(Plugin, name="only-here")
+    manager = mismartera_plugins.manager
+    built, reads = [], []
+    original = PluginManager.__post_init__
+    monkeypatch.setattr(PluginManager, "__post_init__",
+                        lambda self: built.append(self) or original(self))
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: reads.append(kw) or [])
+    cfg = session(DAY, {"source": "only-here"}, ["SPY"], live={}, trailing=0, indicators=[])
+    coordinator = LiveSessionCoordinator(cfg, plugins=manager)
+    coordinator.run()
+    assert built == [] and reads == []
+    upstream = coordinator.source.upstream
+    assert isinstance(upstream, OnlyHere)
+    assert upstream.context == SourceContext(manager, "XNYS")
+    assert len(coordinator.session_data["SPY"].base.data) == 390
+
+
+def test_replay_without_a_context_says_what_it_needs():
+    from mismartera.plugins.sources.replay import ReplaySource
+
+    with pytest.raises(ConfigError, match="needs the session's plugins"):
+        ReplaySource(**{"from": "sample"})
+    assert ReplaySource(upstream=replay(**{"from": "sample"})).symbols() == ["SPY"]
+
+
+def test_context_is_not_a_user_option():
+    with pytest.raises(ConfigError, match="'context' is not an option"):
+        replay(**{"from": "sample", "context": 1})
 
 
 def test_replay_from_an_unknown_source_names_the_option():

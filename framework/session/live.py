@@ -156,14 +156,6 @@ class LiveSessionCoordinator(SessionCoordinator):
 
     # --- phase 0 ---------------------------------------------------------------------------
 
-    def _make_source(self) -> DataSource:
-        reg = self.plugins.get("source", self.config.source, key="[data] source")
-        options = dict(self.config.source_options)
-        options.setdefault("exchange", self.config.exchange)
-        if getattr(reg.obj, "accepts_plugins", False):
-            options["plugins"] = self.plugins  # a source reading from another source
-        return reg.obj(**options)
-
     def _validate(self) -> None:
         cfg = self.config
         if cfg.start is not None and cfg.end is not None and cfg.end != cfg.start:

@@ -38,7 +38,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,10 +47,13 @@ from mismartera.bars import Bars
 from mismartera.errors import ConfigError, DataError
 from mismartera.intervals import Interval
 
+if TYPE_CHECKING:
+    from mismartera.hookspecs import SourceContext
+
 NS = 1_000_000_000
 OWN_OPTIONS = ("from", "start_time", "speed", "withhold", "withhold_seed", "withhold_retries",
                "serve_withheld", "late", "late_by", "exchange")
-PYTHON_OPTIONS = ("upstream", "plugins")  # a DataSource object; a PluginManager
+PYTHON_OPTIONS = ("upstream",)  # a DataSource object (instead of `from` and its options)
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h)$")
 _UNIT_NS = {"s": NS, "m": 60 * NS, "h": 3600 * NS}
@@ -130,13 +133,14 @@ class ReplaySource:
     """Stored bars from an upstream source, played as a live feed (see the module doc)."""
 
     name = "replay"
-    accepts_plugins = True  # the live coordinator passes its PluginManager as `plugins`
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, context: SourceContext | None = None, **options: Any) -> None:
+        """`context` (given by the session) builds the `from` source through the session's
+        plugin manager; Python callers may pass `upstream=` (a DataSource) instead."""
         own = {k: options.pop(k) for k in list(options) if k in OWN_OPTIONS}
         upstream = options.pop("upstream", None)
-        plugins = options.pop("plugins", None)
-        self.exchange = str(own.get("exchange", "XNYS")).strip().upper()
+        default_exchange = context.exchange if context is not None else "XNYS"
+        self.exchange = str(own.get("exchange", default_exchange)).strip().upper()
         if upstream is None:
             name = own.get("from", "store")
             if not isinstance(name, str) or not name.strip():
@@ -146,12 +150,14 @@ class ReplaySource:
             if name == self.name:
                 raise ConfigError("replay source option 'from': a replay cannot read from "
                                   "another replay")
-            if plugins is None:
-                from mismartera.plugin_manager import PluginManager
-
-                plugins = PluginManager()
-            reg = plugins.get("source", name, key="replay source option 'from'")
-            upstream = reg.obj(**options, exchange=own.get("exchange", "XNYS"))
+            if context is None:
+                raise ConfigError("replay source option 'from': the replay needs the "
+                                  "session's plugins to build its upstream source; build it "
+                                  "with PluginManager.make_source (as a session does) or "
+                                  "pass upstream=")
+            if "exchange" in own:
+                options["exchange"] = own["exchange"]
+            upstream = context.source(name, options, key="replay source option 'from'")
         elif options:
             raise ConfigError(f"unknown replay source option {sorted(options)[0]!r}: expected "
                               f"one of {', '.join(OWN_OPTIONS + PYTHON_OPTIONS)}")
