@@ -1,14 +1,35 @@
 # cython: autotestdict=False
-"""Build check: another extension module cimports BarRing and drives its C API.
+"""Build check: another extension module cimports BarRing and Stream and drives their C API.
 
 Compiled like every ext/*.pyx; tests/test_ext_cimport.py calls it. It proves that
 `from mismartera.ext.ring cimport BarRing` resolves at compile time and that the type
-imports as `mismartera.ext.ring.BarRing` at run time. Not public API.
+imports as `mismartera.ext.ring.BarRing` at run time; `NoFeed` and `NoClear` are Stream
+subclasses that forget a method, which every user of a kernel refuses. Not public API.
 """
 
 from libc.stdint cimport int64_t
 
+from mismartera.ext.kernels cimport Stream
 from mismartera.ext.ring cimport BarRing
+
+
+cdef class NoFeed(Stream):
+    """A kernel that sets its inputs and outputs but overrides neither feed nor clear."""
+
+    def __cinit__(self):
+        self._io(("x",), ("value",), 3, 3)
+
+
+cdef class NoClear(Stream):
+    """A kernel that overrides feed (a copy of its input) but not clear."""
+
+    def __cinit__(self):
+        self._io(("x",), ("value",), 0, 0)
+
+    cdef void feed(self, const double** ins, Py_ssize_t n, double** outs) noexcept nogil:
+        cdef Py_ssize_t i
+        for i in range(n):
+            outs[0][i] = ins[0][i]
 
 
 def push_ramp(BarRing ring, int64_t start, int64_t step, Py_ssize_t n):

@@ -18,30 +18,8 @@ import numpy as np
 from libc.stdint cimport INT64_MIN, int64_t
 from libc.stdlib cimport free, realloc
 
-
-# ---------------------------------------------------------------------------------------
-# argument coercion and validation (with the GIL)
-
-from mismartera.ext._args import f64_array as _f64_array
-from mismartera.ext._args import ns_array as _ns_array
-
-
-def _check_sessions(const int64_t[::1] opens, const int64_t[::1] closes):
-    cdef Py_ssize_t s, ns = opens.shape[0]
-    if closes.shape[0] != ns:
-        raise ValueError(
-            f"session_opens and session_closes differ in length: {ns} != {closes.shape[0]}"
-        )
-    for s in range(ns):
-        if opens[s] >= closes[s]:
-            raise ValueError(
-                f"session {s} opens at or after its close: open {opens[s]} >= close {closes[s]}"
-            )
-        if s and opens[s] < closes[s - 1]:
-            raise ValueError(
-                f"sessions must be sorted and non-overlapping: session {s} opens at "
-                f"{opens[s]}, before session {s - 1} closes at {closes[s - 1]}"
-            )
+from mismartera.ext._args cimport bar_columns, check_sessions, ns_array
+from mismartera.ext._numeric cimport max_of, min_of
 
 
 # ---------------------------------------------------------------------------------------
@@ -81,7 +59,7 @@ cdef Py_ssize_t _aggregate(
     cdef Py_ssize_t n = ts.shape[0], ns = opens.shape[0]
     cdef Py_ssize_t i = 0, s, m = 0
     cdef int64_t t, prev = INT64_MIN, s_open, s_close, start, end, hint
-    cdef double h, l, v, x
+    cdef double h, l, v
     bad[0] = -1
     for s in range(ns):
         if i >= n:
@@ -123,10 +101,8 @@ cdef Py_ssize_t _aggregate(
                     bad[0] = i
                     return m
                 prev = t
-                x = hi[i]
-                h = x if x > h else h
-                x = lo[i]
-                l = x if x < l else l
+                h = max_of(hi[i], h)
+                l = min_of(lo[i], l)
                 v += vo[i]
                 i += 1
             out_h[m] = h
@@ -154,24 +130,14 @@ def aggregate_bars(
     """
     if interval_ns <= 0:
         raise ValueError(f"interval_ns must be positive, got {interval_ns}")
-    cdef const int64_t[::1] t = _ns_array("ts", ts)
-    cols = [
-        _f64_array(name, col)
-        for name, col in (
-            ("open", open), ("high", high), ("low", low), ("close", close), ("volume", volume)
-        )
-    ]
-    cdef const double[::1] c_o = cols[0], c_h = cols[1], c_l = cols[2], c_c = cols[3]
-    cdef const double[::1] c_v = cols[4]
+    cols = bar_columns(ts, open, high, low, close, volume)
+    cdef const int64_t[::1] t = cols[0]
+    cdef const double[::1] c_o = cols[1], c_h = cols[2], c_l = cols[3], c_c = cols[4]
+    cdef const double[::1] c_v = cols[5]
     cdef Py_ssize_t n = t.shape[0]
-    if any(c.shape[0] != n for c in cols):
-        raise ValueError(
-            "bar columns differ in length: ts, open, high, low, close, volume have "
-            f"{[n] + [c.shape[0] for c in cols]}"
-        )
-    cdef const int64_t[::1] opens = _ns_array("session_opens", session_opens)
-    cdef const int64_t[::1] closes = _ns_array("session_closes", session_closes)
-    _check_sessions(opens, closes)
+    cdef const int64_t[::1] opens = ns_array("session_opens", session_opens)
+    cdef const int64_t[::1] closes = ns_array("session_closes", session_closes)
+    check_sessions(opens, closes, "session_closes", True)
 
     # upper bound on the output: one bar per base bar, and no more than the buckets
     cdef Py_ssize_t cap = 0, s
@@ -324,8 +290,8 @@ cdef class StreamingAggregator:
             self._emit()
             closed += 1
         if self._has_forming:
-            self._forming.h = h if h > self._forming.h else self._forming.h
-            self._forming.l = l if l < self._forming.l else self._forming.l
+            self._forming.h = max_of(h, self._forming.h)
+            self._forming.l = min_of(l, self._forming.l)
             self._forming.c = c
             self._forming.v = self._forming.v + v
         else:
@@ -364,18 +330,11 @@ cdef class StreamingAggregator:
         """Feed many base bars (arrays) in one compiled loop; same as `update` for each.
         Returns how many derived bars closed. Nothing is applied if the order is wrong."""
         self._require_session()
-        cdef const int64_t[::1] t = _ns_array("ts", ts)
-        cdef const double[::1] o_ = _f64_array("open", o)
-        cdef const double[::1] h_ = _f64_array("high", h)
-        cdef const double[::1] l_ = _f64_array("low", l)
-        cdef const double[::1] c_ = _f64_array("close", c)
-        cdef const double[::1] v_ = _f64_array("volume", v)
+        cols = bar_columns(ts, o, h, l, c, v)
+        cdef const int64_t[::1] t = cols[0]
+        cdef const double[::1] o_ = cols[1], h_ = cols[2], l_ = cols[3], c_ = cols[4]
+        cdef const double[::1] v_ = cols[5]
         cdef Py_ssize_t i, n = t.shape[0], bad = -1, closed = 0
-        if not (o_.shape[0] == h_.shape[0] == l_.shape[0] == c_.shape[0] == v_.shape[0] == n):
-            raise ValueError(
-                "bar columns differ in length: ts, open, high, low, close, volume have "
-                f"{[n, o_.shape[0], h_.shape[0], l_.shape[0], c_.shape[0], v_.shape[0]]}"
-            )
         cdef int64_t last = self._last_ts, s_open = self._open, s_close = self._close
         with nogil:
             for i in range(n):

@@ -11,16 +11,12 @@ one session, reported as `(start, end, count)` where `end` is the LAST missing b
 
 import numpy as np
 
-from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, realloc
 
-
-# ---------------------------------------------------------------------------------------
-# argument coercion and validation (with the GIL)
-
-from mismartera.ext._args import f64_array as _f64_array
-from mismartera.ext._args import ns_array as _ns_array
+from mismartera.ext._args cimport check_sessions
+from mismartera.ext._args cimport f64_array, ns_array
+from mismartera.ext._numeric cimport is_finite, max_of, min_of
 
 
 def _check_step(int64_t step_ns):
@@ -40,27 +36,6 @@ cdef Py_ssize_t _first_decreasing(const int64_t[::1] ts) noexcept nogil:
         if ts[i] < ts[i - 1]:
             return i
     return -1
-
-
-def _check_sessions(const int64_t[::1] opens, const int64_t[::1] ends, str ends_name,
-                    bint strict):
-    """Sessions sorted and non-overlapping; with `strict`, each open < its end."""
-    cdef Py_ssize_t s, ns = opens.shape[0]
-    if ends.shape[0] != ns:
-        raise ValueError(
-            f"session_opens and {ends_name} differ in length: {ns} != {ends.shape[0]}"
-        )
-    for s in range(ns):
-        if strict and opens[s] >= ends[s]:
-            raise ValueError(
-                f"session {s} opens at or after its close: open {opens[s]} >= close {ends[s]}"
-            )
-        # an empty session (end <= open) still takes its open: the next must open later
-        if s and opens[s] < max(opens[s - 1] + 1, ends[s - 1]):
-            raise ValueError(
-                f"sessions must be sorted and non-overlapping: session {s} opens at "
-                f"{opens[s]}, before session {s - 1} ({opens[s - 1]}..{ends[s - 1]}) is over"
-            )
 
 
 cdef inline int64_t _n_steps(int64_t open_ns, int64_t end_ns, int64_t step) noexcept nogil:
@@ -83,9 +58,9 @@ _quality = quality
 def expected_count(session_opens, session_ends, int64_t step_ns):
     """How many bucket starts the sessions `[open, end)` expect in all."""
     _check_step(step_ns)
-    cdef const int64_t[::1] opens = _ns_array("session_opens", session_opens)
-    cdef const int64_t[::1] ends = _ns_array("session_ends", session_ends)
-    _check_sessions(opens, ends, "session_ends", False)
+    cdef const int64_t[::1] opens = ns_array("session_opens", session_opens)
+    cdef const int64_t[::1] ends = ns_array("session_ends", session_ends)
+    check_sessions(opens, ends, "session_ends", False)
     cdef Py_ssize_t s
     cdef int64_t total = 0
     for s in range(opens.shape[0]):
@@ -150,10 +125,10 @@ def find_gaps(ts, session_opens, session_ends, int64_t step_ns):
     (inclusive) and number of missing buckets of each run. Runs never span sessions.
     """
     _check_step(step_ns)
-    cdef const int64_t[::1] t = _ns_array("ts", ts)
-    cdef const int64_t[::1] opens = _ns_array("session_opens", session_opens)
-    cdef const int64_t[::1] ends = _ns_array("session_ends", session_ends)
-    _check_sessions(opens, ends, "session_ends", False)
+    cdef const int64_t[::1] t = ns_array("ts", ts)
+    cdef const int64_t[::1] opens = ns_array("session_opens", session_opens)
+    cdef const int64_t[::1] ends = ns_array("session_ends", session_ends)
+    check_sessions(opens, ends, "session_ends", False)
     cdef Py_ssize_t bad
     with nogil:
         bad = _first_decreasing(t)
@@ -196,9 +171,9 @@ cdef inline Py_ssize_t _session_of(
 
 
 cdef inline bint _valid_bar(double o, double h, double l, double c, double v) noexcept nogil:
-    if not (isfinite(o) and isfinite(h) and isfinite(l) and isfinite(c) and isfinite(v)):
+    if not (is_finite(o) and is_finite(h) and is_finite(l) and is_finite(c) and is_finite(v)):
         return False
-    return l <= (o if o < c else c) and (o if o > c else c) <= h and v >= 0
+    return l <= min_of(o, c) and max_of(o, c) <= h and v >= 0
 
 
 def classify(
@@ -215,10 +190,10 @@ def classify(
     `max(open, close) > high` or `volume < 0`). `ts` need not be sorted; sessions must be.
     """
     _check_step(step_ns)
-    cdef const int64_t[::1] t = _ns_array("ts", ts)
-    cdef const int64_t[::1] opens = _ns_array("session_opens", session_opens)
-    cdef const int64_t[::1] closes = _ns_array("session_closes", session_closes)
-    _check_sessions(opens, closes, "session_closes", True)
+    cdef const int64_t[::1] t = ns_array("ts", ts)
+    cdef const int64_t[::1] opens = ns_array("session_opens", session_opens)
+    cdef const int64_t[::1] closes = ns_array("session_closes", session_closes)
+    check_sessions(opens, closes, "session_closes", True)
     cdef Py_ssize_t n = t.shape[0]
     given = [col is not None for col in (open, high, low, close, volume)]
     if any(given) and not all(given):
@@ -226,7 +201,7 @@ def classify(
     cdef bint check_values = all(given)
     empty = np.empty(0, np.float64)
     cols = (
-        [_f64_array(name, col) for name, col in
+        [f64_array(name, col) for name, col in
          (("open", open), ("high", high), ("low", low), ("close", close), ("volume", volume))]
         if check_values else [empty] * 5
     )
@@ -408,7 +383,7 @@ cdef class GapTracker:
     def add_many(self, ts):
         """Add many bar starts in one compiled loop; returns how many counted as present."""
         self._require_session()
-        cdef const int64_t[::1] t = _ns_array("ts", ts)
+        cdef const int64_t[::1] t = ns_array("ts", ts)
         cdef Py_ssize_t i, n = t.shape[0], added = 0
         # runs alternate with present buckets: at most G // 2 + 1 runs in G buckets
         cdef int64_t most = (self._close - self._open) // self.step_ns // 2 + 2 - self._n_runs

@@ -20,7 +20,8 @@ cimport cython
 from libc.math cimport NAN
 from libc.stdint cimport int64_t
 
-from mismartera.ext.kernels cimport Stream
+from mismartera.ext._args cimport f64_array, int_array
+from mismartera.ext.kernels cimport MAX_COLUMNS, Stream
 from mismartera.ext.ring cimport BarRing
 
 import numpy as np
@@ -33,9 +34,6 @@ ctypedef Py_ssize_t isize
 
 FIELDS = ("open", "high", "low", "close", "volume")
 """The bar fields a kernel may read, by index (what `add` takes)."""
-
-cdef enum:
-    MAX_COLUMNS = 4     # the most inputs or outputs any kernel has
 
 
 @cython.final
@@ -113,8 +111,7 @@ cdef class KernelBank:
         kernel is never seeded and starts afresh every session. Returns its index."""
         cdef _Entry e = _Entry()
         cdef isize j
-        if not (1 <= kernel.n_in <= MAX_COLUMNS and 1 <= kernel.n_out <= MAX_COLUMNS):
-            raise TypeError(f"{kernel!r} is not a streaming kernel of mismartera.ext.kernels")
+        kernel.require_kernel()
         names = tuple(fields)
         if len(names) != kernel.n_in:
             raise ValueError(f"{kernel!r} reads {kernel.n_in} fields "
@@ -131,8 +128,9 @@ cdef class KernelBank:
         e.per_session = per_session
         e.seed_days = 0 if per_session else max(seed_days, 0)
         e._hold(np.empty((e.n_out, max(self._capacity, 16)), dtype=np.float64))
-        self._entries.append(e)
         self._clear(e)
+        kernel.require_kernel()     # now that clear ran: is it overridden too?
+        self._entries.append(e)
         return len(self._entries) - 1
 
     cdef void _clear(self, _Entry e) noexcept:
@@ -167,10 +165,8 @@ cdef class KernelBank:
         cdef const double* cols[5]
         cdef _Entry e
         cdef isize end, days, first, lo, at
-        cdef cnp.ndarray index = _contiguous(day_index, cnp.NPY_INT64, np.int64)
+        cdef cnp.ndarray index = int_array("day_index", day_index)
         cdef const int64_t* starts = <const int64_t*>cnp.PyArray_DATA(index)
-        if index.ndim != 1:
-            raise ValueError(f"day_index must be one-dimensional, got shape {np.shape(day_index)}")
         days = index.shape[0] - 1
         if days <= 0:
             return
@@ -270,19 +266,8 @@ cdef tuple _pointers(object open, object high, object low, object close, object 
 
 
 cdef cnp.ndarray _column(object given, isize n, int j):
-    cdef cnp.ndarray arr = _contiguous(given, cnp.NPY_DOUBLE, np.float64)
-    if arr.ndim != 1 or arr.shape[0] < n:
+    cdef cnp.ndarray arr = f64_array(FIELDS[j], given)
+    if arr.shape[0] < n:
         raise ValueError(f"{FIELDS[j]} must be a one-dimensional array of at least {n} "
                          f"values, got shape {np.shape(given)}")
     return arr
-
-
-cdef cnp.ndarray _contiguous(object given, int type_num, object dtype):
-    """`given` itself when it is a C-contiguous array of that type (the usual case, no
-    copy), else a contiguous copy."""
-    cdef cnp.ndarray arr
-    if cnp.PyArray_Check(given):
-        arr = <cnp.ndarray>given
-        if cnp.PyArray_TYPE(arr) == type_num and cnp.PyArray_IS_C_CONTIGUOUS(arr):
-            return arr
-    return np.ascontiguousarray(given, dtype=dtype)

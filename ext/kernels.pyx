@@ -49,6 +49,11 @@ cimport cython
 from libc.math cimport INFINITY, NAN, fabs, sqrt
 from libc.stdlib cimport calloc, free, malloc
 
+from mismartera.ext._args cimport f64_array, int_array, same_length
+from mismartera.ext._numeric cimport (
+    CSum, best_of, csum_add, csum_clear, csum_get, is_finite, is_nan, max_of,
+)
+
 import numpy as np
 
 ctypedef Py_ssize_t isize
@@ -64,30 +69,6 @@ cdef isize pow2_at_least(isize n) noexcept nogil:
     while cap < n:
         cap *= 2
     return cap
-
-
-# --------------------------------------------------------------------- compensated sum
-
-cdef struct CSum:
-    double hi   # the running sum as computed
-    double lo   # the sum of the exact rounding errors of the additions to hi
-
-
-cdef inline void csum_clear(CSum* a) noexcept nogil:
-    a.hi = 0.0
-    a.lo = 0.0
-
-
-cdef inline void csum_add(CSum* a, double x) noexcept nogil:
-    """a += x; the rounding error of the addition (TwoSum, exact) goes into a.lo."""
-    cdef double t = a.hi + x
-    cdef double z = t - a.hi
-    a.lo += (a.hi - (t - z)) + (x - z)
-    a.hi = t
-
-
-cdef inline double csum_get(const CSum* a) noexcept nogil:
-    return a.hi + a.lo
 
 
 # ------------------------------------------------------------------------ window sum
@@ -249,7 +230,7 @@ cdef inline void var_push(VarState* v, double x, double x_out, const double* win
         v.peak = v.m2
         v.since = 0
     else:
-        v.peak = v.m2 if v.m2 > v.peak else v.peak
+        v.peak = max_of(v.m2, v.peak)
 
 
 cdef inline double var_std(const VarState* v) noexcept nogil:
@@ -315,13 +296,6 @@ cdef inline void extreme_clear(Extreme* e, isize period, bint is_min) noexcept n
     e.is_min = is_min
 
 
-cdef inline double best(double a, double b, bint is_min) noexcept nogil:
-    """The larger of a and b (the smaller if is_min); b on ties."""
-    if is_min:
-        return a if a < b else b
-    return a if a > b else b
-
-
 cdef inline void extreme_close_block(Extreme* e, bint is_min) noexcept nogil:
     """The block in buf is complete: its suffix extremes."""
     cdef isize s = e.period - 1
@@ -329,7 +303,7 @@ cdef inline void extreme_close_block(Extreme* e, bint is_min) noexcept nogil:
     e.suf[s] = acc
     while s > 0:
         s -= 1
-        acc = best(e.buf[s], acc, is_min)
+        acc = best_of(e.buf[s], acc, is_min)
         e.suf[s] = acc
 
 
@@ -343,16 +317,16 @@ cdef inline double extreme_push(Extreme* e, double x, bint is_min) noexcept nogi
         if i > 0:
             extreme_close_block(e, is_min)
         e.prefix = e.empty
-    if x != x:
+    if is_nan(x):
         e.valid_from = i + e.period
         x = e.empty
     e.buf[s] = x
-    e.prefix = best(x, e.prefix, is_min)
+    e.prefix = best_of(x, e.prefix, is_min)
     if s == e.period - 1:
         out = e.prefix
         e.slot = 0
     else:
-        out = best(e.suf[s + 1], e.prefix, is_min)
+        out = best_of(e.suf[s + 1], e.prefix, is_min)
         e.slot = s + 1
     e.count = i + 1
     if i < e.valid_from:
@@ -484,11 +458,7 @@ cdef inline void atr_clear(AtrState* a, isize period) noexcept nogil:
 
 cdef inline double true_range(double high, double low, double prev_close) noexcept nogil:
     """TA-Lib TRANGE: max(high - low, |prev_close - high|, |prev_close - low|)."""
-    cdef double greatest = high - low
-    cdef double v = fabs(prev_close - high)
-    greatest = v if v > greatest else greatest
-    v = fabs(prev_close - low)
-    return v if v > greatest else greatest
+    return max_of(fabs(prev_close - low), max_of(fabs(prev_close - high), high - low))
 
 
 cdef inline double atr_push(AtrState* a, double high, double low, double close) noexcept nogil:
@@ -577,24 +547,6 @@ cdef inline void macd_push(MacdState* m, double x, double* line, double* sig,
 
 # ------------------------------------------------------------------ argument checking
 
-cdef object _float_array(object values, str name):
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a one-dimensional array, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
-
-
-cdef object _id_array(object values, str name):
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a one-dimensional array, got shape {arr.shape}")
-    if arr.dtype.kind in "mM":
-        arr = arr.view(np.int64)
-    elif arr.dtype.kind not in "iub" and arr.shape[0] != 0:
-        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
-
-
 cdef isize MAX_PERIOD = <isize>1 << 40
 
 
@@ -606,18 +558,9 @@ cdef inline int _check_period(isize period, str name) except -1:
     return 0
 
 
-cdef int _check_same_length(object first, str first_name, object other,
-                            str other_name) except -1:
-    if len(other) != len(first):
-        raise ValueError(
-            f"{other_name} has {len(other)} values but {first_name} has {len(first)}"
-        )
-    return 0
-
-
 cdef double _check_finite(object value, str name) except? -1.0:
     cdef double v = value
-    if not (v == v and v - v == 0.0):
+    if not is_finite(v):
         raise ValueError(f"{name} must be a finite number, got {value}")
     return v
 
@@ -696,15 +639,15 @@ def vwap(high, low, close, volume, session_ids):
     """Volume-weighted average price from the first bar of each session: cumulative
     sum(typical * volume) / sum(volume), typical = (high + low + close) / 3. A session
     starts wherever `session_ids` changes; NaN while the session's volume is 0."""
-    h = _float_array(high, "high")
-    l = _float_array(low, "low")
-    c = _float_array(close, "close")
-    v = _float_array(volume, "volume")
-    s = _id_array(session_ids, "session_ids")
-    _check_same_length(h, "high", l, "low")
-    _check_same_length(h, "high", c, "close")
-    _check_same_length(h, "high", v, "volume")
-    _check_same_length(h, "high", s, "session_ids")
+    h = f64_array("high", high)
+    l = f64_array("low", low)
+    c = f64_array("close", close)
+    v = f64_array("volume", volume)
+    s = int_array("session_ids", session_ids)
+    same_length(h, "high", l, "low")
+    same_length(h, "high", c, "close")
+    same_length(h, "high", v, "volume")
+    same_length(h, "high", s, "session_ids")
     out = np.empty(h.shape[0], dtype=np.float64)
     cdef isize n = h.shape[0]
     if n == 0:
@@ -750,24 +693,81 @@ def macd(x, Py_ssize_t fast=12, Py_ssize_t slow=26, Py_ssize_t signal=9):
 # through it, so there is one loop per kernel.
 
 cdef enum:
-    MAX_COLUMNS = 4     # the most inputs or outputs any kernel has
+    FEED_MISSING = 1    # Stream._missing: the base feed ran (a subclass did not override it)
+    CLEAR_MISSING = 2   # ... the base clear ran
 
 
 cdef class Stream:
-    """Base of the streaming kernels: `update_many` and `reset` for all of them, and the
-    C-level `feed` that `mismartera.ext.indicator_bank.KernelBank` drives."""
+    """Base of the streaming kernels: `update_many`, `reset`, `period`, `ready` and the repr
+    for all of them, and the C-level `feed` that `mismartera.ext.indicator_bank.KernelBank`
+    drives."""
 
-    cdef void _io(self, tuple inputs, tuple outputs):
+    cdef void _io(self, tuple inputs, tuple outputs, isize period, isize warmup):
         self.inputs = inputs
         self.outputs = outputs
         self.n_in = len(inputs)
         self.n_out = len(outputs)
+        self._period = period
+        self._warmup = warmup
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        pass
+        """Not overridden: every output NaN, and the kernel is marked incomplete, which
+        `require_kernel` refuses (it cannot raise here, without the GIL)."""
+        cdef isize i, k
+        self._missing |= FEED_MISSING
+        for k in range(self.n_out):
+            for i in range(n):
+                outs[k][i] = NAN
 
     cdef void clear(self) noexcept nogil:
-        pass
+        self._missing |= CLEAR_MISSING
+
+    cdef isize _count(self) noexcept nogil:
+        return 0
+
+    cdef tuple _params(self):
+        return (("period", self._period),) if self._period else ()
+
+    cdef int require_kernel(self) except -1:
+        cdef const double* ins[MAX_COLUMNS]
+        cdef double* outs[MAX_COLUMNS]
+        cdef double nothing = NAN
+        cdef isize j
+        cdef bint has_io = 1 <= self.n_in <= MAX_COLUMNS and 1 <= self.n_out <= MAX_COLUMNS
+        if not self._probed:
+            for j in range(MAX_COLUMNS):
+                ins[j] = &nothing
+                outs[j] = &nothing
+            self.feed(ins, 0, outs)     # no rows: only the base feed leaves a mark
+            self._probed = True
+        if has_io and not self._missing:
+            return 0
+        lacks = [what for what, missing in (
+            ("its inputs and outputs (_io)", not has_io),
+            ("feed", self._missing & FEED_MISSING),
+            ("clear", self._missing & CLEAR_MISSING),
+        ) if missing]
+        raise TypeError(f"{type(self).__name__} is not a streaming kernel: a Stream subclass "
+                        f"must be a cdef class that sets its inputs and outputs (_io) and "
+                        f"overrides feed and clear; it lacks {' and '.join(lacks)}")
+
+    @property
+    def period(self) -> int:
+        """The window length (EMA, RSI, ATR: the smoothing period); VWAP and MACD have
+        none (AttributeError)."""
+        if not self._period:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'period'")
+        return self._period
+
+    @property
+    def ready(self) -> bool:
+        """True once the warm-up is over since the last reset: `period` values fed (RSI and
+        ATR: period + 1; MACD: slow + signal - 1)."""
+        return self._warmup > 0 and self._count() >= self._warmup
+
+    def __repr__(self):
+        params = ", ".join(f"{name}={value!r}" for name, value in self._params())
+        return f"{type(self).__name__}({params})"
 
     def update_many(self, *columns):
         """Feed many rows in order, one array per input column (`inputs`); what repeated
@@ -775,12 +775,13 @@ cdef class Stream:
         cdef const double* ins[MAX_COLUMNS]
         cdef double* outs[MAX_COLUMNS]
         cdef isize j, n
+        self.require_kernel()
         if len(columns) != self.n_in:
             raise TypeError(f"{type(self).__name__}.update_many takes {self.n_in} arrays "
                             f"({', '.join(self.inputs)}), got {len(columns)}")
-        arrays = [_float_array(c, name) for c, name in zip(columns, self.inputs)]
+        arrays = [f64_array(name, c) for c, name in zip(columns, self.inputs)]
         for j in range(1, self.n_in):
-            _check_same_length(arrays[0], self.inputs[0], arrays[j], self.inputs[j])
+            same_length(arrays[0], self.inputs[0], arrays[j], self.inputs[j])
         n = arrays[0].shape[0]
         result = [np.empty(n, dtype=np.float64) for _ in range(self.n_out)]
         for j in range(self.n_in):
@@ -794,6 +795,7 @@ cdef class Stream:
     def reset(self):
         """Forget every value fed so far."""
         self.clear()
+        self.require_kernel()
 
 
 cdef tuple VALUE = ("value",)
@@ -809,20 +811,10 @@ cdef class RollingSum(Stream):
     def __cinit__(self, Py_ssize_t period):
         _check_period(period, "period")
         winsum_alloc(&self._sum, period)
-        self._io(X, VALUE)
+        self._io(X, VALUE, period, period)
 
     def __dealloc__(self):
         winsum_free(&self._sum)
-
-    @property
-    def period(self) -> int:
-        """The window length."""
-        return self._sum.period
-
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
-        return self._sum.count >= self._sum.period
 
     cpdef double update(self, double x):
         """Feed one value; the window sum, NaN until `period` values were fed."""
@@ -843,8 +835,8 @@ cdef class RollingSum(Stream):
     cdef void clear(self) noexcept nogil:
         winsum_clear(&self._sum)
 
-    def __repr__(self):
-        return f"RollingSum(period={self._sum.period})"
+    cdef isize _count(self) noexcept nogil:
+        return self._sum.count
 
 
 @cython.final
@@ -858,20 +850,10 @@ cdef class SMA(Stream):
         _check_period(period, "period")
         winsum_alloc(&self._sum, period)
         self._scale = 1.0 / <double>period
-        self._io(X, VALUE)
+        self._io(X, VALUE, period, period)
 
     def __dealloc__(self):
         winsum_free(&self._sum)
-
-    @property
-    def period(self) -> int:
-        """The window length."""
-        return self._sum.period
-
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
-        return self._sum.count >= self._sum.period
 
     cpdef double update(self, double x):
         """Feed one value; the window mean, NaN until `period` values were fed."""
@@ -893,8 +875,8 @@ cdef class SMA(Stream):
     cdef void clear(self) noexcept nogil:
         winsum_clear(&self._sum)
 
-    def __repr__(self):
-        return f"SMA(period={self._sum.period})"
+    cdef isize _count(self) noexcept nogil:
+        return self._sum.count
 
 
 cdef inline void dispersion_push(VarState* v, Ring* r, double x) noexcept nogil:
@@ -922,19 +904,12 @@ cdef class _Dispersion(Stream):
     cdef inline void _push(self, double x) noexcept nogil:
         dispersion_push(&self._var, &self._ring, x)
 
-    @property
-    def period(self) -> int:
-        """The window length."""
-        return self._ring.n
-
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
-        return self._ring.count >= self._ring.n
-
     cdef void clear(self) noexcept nogil:
         ring_clear(&self._ring)
         var_clear(&self._var)
+
+    cdef isize _count(self) noexcept nogil:
+        return self._ring.count
 
 
 @cython.final
@@ -946,7 +921,7 @@ cdef class RollingStd(_Dispersion):
 
     def __init__(self, Py_ssize_t period, nbdev=1.0):
         self._nbdev = _check_finite(nbdev, "nbdev")
-        self._io(X, VALUE)
+        self._io(X, VALUE, self._ring.n, self._ring.n)
 
     @property
     def nbdev(self) -> float:
@@ -974,8 +949,8 @@ cdef class RollingStd(_Dispersion):
         self._var = v
         self._ring = r
 
-    def __repr__(self):
-        return f"RollingStd(period={self._ring.n}, nbdev={self._nbdev!r})"
+    cdef tuple _params(self):
+        return (("period", self._period), ("nbdev", self._nbdev))
 
 
 @cython.final
@@ -988,7 +963,7 @@ cdef class BBands(_Dispersion):
     def __init__(self, Py_ssize_t period=20, nbdev_up=2.0, nbdev_dn=2.0):
         self._up = _check_finite(nbdev_up, "nbdev_up")
         self._dn = _check_finite(nbdev_dn, "nbdev_dn")
-        self._io(X, ("upper", "middle", "lower"))
+        self._io(X, ("upper", "middle", "lower"), self._ring.n, self._ring.n)
 
     @property
     def nbdev_up(self) -> float:
@@ -1030,8 +1005,8 @@ cdef class BBands(_Dispersion):
         self._var = v
         self._ring = r
 
-    def __repr__(self):
-        return f"BBands(period={self._ring.n}, nbdev_up={self._up!r}, nbdev_dn={self._dn!r})"
+    cdef tuple _params(self):
+        return (("period", self._period), ("nbdev_up", self._up), ("nbdev_dn", self._dn))
 
 
 cdef class _Extreme(Stream):
@@ -1042,24 +1017,14 @@ cdef class _Extreme(Stream):
     def __dealloc__(self):
         extreme_free(&self._ext)
 
-    @property
-    def period(self) -> int:
-        """The window length."""
-        return self._ext.period
-
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
-        return self._ext.count >= self._ext.period
-
     cdef void clear(self) noexcept nogil:
         extreme_clear(&self._ext, self._ext.period, self._ext.is_min)
 
+    cdef isize _count(self) noexcept nogil:
+        return self._ext.count
+
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
         extreme_kernel(ins[0], n, &self._ext, outs[0], self._ext.is_min)
-
-    def __repr__(self):
-        return f"{type(self).__name__}(period={self._ext.period})"
 
 
 @cython.final
@@ -1070,7 +1035,7 @@ cdef class RollingMax(_Extreme):
         _check_period(period, "period")
         extreme_alloc(&self._ext, period)
         extreme_clear(&self._ext, period, False)
-        self._io(X, VALUE)
+        self._io(X, VALUE, period, period)
 
     cpdef double update(self, double x):
         """Feed one value; the maximum of the last `period`, NaN until `period` values."""
@@ -1085,7 +1050,7 @@ cdef class RollingMin(_Extreme):
         _check_period(period, "period")
         extreme_alloc(&self._ext, period)
         extreme_clear(&self._ext, period, True)
-        self._io(X, VALUE)
+        self._io(X, VALUE, period, period)
 
     cpdef double update(self, double x):
         """Feed one value; the minimum of the last `period`, NaN until `period` values."""
@@ -1101,22 +1066,12 @@ cdef class EMA(Stream):
     def __cinit__(self, Py_ssize_t period):
         _check_period(period, "period")
         ema_clear(&self._ema, period)
-        self._io(X, VALUE)
-
-    @property
-    def period(self) -> int:
-        """The EMA period."""
-        return self._ema.period
+        self._io(X, VALUE, period, period)
 
     @property
     def alpha(self) -> float:
         """The smoothing factor 2 / (period + 1)."""
         return self._ema.k
-
-    @property
-    def ready(self) -> bool:
-        """True once `period` values were fed since the last reset."""
-        return self._ema.count >= self._ema.period
 
     cpdef double update(self, double x):
         """Feed one value; the EMA, NaN until `period` values were fed."""
@@ -1134,8 +1089,8 @@ cdef class EMA(Stream):
     cdef void clear(self) noexcept nogil:
         ema_clear(&self._ema, self._ema.period)
 
-    def __repr__(self):
-        return f"EMA(period={self._ema.period})"
+    cdef isize _count(self) noexcept nogil:
+        return self._ema.count
 
 
 @cython.final
@@ -1147,17 +1102,7 @@ cdef class RSI(Stream):
     def __cinit__(self, Py_ssize_t period=14):
         _check_period(period, "period")
         rsi_clear(&self._rsi, period)
-        self._io(("close",), VALUE)
-
-    @property
-    def period(self) -> int:
-        """The smoothing period."""
-        return self._rsi.period
-
-    @property
-    def ready(self) -> bool:
-        """True once period + 1 values (period changes) were fed since the last reset."""
-        return self._rsi.count > self._rsi.period
+        self._io(("close",), VALUE, period, period + 1)
 
     cpdef double update(self, double x):
         """Feed one close; the RSI in [0, 100], NaN until period + 1 values were fed."""
@@ -1175,8 +1120,8 @@ cdef class RSI(Stream):
     cdef void clear(self) noexcept nogil:
         rsi_clear(&self._rsi, self._rsi.period)
 
-    def __repr__(self):
-        return f"RSI(period={self._rsi.period})"
+    cdef isize _count(self) noexcept nogil:
+        return self._rsi.count
 
 
 @cython.final
@@ -1188,17 +1133,7 @@ cdef class ATR(Stream):
     def __cinit__(self, Py_ssize_t period=14):
         _check_period(period, "period")
         atr_clear(&self._atr, period)
-        self._io(("high", "low", "close"), VALUE)
-
-    @property
-    def period(self) -> int:
-        """The smoothing period."""
-        return self._atr.period
-
-    @property
-    def ready(self) -> bool:
-        """True once period + 1 bars were fed since the last reset."""
-        return self._atr.count > self._atr.period
+        self._io(("high", "low", "close"), VALUE, period, period + 1)
 
     cpdef double update(self, double high, double low, double close):
         """Feed one bar; the ATR, NaN until period + 1 bars were fed."""
@@ -1218,8 +1153,8 @@ cdef class ATR(Stream):
     cdef void clear(self) noexcept nogil:
         atr_clear(&self._atr, self._atr.period)
 
-    def __repr__(self):
-        return f"ATR(period={self._atr.period})"
+    cdef isize _count(self) noexcept nogil:
+        return self._atr.count
 
 
 @cython.final
@@ -1230,7 +1165,7 @@ cdef class VWAP(Stream):
 
     def __cinit__(self):
         vwap_clear(&self._vwap)
-        self._io(("high", "low", "close", "volume"), VALUE)
+        self._io(("high", "low", "close", "volume"), VALUE, 0, 0)
 
     @property
     def ready(self) -> bool:
@@ -1256,9 +1191,6 @@ cdef class VWAP(Stream):
     cdef void clear(self) noexcept nogil:
         vwap_clear(&self._vwap)
 
-    def __repr__(self):
-        return "VWAP()"
-
 
 @cython.final
 cdef class MACD(Stream):
@@ -1269,7 +1201,7 @@ cdef class MACD(Stream):
     def __cinit__(self, Py_ssize_t fast=12, Py_ssize_t slow=26, Py_ssize_t signal=9):
         _check_macd(fast, slow, signal)
         macd_clear(&self._macd, fast, slow, signal)
-        self._io(X, ("line", "signal", "hist"))
+        self._io(X, ("line", "signal", "hist"), 0, slow + signal - 1)
 
     @property
     def fast(self) -> int:
@@ -1285,11 +1217,6 @@ cdef class MACD(Stream):
     def signal(self) -> int:
         """The signal EMA period."""
         return self._macd.signal.period
-
-    @property
-    def ready(self) -> bool:
-        """True once slow + signal - 1 values were fed since the last reset."""
-        return self._macd.signal.count >= self._macd.signal.period
 
     cpdef tuple update(self, double x):
         """Feed one value; (line, signal, hist), NaN until slow + signal - 1 values."""
@@ -1312,6 +1239,9 @@ cdef class MACD(Stream):
         macd_clear(&self._macd, self._macd.fast.period, self._macd.slow.period,
                    self._macd.signal.period)
 
-    def __repr__(self):
+    cdef isize _count(self) noexcept nogil:
+        return self._macd.count
+
+    cdef tuple _params(self):
         m = self._macd
-        return f"MACD(fast={m.fast.period}, slow={m.slow.period}, signal={m.signal.period})"
+        return (("fast", m.fast.period), ("slow", m.slow.period), ("signal", m.signal.period))

@@ -18,6 +18,7 @@ import numpy as np
 from libc.math cimport NAN
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t
 
+from mismartera.ext._args cimport bar_columns
 from mismartera.ext.aggregate cimport Bar, StreamingAggregator
 from mismartera.ext.gaps cimport GapTracker, _classify
 from mismartera.ext.ring cimport BarRing
@@ -139,11 +140,8 @@ cdef class SymbolPipeline:
 
     def set_queue(self, ts, open, high, low, close, volume):
         """Today's base bars, in strictly increasing time, waiting to be delivered."""
-        queue = (np.ascontiguousarray(ts, np.int64),) + tuple(
-            np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
+        queue = bar_columns(ts, open, high, low, close, volume)
         cdef Py_ssize_t i, n = queue[0].shape[0]
-        if any(a.ndim != 1 or a.shape[0] != n for a in queue):
-            raise ValueError("queue columns must be 1-d arrays of one length")
         cdef const int64_t[::1] t = queue[0]
         for i in range(1, n):
             if t[i] <= t[i - 1]:
@@ -157,11 +155,8 @@ cdef class SymbolPipeline:
         `(invalid, duplicate, misaligned, outside)`."""
         if open_ns >= close_ns:
             raise ValueError(f"session opens at or after its close: {open_ns} >= {close_ns}")
-        cols = (np.ascontiguousarray(ts, np.int64),) + tuple(
-            np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
+        cols = bar_columns(ts, open, high, low, close, volume)
         cdef Py_ssize_t i, k = 0, kept, n = cols[0].shape[0]
-        if any(a.ndim != 1 or a.shape[0] != n for a in cols):
-            raise ValueError("bar columns must be 1-d arrays of one length")
         cdef const int64_t[::1] t = cols[0]
         cdef const double[::1] o = cols[1], h = cols[2], l = cols[3], c = cols[4], v = cols[5]
         cdef int64_t[::1] session = np.array([open_ns, close_ns], np.int64)
@@ -262,11 +257,8 @@ cdef class SymbolPipeline:
         then close derived bars ended by `now`. Returns how many bars were delivered.
         Raises ValueError, applying nothing, unless `ts` strictly increases and starts after
         the newest base bar held."""
-        cols = (np.ascontiguousarray(ts, np.int64),) + tuple(
-            np.ascontiguousarray(a, np.float64) for a in (open, high, low, close, volume))
+        cols = bar_columns(ts, open, high, low, close, volume)
         cdef Py_ssize_t n = cols[0].shape[0]
-        if any(a.ndim != 1 or a.shape[0] != n for a in cols):
-            raise ValueError("bar columns must be 1-d arrays of one length")
         cdef const int64_t[::1] t = cols[0]
         cdef const double[::1] o = cols[1], h = cols[2], l = cols[3], c = cols[4], v = cols[5]
         cdef Py_ssize_t i

@@ -13,50 +13,29 @@ from cpython.number cimport PyNumber_Index
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
-import numpy as np
+from mismartera.ext._args cimport bar_columns
 
 cnp.import_array()
 
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
 
-cdef inline void _put_i64(int64_t* col, Py_ssize_t cap, Py_ssize_t at, const int64_t* src,
-                          Py_ssize_t n) noexcept nogil:
-    # Write n values starting at slot `at` (< cap), wrapping, into both halves of `col`.
+ctypedef fused column_t:
+    int64_t
+    double
+
+
+cdef inline void _put(column_t* col, Py_ssize_t cap, Py_ssize_t at, const column_t* src,
+                      Py_ssize_t n) noexcept nogil:
+    """Write n values starting at slot `at` (< cap), wrapping, into both halves of `col`."""
     cdef Py_ssize_t first = cap - at
     if first > n:
         first = n
-    memcpy(col + at, src, first * sizeof(int64_t))
-    memcpy(col + at + cap, src, first * sizeof(int64_t))
+    memcpy(col + at, src, first * sizeof(column_t))
+    memcpy(col + at + cap, src, first * sizeof(column_t))
     if n > first:
-        memcpy(col, src + first, (n - first) * sizeof(int64_t))
-        memcpy(col + cap, src + first, (n - first) * sizeof(int64_t))
-
-
-cdef inline void _put_f64(double* col, Py_ssize_t cap, Py_ssize_t at, const double* src,
-                          Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t first = cap - at
-    if first > n:
-        first = n
-    memcpy(col + at, src, first * sizeof(double))
-    memcpy(col + at + cap, src, first * sizeof(double))
-    if n > first:
-        memcpy(col, src + first, (n - first) * sizeof(double))
-        memcpy(col + cap, src + first, (n - first) * sizeof(double))
-
-
-cdef cnp.ndarray _as_column(object values, str name, bint integer):
-    """One 1-D contiguous int64 or float64 input column, or ValueError naming it."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"BarRing.extend: {name} must be 1-D, got shape {arr.shape}")
-    if integer:
-        if arr.dtype.kind not in "iu" and arr.shape[0] != 0:
-            raise ValueError(
-                f"BarRing.extend: ts must be integer nanoseconds, got dtype {arr.dtype}"
-            )
-        return np.ascontiguousarray(arr, dtype=np.int64)
-    return np.ascontiguousarray(arr, dtype=np.float64)
+        memcpy(col, src + first, (n - first) * sizeof(column_t))
+        memcpy(col + cap, src + first, (n - first) * sizeof(column_t))
 
 
 cdef class BarRing:
@@ -131,12 +110,12 @@ cdef class BarRing:
         if held > cap:
             self.evicted += held - cap
             held = cap
-        _put_i64(self._ts, cap, self._head, ts + skip, n)
-        _put_f64(self._open, cap, self._head, o + skip, n)
-        _put_f64(self._high, cap, self._head, h + skip, n)
-        _put_f64(self._low, cap, self._head, l + skip, n)
-        _put_f64(self._close, cap, self._head, c + skip, n)
-        _put_f64(self._volume, cap, self._head, v + skip, n)
+        _put(self._ts, cap, self._head, ts + skip, n)
+        _put(self._open, cap, self._head, o + skip, n)
+        _put(self._high, cap, self._head, h + skip, n)
+        _put(self._low, cap, self._head, l + skip, n)
+        _put(self._close, cap, self._head, c + skip, n)
+        _put(self._volume, cap, self._head, v + skip, n)
         self._head = (self._head + n) % cap
         self._size = held
 
@@ -163,18 +142,9 @@ cdef class BarRing:
         Only the last `capacity` bars are kept when more are given; every bar pushed out
         (old or new) counts in `evicted`.
         """
-        cdef cnp.ndarray t = _as_column(ts, "ts", True)
-        cdef cnp.ndarray o = _as_column(open, "open", False)
-        cdef cnp.ndarray h = _as_column(high, "high", False)
-        cdef cnp.ndarray l = _as_column(low, "low", False)
-        cdef cnp.ndarray c = _as_column(close, "close", False)
-        cdef cnp.ndarray v = _as_column(volume, "volume", False)
+        cdef cnp.ndarray t, o, h, l, c, v
+        t, o, h, l, c, v = bar_columns(ts, open, high, low, close, volume)
         cdef Py_ssize_t n = t.shape[0]
-        if not (o.shape[0] == h.shape[0] == l.shape[0] == c.shape[0] == v.shape[0] == n):
-            raise ValueError(
-                "BarRing.extend: columns differ in length: "
-                f"{[t.shape[0], o.shape[0], h.shape[0], l.shape[0], c.shape[0], v.shape[0]]}"
-            )
         if n == 0:
             return
         # A view of this ring given as input would be overwritten while being read: copy it.

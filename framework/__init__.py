@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from mismartera.hookspecs import hookimpl
 
-_EXTENSIONS = ("ring", "aggregate", "gaps", "kernels", "indicator_bank", "pipeline")
+_EXTENSIONS = ("_args", "ring", "aggregate", "gaps", "kernels", "indicator_bank", "pipeline",
+               "_ringprobe")
 
 
 _ROOT = Path(__file__).resolve().parents[1]

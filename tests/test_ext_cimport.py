@@ -79,3 +79,35 @@ def test_bulk_push_rejects_mismatched_lengths() -> None:
     cols = [np.arange(3, dtype=np.int64)] + [np.zeros(3)] * 4 + [np.zeros(2)]
     with pytest.raises(ValueError, match="differ in length"):
         _ringprobe.push_block(BarRing(4), *cols)
+
+
+INCOMPLETE = r"^{} is not a streaming kernel: a Stream subclass must be .* it lacks {}$"
+
+
+def test_a_stream_subclass_without_feed_is_refused_with_one_error():
+    """The base feed cannot raise (noexcept nogil): it writes NaN and marks the kernel, and
+    every user of a kernel checks the mark, with the GIL, before feeding it."""
+    from mismartera.ext.indicator_bank import KernelBank
+    from mismartera.ext.kernels import Stream
+
+    with pytest.raises(TypeError, match=INCOMPLETE.format("NoFeed", "feed")):
+        _ringprobe.NoFeed().update_many(np.ones(3))
+    bank = KernelBank()
+    with pytest.raises(TypeError, match=INCOMPLETE.format("NoFeed", "feed")):
+        bank.add(_ringprobe.NoFeed(), ("close",))
+    with pytest.raises(TypeError, match=INCOMPLETE.format("NoClear", "clear")):
+        bank.add(_ringprobe.NoClear(), ("close",))
+    with pytest.raises(TypeError, match=INCOMPLETE.format("NoClear", "clear")):
+        _ringprobe.NoClear().reset()
+    with pytest.raises(TypeError, match=INCOMPLETE.format("Mine", r"its inputs .*")):
+        type("Mine", (Stream,), {})().update_many()
+    assert len(bank) == 0
+    assert _ringprobe.NoClear().update_many([1.0, 2.0]).tolist() == [1.0, 2.0]
+
+
+def test_every_extension_is_checked_at_import():
+    import mismartera
+
+    built = {p.name.split(".")[0] for p in resources.files("mismartera.ext").iterdir()
+             if p.name.endswith((".so", ".pyd"))}
+    assert built and set(mismartera._EXTENSIONS) == built

@@ -63,9 +63,9 @@ def test_set_queue_rejects_unsorted_or_ragged_columns_and_keeps_the_old_queue():
     for bad_ts in (ts[::-1], ts[[0, 0, 1]]):
         with pytest.raises(ValueError, match="strictly increasing"):
             p.set_queue(bad_ts, one, one, one, one, one)
-    with pytest.raises(ValueError, match="one length"):
+    with pytest.raises(ValueError, match="differ in length"):
         p.set_queue(ts, one, one, one[:2], one, one)
-    with pytest.raises(ValueError, match="one length"):
+    with pytest.raises(ValueError, match="ts must be a one-dimensional array"):
         p.set_queue(ts.reshape(3, 1), one, one, one, one, one)
     assert p.queue[0].tolist() == ts.tolist() and p.size == 3
 
@@ -85,10 +85,10 @@ def test_feed_rejects_ragged_or_out_of_order_bars_and_changes_nothing():
         ([t[5], t[6]], [1.0]),  # ragged
     ]
     for ts, vol in bad_batches:
-        with pytest.raises(ValueError, match=r"time order|one length"):
+        with pytest.raises(ValueError, match=r"time order|differ in length"):
             p.feed(ts, ones, ones, ones, ones, vol, t[7])
         assert snapshot(got) == before
-    with pytest.raises(ValueError, match="one length"):
+    with pytest.raises(ValueError, match="ts must be a one-dimensional array"):
         p.feed(np.array([[t[5]]]), [1.0], [1.0], [1.0], [1.0], [1.0], t[7])
     # an aggregator that already took a later bar (outside the pipeline) refuses older ones
     got.aggs[0].update(t[6], 1.0, 1.0, 1.0, 1.0, 1.0)
@@ -160,7 +160,7 @@ def test_load_rejects_bad_arguments_and_keeps_the_old_queue():
     assert p.load(ts, one, one, one, one, one, open_ns, close_ns) == (0, 0, 0, 0)
     with pytest.raises(ValueError, match="opens at or after its close"):
         p.load(ts, one, one, one, one, one, close_ns, open_ns)
-    with pytest.raises(ValueError, match="one length"):
+    with pytest.raises(ValueError, match="differ in length"):
         p.load(ts, one, one, one[:2], one, one, open_ns, close_ns)
     assert p.queue[0].tolist() == ts.tolist()
     assert p.load([], [], [], [], [], [], open_ns, close_ns) == (0, 0, 0, 0)

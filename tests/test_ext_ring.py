@@ -259,15 +259,15 @@ def test_extend_rejects_non_1d_columns() -> None:
     ring = BarRing(3)
     cols = ramp(0, 4)
     cols[2] = cols[2].reshape(2, 2)
-    with pytest.raises(ValueError, match="high must be 1-D"):
+    with pytest.raises(ValueError, match="high must be a one-dimensional array"):
         ring.extend(*cols)
-    with pytest.raises(ValueError, match="1-D"):
+    with pytest.raises(ValueError, match="one-dimensional"):
         ring.extend(5, 1.0, 1.0, 1.0, 1.0, 1.0)
 
 
 def test_extend_rejects_float_timestamps() -> None:
     ring = BarRing(3)
-    with pytest.raises(ValueError, match="integer nanoseconds"):
+    with pytest.raises(ValueError, match="int64 nanoseconds"):
         ring.extend([1.5], [1.0], [1.0], [1.0], [1.0], [1.0])
 
 
