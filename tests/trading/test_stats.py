@@ -20,6 +20,10 @@ ep = pytest.importorskip("empyrical")
 DAY = 86_400_000_000_000
 
 
+# at least a millionth or none: smaller ones make the ratios rounding noise in both
+daily_return = st.one_of(st.just(0.0), st.floats(1e-6, 0.2), st.floats(-0.2, -1e-6))
+
+
 def close_to(mine, theirs) -> bool:
     if mine is None:
         return not math.isfinite(theirs)
@@ -27,7 +31,7 @@ def close_to(mine, theirs) -> bool:
 
 
 @given(
-    returns=st.lists(st.floats(-0.2, 0.2), min_size=2, max_size=300),
+    returns=st.lists(daily_return, min_size=2, max_size=300),
     sessions_per_year=st.sampled_from([252, 250, 12]),
 )
 def test_return_statistics_match_empyrical(returns, sessions_per_year) -> None:
