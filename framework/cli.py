@@ -1,9 +1,11 @@
 """The `mismartera` command line (click).
 
-Core commands are imported only when used, and plugins' commands are added through
-`register_commands(cli)`, so `mismartera --help` stays quick: no pandas, exchange_calendars
-or duckdb at start-up. User errors are one sentence on stderr and exit status 2; any other
-failure is one sentence and exit status 1; `--debug` shows the traceback instead.
+Core commands are imported only when used, so `mismartera --help` stays quick: no pandas,
+exchange_calendars or duckdb at start-up. Plugins add theirs through `register_commands(cli)`
+to a copy of the top-level group made for each application (`App`, the click context's
+object), never to the module-level `cli`. User errors are one sentence on stderr and exit
+status 2; any other failure is one sentence and exit status 1; `--debug` shows the traceback
+instead.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ CORE_COMMANDS = {
 
 @dataclass
 class App:
-    """What every command receives as `ctx.obj`: the debug flag and the plugin manager."""
+    """What every command receives as `ctx.obj`: the debug flag, the plugin manager and the
+    commands its plugins added. Each application has its own: two managers in one process
+    never see each other's commands."""
 
     debug: bool = False
     _plugins: PluginManager | None = field(default=None, repr=False)
+    _commands: dict[str, click.Command] | None = field(default=None, repr=False)
 
     @property
     def plugins(self) -> PluginManager:
@@ -43,6 +48,17 @@ class App:
 
             self._plugins = PluginManager()
         return self._plugins
+
+    def plugin_commands(self, root: click.Group) -> dict[str, click.Command]:
+        """The commands this application's plugins added (`register_commands`, run once).
+        They receive a copy of the top-level group made for this application, so the
+        module-level `cli` never holds a plugin's command."""
+        if self._commands is None:
+            group = type(root)(name=root.name, params=root.params, callback=root.callback,
+                               help=root.help, context_settings=root.context_settings)
+            self._commands = group.commands
+            self.plugins.add_commands(group)
+        return self._commands
 
 
 class _Failure(click.ClickException):
@@ -59,24 +75,21 @@ def debugging(ctx: click.Context) -> bool:
 
 
 class MismarteraGroup(click.Group):
-    """Loads core commands lazily and plugin commands once; turns exceptions into one line."""
+    """Loads core commands lazily and the application's plugin commands (kept on its `App`,
+    not on the group) once; turns exceptions into one line."""
 
-    def _ensure_plugin_commands(self, ctx: click.Context) -> None:
-        if not getattr(self, "_plugin_commands_added", False):
-            self._plugin_commands_added = True
-            ctx.ensure_object(App).plugins.add_commands(self)
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        return ctx.ensure_object(App).plugin_commands(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._ensure_plugin_commands(ctx)
         core = [name for name in CORE_COMMANDS if self._core(name) is not None]
-        return sorted(set(core) | set(self.commands))
+        return sorted(set(core) | set(self.commands) | set(self._plugin_commands(ctx)))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        command = self._core(name)
+        command = self._core(name) or self.commands.get(name)
         if command is not None:
             return command
-        self._ensure_plugin_commands(ctx)
-        return self.commands.get(name)
+        return self._plugin_commands(ctx).get(name)
 
     @staticmethod
     def _core(name: str) -> click.Command | None:

@@ -50,9 +50,7 @@ class PluginHarness:
 
         from mismartera.cli import App, cli
 
-        fresh = type(cli)(name=cli.name, params=cli.params, callback=cli.callback,
-                          help=cli.help, context_settings=cli.context_settings)
-        return CliRunner().invoke(fresh, list(args), obj=App(_plugins=self.manager), **kwargs)
+        return CliRunner().invoke(cli, list(args), obj=App(_plugins=self.manager), **kwargs)
 
 
 @pytest.fixture

@@ -109,3 +109,39 @@ def test_usage_error_exits_2():
     result = run("no-such-command")
     assert result.returncode == 2
     assert "No such command" in result.stderr
+
+
+def command_plugin(command_name: str):
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command(name=command_name)
+            def say():
+                click.echo(f"this is {command_name}")
+
+    return Plugin()
+
+
+def test_two_managers_in_one_process_do_not_share_commands():
+    """Plugin commands belong to the application (its manager), not to the module-level
+    group: the same `cli` run with two managers shows each one its own commands."""
+    from click.testing import CliRunner
+
+    from mismartera.cli import App, cli
+    from mismartera.plugin_manager import PluginManager
+
+    apps = []
+    for name in ("one", "two"):
+        manager = PluginManager(builtins=(), load_entry_points=False)
+        manager.register_plugin(command_plugin(name), name=f"{name}-plugin")
+        apps.append((name, manager))
+    for name, manager in apps * 2:
+        other = "two" if name == "one" else "one"
+        result = CliRunner().invoke(cli, [name], obj=App(_plugins=manager))
+        assert (result.exit_code, result.output) == (0, f"this is {name}\n")
+        result = CliRunner().invoke(cli, [other], obj=App(_plugins=manager))
+        assert result.exit_code == 2 and "No such command" in result.output
+        listing = CliRunner().invoke(cli, ["--help"], obj=App(_plugins=manager)).output
+        assert f"  {name} " in listing or f"  {name}\n" in listing
+        assert f"  {other}" not in listing
+    assert cli.commands == {}

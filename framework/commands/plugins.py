@@ -18,7 +18,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     app = ctx.ensure_object(App)
     root = ctx.find_root().command
     if isinstance(root, click.Group):
-        root.list_commands(ctx)  # make sure plugin commands are registered too
+        app.plugin_commands(root)  # make sure plugin commands are registered too
     rows = app.plugins.describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
