@@ -24,15 +24,25 @@ def signature(name: str) -> str:
     return f"{name}({', '.join(params)})"
 
 
-def example(name: str) -> types.ModuleType:
-    """Execute the python block of the hook's section of docs/plugins.md as a module."""
+def examples(name: str) -> list[str]:
+    """The python blocks of the hook's section of docs/plugins.md."""
     text = DOC.read_text()
     section = text.split(f"### `{signature(name)}`", 1)[1].split("\n### ", 1)[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
-    assert code, f"docs/plugins.md has no python example for {name}"
-    module = types.ModuleType(f"example_{name}")
-    exec(compile(code.group(1), f"docs/plugins.md:{name}", "exec"), module.__dict__)
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def example(name: str, index: int = 0) -> types.ModuleType:
+    """Execute a python block of the hook's section of docs/plugins.md as a module."""
+    blocks = examples(name)
+    assert len(blocks) > index, f"docs/plugins.md has no python example {index} for {name}"
+    module = types.ModuleType(f"example_{name}_{index}")
+    exec(compile(blocks[index], f"docs/plugins.md:{name}", "exec"), module.__dict__)
     return module
+
+
+def test_every_example_has_a_test():
+    counts = {name: len(examples(name)) for name in HOOKS}
+    assert counts == {**dict.fromkeys(HOOKS, 1), "register_data_sources": 2}
 
 
 def tiny_session(tmp_path: Path, **data) -> dict:
@@ -64,6 +74,18 @@ def test_hook_register_data_sources(mismartera_plugins, tmp_path):
     sd = run_backtest(session, plugins=mismartera_plugins.manager)
     bars = sd["ONE"].bars["5m"].bars()
     assert len(bars.ts) == 78 and set(bars.close) == {100.0} and set(bars.volume) == {5.0}
+
+
+def test_source_factory_context_example(mismartera_plugins, tmp_path):
+    """The second register_data_sources example: a source built on another one through
+    the session's plugin manager (`context.source`)."""
+    from mismartera import run_backtest
+
+    mismartera_plugins.register(example("register_data_sources", 1))
+    session = {**tiny_session(tmp_path, source="only", of="synthetic", keep=["SYN1"], count=2),
+               "symbols": {"list": ["SYN1"]}}
+    sd = run_backtest(session, plugins=mismartera_plugins.manager)
+    assert sd.symbols() == ["SYN1"] and len(sd["SYN1"].base.data) == 390
 
 
 def test_hook_register_indicators(mismartera_plugins):
