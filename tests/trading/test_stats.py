@@ -27,7 +27,7 @@ daily_return = st.one_of(st.just(0.0), st.floats(1e-6, 0.2), st.floats(-0.2, -1e
 def close_to(mine, theirs) -> bool:
     if mine is None:
         return not math.isfinite(theirs)
-    return mine == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+    return mine == pytest.approx(theirs, rel=1e-9, abs=1e-9)
 
 
 @given(
