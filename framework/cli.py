@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ class App:
 
     debug: bool = False
     _plugins: PluginManager | None = field(default=None, repr=False)
-    _commands: dict[str, click.Command] | None = field(default=None, repr=False)
+    _commands: MutableMapping[str, click.Command] | None = field(default=None, repr=False)
 
     @property
     def plugins(self) -> PluginManager:
@@ -49,16 +50,17 @@ class App:
             self._plugins = PluginManager()
         return self._plugins
 
-    def plugin_commands(self, root: click.Group) -> dict[str, click.Command]:
+    def plugin_commands(self, root: click.Group) -> MutableMapping[str, click.Command]:
         """The commands this application's plugins added (`register_commands`, run once).
         They receive a copy of the top-level group made for this application, so the
         module-level `cli` never holds a plugin's command."""
-        if self._commands is None:
+        commands = self._commands
+        if commands is None:
             group = type(root)(name=root.name, params=root.params, callback=root.callback,
                                help=root.help, context_settings=root.context_settings)
-            self._commands = group.commands
+            commands = self._commands = group.commands
             self.plugins.add_commands(group)
-        return self._commands
+        return commands
 
 
 class _Failure(click.ClickException):
@@ -78,7 +80,7 @@ class MismarteraGroup(click.Group):
     """Loads core commands lazily and the application's plugin commands (kept on its `App`,
     not on the group) once; turns exceptions into one line."""
 
-    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+    def _plugin_commands(self, ctx: click.Context) -> MutableMapping[str, click.Command]:
         return ctx.ensure_object(App).plugin_commands(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -60,19 +60,19 @@ class SourceContext:
         return self.plugins.make_source(name, options or {}, exchange=self.exchange, key=key)
 
 
-class SourceFactory(Protocol):
-    """A data-source factory, typically the source class: keyword options (the session
-    file's `[data]` table less `source`, plus `exchange`; and `context`, a `SourceContext`,
-    when the factory declares that parameter) -> a `mismartera.DataSource`."""
-
-    def __call__(self, **options: Any) -> DataSource: ...
+SourceFactory = Callable[..., "DataSource"]
+"""A data-source factory, typically the source class: keyword options (the session file's
+`[data]` table less `source`, plus `exchange`; and `context`, a `SourceContext`, when the
+factory declares that parameter) -> a `mismartera.DataSource`. Each factory names the
+options it takes, hence `...`."""
 
 
 class Exporter(Protocol):
     """An exporter: the `suffixes` it writes (e.g. `(".json",)`) and `write(doc, path)`,
     which returns the files it wrote when they are not just `path`."""
 
-    suffixes: Sequence[str]
+    @property
+    def suffixes(self) -> Sequence[str]: ...
 
     def write(self, doc: dict[str, Any], path: Path) -> list[Path] | None: ...
 

@@ -61,6 +61,16 @@ def test_every_hook_signature_is_a_heading_in_the_docs(name):
     assert f"### `{signature(name)}`" in DOC.read_text()
 
 
+@pytest.mark.parametrize("name", hookspecs.REGISTRATION_HOOKS)
+def test_every_registration_hook_has_a_typed_register_documented(name):
+    """`register` is typed per kind (a Protocol in hookspecs), and the docs name the type."""
+    annotation = inspect.signature(getattr(hookspecs, name)).parameters["register"].annotation
+    kind = hookspecs.REGISTRATION_HOOKS[name]
+    assert annotation == f"Register{'Source' if kind == 'source' else kind.title()}"
+    assert getattr(hookspecs, annotation).__doc__.startswith(f"`register` of `{name}`")
+    assert f"`{annotation}`" in DOC.read_text()
+
+
 @pytest.mark.parametrize("name", HOOKS)
 def test_every_hook_has_a_test(name):
     assert callable(globals().get(f"test_hook_{name}")), f"write test_hook_{name}"
