@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mismartera.bars import Bars
-from mismartera.plugins.sources import synthetic_gen
+from mismartera.plugins.sources.synthetic import gen as synthetic_gen
 from mismartera.plugins.sources.synthetic import generate_session_bars, generate_sessions
 from tests.source_helpers import (
     EXTENDED_AFTER,

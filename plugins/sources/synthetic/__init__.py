@@ -5,9 +5,9 @@ Options (session file `[data]` table): `seed=0`, `symbols="SYN0,SYN1"` or `count
 regular-session bar is dropped), `extended_hours=False` (add sparse pre-market bars from
 5h30 before the open and after-hours bars until 4h after the close), `exchange="XNYS"`.
 
-The bars come from `synthetic_gen` (the generator, whose `generate_sessions` and
+The bars come from `synthetic.gen` (the generator, whose `generate_sessions` and
 `generate_session_bars` are re-exported here) and the options are parsed by
-`synthetic_options`.
+`synthetic.options`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError
 from mismartera.intervals import Interval
-from mismartera.plugins.sources.synthetic_gen import (
+from mismartera.plugins.sources.synthetic.gen import (
     AFTER_HOURS_NS,
     DAILY_VOL,
     EXTENDED_KEEP,
@@ -36,7 +36,7 @@ from mismartera.plugins.sources.synthetic_gen import (
     generate_session_bars,
     generate_sessions,
 )
-from mismartera.plugins.sources.synthetic_options import (
+from mismartera.plugins.sources.synthetic.options import (
     DEFAULTS,
     OPTIONS,
     bool_option,
