@@ -14,9 +14,10 @@ would fill. Cash is not checked (no margin model): it may go negative.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from mismartera.trading.costs import CostModel, combine
 from mismartera.trading.fills import match, touches
@@ -33,6 +34,20 @@ from mismartera.trading.portfolio import Portfolio
 
 if TYPE_CHECKING:
     from mismartera.bars import Bars
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+class _Columns(NamedTuple):
+    """One bar in the columns of `Bars` (what `on_bar` hands to the chunk path)."""
+
+    ts: I64
+    open: F64
+    high: F64
+    low: F64
+    close: F64
+    volume: F64
 
 
 class SimulatedBroker:
@@ -95,14 +110,12 @@ class SimulatedBroker:
         quality: float | None = None,
     ) -> list[Fill]:
         """Fill what is due on one base bar starting at `ts`, then mark its close."""
-        columns = [np.array([x], dtype=np.float64) for x in (open, high, low, close, volume)]
-        return self._run(symbol, np.array([ts], dtype=np.int64), *columns, quality)
+        prices = (np.array([x], dtype=np.float64) for x in (open, high, low, close, volume))
+        return self._run(symbol, _Columns(np.array([ts], dtype=np.int64), *prices), quality)
 
     def on_bars(self, symbol: str, bars: Bars, quality: float | None = None) -> list[Fill]:
         """`on_bar` for a chunk of consecutive base bars (not spanning a session end)."""
-        return self._run(
-            symbol, bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, quality
-        )
+        return self._run(symbol, bars, quality)
 
     def end_session(self, close_ns: int) -> None:
         """Expire DAY orders that could have filled this session, charge borrow, mark equity.
@@ -135,7 +148,10 @@ class SimulatedBroker:
         """Every submitted order with its current (after `finish`: final) state, by sequence."""
         return [o.to_dict() for o in self._log]
 
-    def _run(self, symbol, ts, open, high, low, close, volume, quality) -> list[Fill]:
+    def _run(self, symbol: str, bars: Bars | _Columns, quality: float | None) -> list[Fill]:
+        ts, open, high, low, close, volume = (
+            bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume
+        )  # fmt: skip
         fills: list[Fill] = []
         closes_at = ts + self.interval_ns
         n, i = len(ts), 0
@@ -152,7 +168,7 @@ class SimulatedBroker:
             i = j + 1
         return fills
 
-    def _next_event(self, symbol, ts, high, low, start: int) -> int:
+    def _next_event(self, symbol: str, ts: I64, high: F64, low: F64, start: int) -> int:
         """The first bar at or after `start` where an active pending order may fill."""
         best = len(ts)
         for order in self._books.get(symbol, ()):
@@ -165,7 +181,10 @@ class SimulatedBroker:
                     best = first + int(hits[0])
         return best
 
-    def _fill_bar(self, symbol, ts, open, high, low, volume, quality) -> list[Fill]:
+    def _fill_bar(
+        self, symbol: str, ts: int, open: float, high: float, low: float, volume: float,
+        quality: float,
+    ) -> list[Fill]:  # fmt: skip
         fills = []
         capacity = self.costs.capacity(volume)
         path_start: dict[Order, float] = {}  # children activated on this bar: the entry price
@@ -194,7 +213,10 @@ class SimulatedBroker:
         self._prune(symbol)
         return fills
 
-    def _fill(self, order, qty, price, ts, high, low, quality) -> Fill:
+    def _fill(
+        self, order: Order, qty: float, price: float, ts: int, high: float, low: float,
+        quality: float,
+    ) -> Fill:  # fmt: skip
         price = self.costs.slip(order.side, price, high, low)
         if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             price = min(price, order.limit) if order.side is Side.BUY else max(price, order.limit)
