@@ -84,3 +84,18 @@ def test_orders_log_is_json_ready_and_in_sequence(run: Run) -> None:
         assert row["state"] in ("filled", "cancelled", "expired", "rejected")
         for value in row.values():
             assert not (isinstance(value, float) and math.isnan(value))
+
+
+@given(run=bracket_runs())
+def test_a_take_profit_never_fills_in_a_bar_that_touched_its_stop(run: Run) -> None:
+    got = run_broker(run, chunked=True)
+    bars = bars_by_ts(run)
+    take_profits = {
+        entry.children[1].seq: entry.children[0].stop
+        for entry in got.orders
+        if len(entry.children) == 2
+    }
+    for fill in got.fills:
+        if fill.seq in take_profits:
+            _, _, _, low, _, _ = bars[fill.ts]
+            assert low > take_profits[fill.seq]  # long brackets: a sell stop below
