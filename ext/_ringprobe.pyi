@@ -1,9 +1,23 @@
-"""Build check: another extension cimports BarRing and drives its C API. Not public API."""
+"""Build check: another extension cimports BarRing and Stream and drives their C API. Not
+public API."""
+
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
 
+from .kernels import Stream
 from .ring import BarRing
+
+class NoFeed(Stream):
+    """A Stream subclass that overrides neither feed nor clear (every use refuses it)."""
+
+    def __new__(cls) -> Self: ...
+
+class NoClear(Stream):
+    """A Stream subclass whose feed copies its input but that does not override clear."""
+
+    def __new__(cls) -> Self: ...
 
 def push_ramp(ring: BarRing, start: int, step: int, n: int) -> None:
     """Push n bars without the GIL: bar i has ts start + i * step and close i."""

@@ -1,4 +1,4 @@
-# cython: autotestdict=False
+# cython: auto_pickle=False, autotestdict=False
 """Build check: another extension module cimports BarRing and Stream and drives their C API.
 
 Compiled like every ext/*.pyx; tests/test_ext_cimport.py calls it. It proves that

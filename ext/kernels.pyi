@@ -5,10 +5,12 @@ same length, NaN during the warm-up. Every streaming class's `update` returns wh
 function gives at the same position, bit for bit. Periods must be >= 1 (ValueError).
 """
 
-from typing import Self, TypeAlias, final
+from collections.abc import Callable
+from typing import Any, Self, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 _F64: TypeAlias = npt.NDArray[np.float64]
 _Floats: TypeAlias = npt.ArrayLike
@@ -52,9 +54,12 @@ def bbands(
 ) -> tuple[_F64, _F64, _F64]:
     """TA-Lib BBANDS with an SMA middle: (upper, middle, lower); middle equals `sma`."""
 
+@disjoint_base
 class Stream:
     """Base of the streaming classes: the session's compiled indicator bank
-    (`mismartera.ext.indicator_bank`) advances any of them without a Python call."""
+    (`mismartera.ext.indicator_bank`) advances any of them without a Python call. A subclass
+    must be a cdef class that sets its inputs and outputs and overrides the C-level feed and
+    clear: `update_many`, `reset` and `KernelBank.add` refuse one that does not (TypeError)."""
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -63,12 +68,17 @@ class Stream:
     def outputs(self) -> tuple[str, ...]:
         """Names of the outputs, in the order `update` and `update_many` return them."""
     @property
+    def period(self) -> int:
+        """The window length (EMA, RSI, ATR: the smoothing period); VWAP and MACD have none
+        (AttributeError)."""
+    @property
     def ready(self) -> bool:
-        """True once the warm-up is over since the last reset (for the windowed kernels:
-        `period` values were fed)."""
-    def update_many(self, *columns: _Floats) -> _F64 | tuple[_F64, ...]:
-        """Feed many rows in order, one array per input; what repeated `update` calls
-        return: an array, or a tuple of arrays for a multi-output kernel."""
+        """True once the warm-up is over since the last reset: `period` values fed (RSI and
+        ATR: period + 1; MACD: slow + signal - 1)."""
+    update_many: Callable[..., Any]
+    """Feed many rows in order, one array per input; what repeated `update` calls return:
+    an array, or a tuple of arrays for a multi-output kernel. Each kernel takes its own
+    inputs (`inputs`) and declares its own signature: the base takes any."""
     def reset(self) -> None:
         """Forget every value fed so far."""
 
@@ -77,8 +87,6 @@ class RollingSum(Stream):
     """Streaming `rolling_sum`."""
 
     def __new__(cls, period: int) -> Self: ...
-    @property
-    def period(self) -> int: ...
     def update(self, x: float) -> float:
         """Feed one value; the window sum, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
@@ -89,8 +97,6 @@ class SMA(Stream):
     """Streaming `sma`."""
 
     def __new__(cls, period: int) -> Self: ...
-    @property
-    def period(self) -> int: ...
     def update(self, x: float) -> float:
         """Feed one value; the window mean, NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
@@ -103,8 +109,6 @@ class RollingStd(Stream):
     def __init__(self, period: int, nbdev: float = 1.0) -> None: ...
     @property
     def nbdev(self) -> float: ...
-    @property
-    def period(self) -> int: ...
     def update(self, x: float) -> float:
         """Feed one value; the window's population standard deviation times `nbdev`, NaN
         until ready."""
@@ -116,8 +120,6 @@ class BBands(Stream):
     """Streaming `bbands`."""
 
     def __init__(self, period: int = 20, nbdev_up: float = 2.0, nbdev_dn: float = 2.0) -> None: ...
-    @property
-    def period(self) -> int: ...
     @property
     def nbdev_up(self) -> float: ...
     @property
@@ -132,8 +134,6 @@ class RollingMax(Stream):
     """Streaming `rolling_max`, O(1) amortised per update."""
 
     def __new__(cls, period: int) -> Self: ...
-    @property
-    def period(self) -> int: ...
     def update(self, x: float) -> float:
         """Feed one value; the window maximum, NaN until ready or while a NaN is inside."""
     def update_many(self, x: _Floats) -> _F64:
@@ -144,8 +144,6 @@ class RollingMin(Stream):
     """Streaming `rolling_min`, O(1) amortised per update."""
 
     def __new__(cls, period: int) -> Self: ...
-    @property
-    def period(self) -> int: ...
     def update(self, x: float) -> float:
         """Feed one value; the window minimum, NaN until ready or while a NaN is inside."""
     def update_many(self, x: _Floats) -> _F64:
@@ -156,8 +154,6 @@ class EMA(Stream):
     """Streaming `ema`."""
 
     def __new__(cls, period: int) -> Self: ...
-    @property
-    def period(self) -> int: ...
     @property
     def alpha(self) -> float:
         """The smoothing factor 2 / (period + 1)."""
@@ -171,11 +167,6 @@ class RSI(Stream):
     """Streaming `rsi`."""
 
     def __new__(cls, period: int = 14) -> Self: ...
-    @property
-    def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once period + 1 values were fed since the last reset."""
     def update(self, x: float) -> float:
         """Feed one close; the RSI in [0, 100], NaN until ready."""
     def update_many(self, x: _Floats) -> _F64:
@@ -186,11 +177,6 @@ class ATR(Stream):
     """Streaming `atr`."""
 
     def __new__(cls, period: int = 14) -> Self: ...
-    @property
-    def period(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once period + 1 bars were fed since the last reset."""
     def update(self, high: float, low: float, close: float) -> float:
         """Feed one bar; the ATR, NaN until ready."""
     def update_many(self, high: _Floats, low: _Floats, close: _Floats) -> _F64:
@@ -222,9 +208,6 @@ class MACD(Stream):
     def slow(self) -> int: ...
     @property
     def signal(self) -> int: ...
-    @property
-    def ready(self) -> bool:
-        """True once slow + signal - 1 values were fed since the last reset."""
     def update(self, x: float) -> tuple[float, float, float]:
         """Feed one value; (line, signal, hist), NaN until ready."""
     def update_many(self, x: _Floats) -> tuple[_F64, _F64, _F64]:

@@ -1,14 +1,17 @@
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 from mismartera.ext.aggregate import StreamingAggregator
 from mismartera.ext.gaps import GapTracker
 from mismartera.ext.ring import BarRing
 
-ArrayLike = npt.ArrayLike
+_ArrayLike: TypeAlias = npt.ArrayLike
 
+@final
 class ClosedBar:
     ts: int
     open: float
@@ -20,8 +23,9 @@ class ClosedBar:
                  volume: float) -> None: ...
     def __iter__(self) -> Iterator[int | float]: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, index: int) -> int | float: ...
+    def __getitem__(self, index: int, /) -> int | float: ...
 
+@disjoint_base
 class SymbolPipeline:
     base_ring: BarRing
     base_tracker: GapTracker
@@ -46,12 +50,12 @@ class SymbolPipeline:
     def reset_metrics(self) -> None: ...
     def clear_queue(self) -> None: ...
     def load(
-        self, ts: ArrayLike, open: ArrayLike, high: ArrayLike, low: ArrayLike,
-        close: ArrayLike, volume: ArrayLike, open_ns: int, close_ns: int,
+        self, ts: _ArrayLike, open: _ArrayLike, high: _ArrayLike, low: _ArrayLike,
+        close: _ArrayLike, volume: _ArrayLike, open_ns: int, close_ns: int,
     ) -> tuple[int, int, int, int]: ...
     def set_queue(
-        self, ts: ArrayLike, open: ArrayLike, high: ArrayLike, low: ArrayLike,
-        close: ArrayLike, volume: ArrayLike,
+        self, ts: _ArrayLike, open: _ArrayLike, high: _ArrayLike, low: _ArrayLike,
+        close: _ArrayLike, volume: _ArrayLike,
     ) -> None: ...
     @property
     def queue(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
@@ -59,8 +63,8 @@ class SymbolPipeline:
     def next_close(self) -> int | None: ...
     def advance(self, now: int) -> int: ...
     def feed(
-        self, ts: ArrayLike, open: ArrayLike, high: ArrayLike, low: ArrayLike,
-        close: ArrayLike, volume: ArrayLike, now: int,
+        self, ts: _ArrayLike, open: _ArrayLike, high: _ArrayLike, low: _ArrayLike,
+        close: _ArrayLike, volume: _ArrayLike, now: int,
     ) -> int: ...
 
 def step_until(
