@@ -18,8 +18,8 @@ from mismartera.bars import Bars
 from mismartera.ext.gaps import GapTracker
 from mismartera.intervals import Interval
 from mismartera.session.data import SessionData, SymbolSessionData
-from mismartera.session.gapfill import GapFiller, insert_bars
-from mismartera.session.live_inbound import deliver_arrivals
+from mismartera.session.live.gapfill import GapFiller, insert_bars
+from mismartera.session.live.inbound import deliver_arrivals
 from mismartera.session.processor import DataProcessor
 from tests.engine_helpers import CALENDAR, live_plugins
 from tests.reference.aggregate import aggregate_bars as ref_aggregate

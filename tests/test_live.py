@@ -23,8 +23,8 @@ from mismartera.export import snapshot
 from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.live import LiveSessionCoordinator
-from mismartera.session.live_clocks import ScaledClock, SimulatedClock, WallClock
-from mismartera.session.live_inbound import Inbound
+from mismartera.session.live.clocks import ScaledClock, SimulatedClock, WallClock
+from mismartera.session.live.inbound import Inbound
 from tests.engine_helpers import CALENDAR, dumps, live_plugins, without_live_fields
 
 MINUTE = 60_000_000_000

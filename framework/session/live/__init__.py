@@ -19,8 +19,8 @@ then waits until every attached source thread has caught up, so a replay runs as
 the machine allows and is deterministic.
 
 The pieces live beside this module and are re-exported here: the clocks in
-`mismartera.session.live_clocks`, the inbound queue and the sorting of arrived bars in
-`mismartera.session.live_inbound`.
+`mismartera.session.live.clocks`, the inbound queue and the sorting of arrived bars in
+`mismartera.session.live.inbound`.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.data import SymbolSessionData
-from mismartera.session.gapfill import GapFiller, insert_bars
-from mismartera.session.live_clocks import (
+from mismartera.session.live.clocks import (
     NS,
     ClockedSource,
     ScaledClock,
@@ -49,7 +48,8 @@ from mismartera.session.live_clocks import (
     SimulatedClock,
     WallClock,
 )
-from mismartera.session.live_inbound import (
+from mismartera.session.live.gapfill import GapFiller, insert_bars
+from mismartera.session.live.inbound import (
     Arrivals,
     Inbound,
     deliver_arrivals,

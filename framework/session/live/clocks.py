@@ -18,7 +18,7 @@ from mismartera.calendar.clocks import LiveClock
 from mismartera.errors import DataError
 
 if TYPE_CHECKING:
-    from mismartera.session.live_inbound import Inbound
+    from mismartera.session.live.inbound import Inbound
 
 NS = 1_000_000_000
 
