@@ -239,7 +239,7 @@ class ReplaySource:
         """The replay clock for the session `[open_ns, close_ns)`, starting at `start_time`
         (default the open): simulated when the speed (this source's option, else the
         session's) is 0, else replay time = start + wall elapsed x speed."""
-        from mismartera.session.live_clocks import ScaledClock, SimulatedClock
+        from mismartera.session.live import ScaledClock, SimulatedClock
 
         start = open_ns
         if self.start_time is not None:
