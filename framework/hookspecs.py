@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from mismartera.plugin_manager import PluginManager
     from mismartera.session.data import SessionData
-    from mismartera.session.indicators import Indicator
-    from mismartera.session.scanner import Scanner
+    from mismartera.session.indicators.protocol import Indicator
+    from mismartera.session.scanner.protocol import Scanner
     from mismartera.sources import DataSource
 
 hookspec = pluggy.HookspecMarker("mismartera")
