@@ -36,7 +36,7 @@ from mismartera.session.data import SessionData, SymbolSessionData
 from mismartera.session.indicators import IndicatorManager
 from mismartera.session.loader import BarLoader
 from mismartera.session.metrics import PerformanceMetrics
-from mismartera.session.observers import SessionContext
+from mismartera.session.observers import BarObserver, Component, Observer, SessionContext
 from mismartera.session.processor import DataProcessor, changes
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
@@ -86,7 +86,7 @@ class SessionCoordinator:
         plugins: PluginManager | None = None,
         source: DataSource | None = None,
         calendar: TimeManager | None = None,
-        observers: Iterable[Any] = (),
+        observers: Iterable[Observer] = (),
         stop_times: Iterable[int] = (),
     ) -> None:
         self.config = config.validate()
@@ -102,7 +102,8 @@ class SessionCoordinator:
         self.scanners = ScannerManager(config, self.plugins, self.calendar, self.source)
         self.observers = list(observers)
         self.context = SessionContext(self)
-        self._bar_observers = [o for o in self.observers if hasattr(o, "on_bar")]
+        self._bar_observers: list[BarObserver] = [
+            o for o in self.observers if isinstance(o, BarObserver)]
         self._stop_times = np.unique(np.asarray(list(stop_times), dtype=np.int64))
         self._pending: deque[tuple[str, str]] = deque()
         self._pending_lock = threading.Lock()
@@ -135,7 +136,7 @@ class SessionCoordinator:
         self._interrupt[0] = 1
 
     @property
-    def components(self) -> tuple[Any, ...]:
+    def components(self) -> tuple[Component, ...]:
         """The per-day components, in pipeline order."""
         return (self.processor, self.indicators, self.quality, self.scanners)
 
@@ -407,7 +408,7 @@ class SessionCoordinator:
             return []
         return [functools.partial(o.on_bar, self.context, symbol, interval)
                 for o in self._bar_observers
-                if getattr(o, "intervals", None) is None or interval in o.intervals]
+                if (wanted := getattr(o, "intervals", None)) is None or interval in wanted]
 
     def _dispatch(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         for interval, n in changed:

@@ -15,17 +15,32 @@ receive only those intervals' bars.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from mismartera.session.coordinator import SessionCoordinator
+    from mismartera.bars import Bar
     from mismartera.session.data import SessionData
+
+
+class SessionHost(Protocol):
+    """What a `SessionContext` needs of the session it reports on (the coordinator)."""
+
+    @property
+    def session_data(self) -> SessionData: ...
+
+    @property
+    def now_ns(self) -> int: ...
+
+    def add_symbol(self, symbol: str) -> None: ...
+
+    def remove_symbol(self, symbol: str) -> None: ...
 
 
 class SessionContext:
     """What observers see: read SessionData, ask for symbol changes."""
 
-    def __init__(self, coordinator: SessionCoordinator) -> None:
+    def __init__(self, coordinator: SessionHost) -> None:
         self._coordinator = coordinator
 
     @property
@@ -42,3 +57,25 @@ class SessionContext:
 
     def remove_symbol(self, symbol: str) -> None:
         self._coordinator.remove_symbol(symbol)
+
+
+Observer = object
+"""An observer: any object with some of `on_session_start(ctx)`, `on_bar(ctx, symbol,
+interval, bar)`, `on_session_end(ctx)` and `intervals` (all optional, so any object is one;
+`BarObserver` is the one with `on_bar`)."""
+
+
+@runtime_checkable
+class BarObserver(Protocol):
+    """An observer that wants every closed bar (of `intervals`, when it sets them)."""
+
+    def on_bar(self, ctx: SessionContext, symbol: str, interval: str, bar: Bar) -> None: ...
+
+
+class Component(Protocol):
+    """A per-day component of the pipeline (processor, indicators, quality, scanners): set
+    up before each session day's first step, torn down after its close."""
+
+    def setup(self, session_date: datetime.date) -> None: ...
+
+    def teardown(self) -> None: ...
