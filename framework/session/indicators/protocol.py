@@ -6,10 +6,6 @@ runs indicators and docs/indicators.md for the whole story.
 
 from __future__ import annotations
 
-import inspect
-import math
-import weakref
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,6 +13,7 @@ import numpy.typing as npt
 
 from mismartera.bars import Bars
 from mismartera.intervals import Interval
+from mismartera.params import Parametrized
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -102,55 +99,7 @@ class Window:
 # ---- the protocol ------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-_KINDS = {"bool": bool, "int": int, "float": float, "str": str}
-
-
-def _kind(note: Any, default: Any) -> type | None:
-    """The type a parameter's values must have: its annotation when that is bool, int,
-    float or str, else its default's type when that is one of them, else None (any)."""
-    name = note if isinstance(note, str) else getattr(note, "__name__", "")
-    if name in _KINDS:
-        return _KINDS[name]
-    return next((t for t in (bool, int, float, str) if isinstance(default, t)), None)
-
-
-def _coerce(name: str, kind: type | None, value: Any) -> Any:
-    """`value` checked against `kind` (ints are accepted for floats); ValueError otherwise."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise ValueError(f"{name} must be true or false, got {_show(value)}")
-    if kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ValueError(f"{name} must be a whole number, got {_show(value)}")
-    if kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-        raise ValueError(f"{name} must be a finite number, got {_show(value)}")
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise ValueError(f"{name} must be a string, got {_show(value)}")
-    return value
-
-
-_DECLARED: weakref.WeakKeyDictionary[type, dict[str, tuple[Any, type | None]]] = (
-    weakref.WeakKeyDictionary())
-"""Indicator class -> its parameters (from `Indicator._declare`)."""
-
-
-def _is_value(obj: Any) -> bool:
-    return not (callable(obj) or isinstance(obj, property | staticmethod | classmethod))
-
-
-class Indicator:
+class Indicator(Parametrized):
     """Base class of session indicators: subclass it, declare its parameters, and implement
     `update` (streaming), `compute` (batch), `update_many` (stateful batch) or `kernel`
     (a compiled kernel of `mismartera.ext.kernels`).
@@ -179,6 +128,7 @@ class Indicator:
     state out of annotated class attributes: those are parameters).
     """
 
+    _reserved = RESERVED
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     outputs: ClassVar[tuple[str, ...]] = ("value",)
@@ -195,53 +145,6 @@ class Indicator:
             setattr(self, key, value)
         self.validate()
         self.reset()
-
-    @classmethod
-    def _declared(cls) -> dict[str, tuple[Any, type | None]]:
-        """Parameter name -> (default, required type), base classes' parameters first
-        (worked out once per class)."""
-        declared = _DECLARED.get(cls)
-        if declared is None:
-            declared = _DECLARED[cls] = cls._declare()
-        return declared
-
-    @classmethod
-    def _declare(cls) -> dict[str, tuple[Any, type | None]]:
-        out: dict[str, tuple[Any, type | None]] = {}
-        for klass in reversed(cls.__mro__):
-            if not (isinstance(klass, type) and issubclass(klass, Indicator)) or klass is Indicator:
-                continue
-            for key, note in inspect.get_annotations(klass).items():
-                if key.startswith("_") or key in RESERVED or "ClassVar" in str(note):
-                    continue
-                if key in klass.__dict__ and _is_value(klass.__dict__[key]):
-                    out[key] = (None, _kind(note, klass.__dict__[key]))
-                elif key in out:
-                    out[key] = (None, _kind(note, None) or out[key][1])
-        return {key: (getattr(cls, key), kind) for key, (_, kind) in out.items()
-                if _is_value(getattr(cls, key, len))}
-
-    @classmethod
-    def parameters(cls) -> dict[str, Any]:
-        """Parameter name -> default, in declaration order."""
-        return {key: default for key, (default, _) in cls._declared().items()}
-
-    @classmethod
-    def resolve_params(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """The defaults updated with `given`, each checked against its parameter's type.
-        ValueError names an unknown parameter or a bad value."""
-        declared = cls._declared()
-        out = {key: default for key, (default, _) in declared.items()}
-        for key, value in given.items():
-            if key not in declared:
-                raise ValueError(f"unknown parameter {key!r}")
-            out[key] = _coerce(key, declared[key][1], value)
-        return out
-
-    @classmethod
-    def describe_params(cls) -> str:
-        """"period=20, field='close'" (or "none"), for messages and listings."""
-        return ", ".join(f"{k}={_show(v)}" for k, v in cls.parameters().items()) or "none"
 
     def validate(self) -> None:
         """Raise ValueError (a short reason) when the parameters cannot be used."""

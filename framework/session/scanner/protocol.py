@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from mismartera.errors import ConfigError
+from mismartera.params import show_value
 from mismartera.symbols import check_symbol
 
 if TYPE_CHECKING:
@@ -82,12 +83,6 @@ class Param:
         return out
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
-
-
 def parse_params(scanner: str, specs: Mapping[str, Param], given: Mapping[str, Any],
                  where: str = "") -> dict[str, Any]:
     """Every declared parameter's value (given, else its default), checked.
@@ -109,7 +104,7 @@ def parse_params(scanner: str, specs: Mapping[str, Param], given: Mapping[str, A
             values[key] = spec.check(value)
         except ValueError as exc:
             raise ConfigError(f"{prefix}scanner {scanner!r} param {key!r}: {exc}, got "
-                              f"{_show(value)}; valid params: {valid}") from None
+                              f"{show_value(value)}; valid params: {valid}") from None
     return values
 
 
