@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.data_helpers import require_data
+from tests.support.data import require_data
 
 pytest_plugins = ["mismartera.testing"]
 
