@@ -86,6 +86,7 @@ def import_(
     one bad row anywhere and nothing is stored. Re-importing the same bars changes nothing."""
     from mismartera.errors import DataError
     from mismartera.importer import read_bars
+    from mismartera.importer.checks import coarser_interval
     from mismartera.intervals import Interval
     from mismartera.store import BarStore, WriteResult
     from mismartera.symbols import check_symbol
@@ -112,6 +113,13 @@ def import_(
                 f, tz, given, session_open_of, symbol=sym, on_progress=progress.file_fraction(f),
                 dst=dst,
             )
+            coarser = coarser_interval(bars.ts, found) if given is not None else None
+            if coarser is not None:
+                raise DataError(
+                    f"{f}: the spacing found between its bars within a day is {coarser} (or a "
+                    f"multiple of it): these are {coarser} bars, not {given}; give "
+                    f"--interval {coarser}, or leave it out to have it inferred"
+                )
             if iv is not None and found != iv:
                 raise DataError(
                     f"{f}: its bars are {found} bars, those of {files[0]} {iv} bars: import "

@@ -272,6 +272,24 @@ def infer_from_stamps(typed: Typed, path: Path) -> Interval:
     )
 
 
+def coarser_interval(ts: I64, iv: Interval) -> Interval | None:
+    """The coarser supported interval that bars given as `iv` really are: their most common
+    spacing within a day, when it is a multiple of `iv` larger than it and every spacing
+    within a day is a multiple of it (sparse `iv` bars have spacings of their own); None
+    otherwise. Consecutive stamps less than 6 hours apart count as within a day."""
+    if not iv.is_intraday or len(ts) < 3:
+        return None
+    steps = np.diff(ts)
+    steps = steps[(steps > 0) & (steps < 6 * 3600 * NS)]
+    if len(steps) < 2:
+        return None
+    step = _mode(steps)[0]
+    if step <= iv.ns or step % iv.ns or (steps % step).any():
+        return None
+    return next((Interval.parse(name) for name in Interval.SUPPORTED
+                 if Interval.parse(name).is_intraday and Interval.parse(name).ns == step), None)
+
+
 def _mode(values: I64) -> list[int]:
     """The most common values, smallest first."""
     uniq, counts = np.unique(values, return_counts=True)

@@ -69,10 +69,30 @@ def test_given_interval_contradicted_by_the_spacing_is_refused(tmp_path):
     assert not store.exists()
 
 
+def test_a_5m_file_given_as_1m_is_refused(tmp_path):
+    """The issue's case: a 5-minute file is not stored as 1m bars even when --interval 1m is
+    given (every spacing within a day is a multiple of 5m)."""
+    f = bar_file(tmp_path / "five.csv", every(5, 78, days=2))
+    store = tmp_path / "bars.duckdb"
+    result = run("data", "import", str(f), "--symbol", "X", "--interval", "1m",
+                 "--store", str(store))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {f}: the spacing found between its bars within a day is 5m (or a multiple of "
+        "it): these are 5m bars, not 1m; give --interval 5m, or leave it out to have it "
+        "inferred\n")
+    assert not store.exists()
+
+
 def test_given_interval_with_sparse_bars_is_kept(tmp_path):
     stamps = [datetime(2024, 1, 3, 9, 30) + timedelta(minutes=m) for m in (0, 1, 3, 4, 9)]
     bars, iv = read_bars(bar_file(tmp_path / "sparse.csv", stamps), NY, None)
     assert iv.name == "1m" and len(bars) == 5
+    store = tmp_path / "bars.duckdb"
+    result = run("data", "import", str(tmp_path / "sparse.csv"), "--symbol", "X", "--interval",
+                 "1m", "--store", str(store))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("X 1m: 5 bars read")
 
 
 @pytest.mark.parametrize(("minutes", "message"), [
