@@ -28,10 +28,19 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
     from mismartera.commands.tables import readable_table
 
+    console = Console()
+    wide = console.width >= _HOOKS_FROM  # the hooks column only where it fits unbroken
     table = readable_table(Column("name", no_wrap=True), "kind", Column("plugin", no_wrap=True),
-                           "distribution", "hooks")
+                           "distribution", *(["hooks"] if wide else []))
     for row in rows:
-        table.add_row(row["name"], row["kind"], row["plugin"],
-                      f"{row['distribution']} {row['version']}",
-                      ", ".join(row["hooks"]) or row["description"])
-    Console().print(table)
+        cells = [row["name"], row["kind"], row["plugin"],
+                 f"{row['distribution']} {row['version']}"]
+        if wide:
+            cells.append(", ".join(row["hooks"]) or row["description"])
+        table.add_row(*cells)
+    console.print(table)
+
+
+_HOOKS_FROM = 110
+"""Terminal columns from which `mismartera plugins` shows each plugin's hooks (`--json`
+always has them)."""
