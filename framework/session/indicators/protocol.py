@@ -44,9 +44,9 @@ class Window:
         self._hi = len(ts) if hi is None else hi
 
     @classmethod
-    def of(cls, bars: Bars) -> Window:
-        """A window over all of `bars`."""
-        return cls(*bars)
+    def of(cls, bars: Bars, lo: int = 0, hi: int | None = None) -> Window:
+        """A window over `bars` (rows lo .. hi - 1; default: all of them)."""
+        return cls(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume, lo, hi)
 
     @property
     def ts(self) -> I64:

@@ -48,6 +48,11 @@ class Series:
             v.flags.writeable = False
         return views
 
+    def window(self, lo: int = 0, hi: int | None = None) -> Window:
+        """A window over the series' rows lo .. hi - 1 (default: every row so far)."""
+        t, o, h, low, c, v = self.views
+        return Window(t, o, h, low, c, v, lo, self.n if hi is None else hi)
+
     def append(self, new: tuple[np.ndarray, ...]) -> None:
         k = len(new[0])
         if self.n + k > len(self.cols[0]):
@@ -278,6 +283,7 @@ class IndicatorState(RunningIndicator):
         if k == 0:
             return
         if self.style == "update_many":
+            assert self.indicator is not None
             out = self.indicator.update_many(new)
             if type(out) is np.ndarray and out.dtype == F8 and out.shape == (k,) and len(
                     self.outputs) == 1:
@@ -309,7 +315,9 @@ class IndicatorState(RunningIndicator):
             return self._check(self._run_updates(k), k, "update")
         series = self.series
         assert series is not None
-        out = self.indicator.compute(Window(*series.views, lo=self.start, hi=series.n))
+        indicator = self.indicator
+        assert indicator is not None
+        out = indicator.compute(series.window(self.start))
         return self._check(out, series.n - self.start, "compute", tail=k)
 
     def _run_updates(self, k: int) -> Any:
@@ -320,7 +328,8 @@ class IndicatorState(RunningIndicator):
         assert series is not None
         window = self._window
         if window is None or window._c is not series.views[4]:
-            window = self._window = Window(*series.views)
+            window = self._window = series.window(0, len(series.views[0]))
+        assert self.indicator is not None
         update = self.indicator.update
         size, start, end = self.size, self.start, series.n + 1  # hi: one past the newest bar
         skip = min(k, max(0, self.warmup - self._count - 1))
@@ -398,7 +407,7 @@ def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> RunningIndica
         kernel_state.follow(ring)
         done = 0
         for size in sizes:
-            ring.extend(*Window(*bars, lo=done, hi=done + size).columns())
+            ring.extend(*Window.of(bars, done, done + size).columns())
             bank.advance(ring, size)
             done += size
         return kernel_state
@@ -409,7 +418,7 @@ def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> RunningIndica
     for size in sizes:
         if size == 0:
             continue
-        new = Window(*bars, lo=done, hi=done + size)
+        new = Window.of(bars, done, done + size)
         if state.series is not None:
             state.series.append(new.columns())
         state.feed(new)

@@ -79,7 +79,8 @@ class SymbolIndicators:
         first = not self.seeded
         self.seeded = True
         self.origin = (anchor, hist) if first else None
-        at = hist.days.index(anchor) if first and anchor in hist.days else len(hist.days)
+        at = (hist.days.index(anchor) if first and anchor is not None and anchor in hist.days
+              else len(hist.days))
         for name, bank in self.banks.items():
             if first:
                 bank.restart()
@@ -126,16 +127,16 @@ class SymbolIndicators:
                             if o.spec.interval.name == name and o.style in ("update", "compute")
                             and wanted[o.key][1] > wanted[o.key][0]]
                     first = min((a for a, _ in rows), default=0)
-                    seed = (Window(*hist_bars, lo=first, hi=max(b for _, b in rows))
+                    seed = (Window.of(hist_bars, first, max(b for _, b in rows))
                             if rows and hist_bars is not None else _EMPTY)
                     series[name] = Series(seed, ring.capacity)
                 s = series[name]
                 start = s.seed_len - (hi - lo)
                 state.attach(s, start)
                 if fresh and hi > lo:
-                    state.feed(Window(*s.views, lo=start, hi=s.seed_len), record=False)
+                    state.feed(s.window(start, s.seed_len), record=False)
             elif fresh and hi > lo and hist_bars is not None:
-                state.feed(Window(*hist_bars, lo=lo, hi=hi), record=False)
+                state.feed(Window.of(hist_bars, lo, hi), record=False)
         except Exception as exc:
             state.fail(exc, symbol_data.symbol)
 
