@@ -58,6 +58,8 @@ _LAZY = {
     "ScanResult": "mismartera.session.scanner",
     "ScanContext": "mismartera.session.scanner",
     "Param": "mismartera.session.scanner",
+    "Strategy": "mismartera.trading.strategy",
+    "StrategyContext": "mismartera.trading.strategy",
 }
 
 __all__ = ["hookimpl", *_LAZY]
@@ -83,3 +85,5 @@ if TYPE_CHECKING:
     from mismartera.intervals import Period as Period
     from mismartera.plugin_manager import PluginManager as PluginManager
     from mismartera.sources import DataSource as DataSource
+    from mismartera.trading.strategy import Strategy as Strategy
+    from mismartera.trading.strategy import StrategyContext as StrategyContext

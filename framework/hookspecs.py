@@ -3,9 +3,9 @@
 Registration hooks run once when the plugin manager is assembled and receive a `register`
 callback owned by the core, which checks names, refuses duplicates and records provenance.
 Each kind has its own typed callback (`RegisterSource`, `RegisterIndicator`,
-`RegisterExporter`, `RegisterScanner`). Notification hooks fire at most once per symbol or
-session day, never per bar: per-bar work goes to the registered objects directly, not
-through pluggy.
+`RegisterExporter`, `RegisterScanner`, `RegisterStrategy`, `RegisterCostModel`).
+Notification hooks fire at most once per symbol or session day, never per bar: per-bar work
+goes to the registered objects directly, not through pluggy.
 
 `hookspec` marks the specs below; plugins mark their implementations with `hookimpl`
 (re-exported as `mismartera.hookimpl`).
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from mismartera.session.indicators.protocol import Indicator
     from mismartera.session.scanner.protocol import Scanner
     from mismartera.sources import DataSource
+    from mismartera.trading.costs import CostModel
+    from mismartera.trading.strategy import Strategy
 
 hookspec = pluggy.HookspecMarker("mismartera")
 """Marks a hook specification (this module's functions)."""
@@ -104,6 +106,21 @@ class RegisterScanner(Protocol):
         ...
 
 
+class RegisterStrategy(Protocol):
+    """`register` of `register_strategies`: a `mismartera.Strategy` subclass."""
+
+    def __call__(self, name: str, strategy: type[Strategy], description: str = "") -> None:
+        ...
+
+
+class RegisterCostModel(Protocol):
+    """`register` of `register_cost_models`: a cost-model class (a
+    `mismartera.trading.costs.CostModel`), built with keyword parameters."""
+
+    def __call__(self, name: str, model: type[CostModel], description: str = "") -> None:
+        ...
+
+
 # --- registration: once, at start-up -------------------------------------------------------
 
 
@@ -146,6 +163,31 @@ def register_scanners(register: RegisterScanner) -> None:
         its ``scan(ctx)`` runs at the entry's scheduled times with a ``ScanContext`` (date,
         now, calendar, a source that returns only bars closed by now, SessionData read-only,
         universe) and returns a ``ScanResult(add, remove)``. See ``docs/scanners.md``.
+    """
+
+
+@hookspec
+def register_strategies(register: RegisterStrategy) -> None:
+    """Register trading strategies.
+
+    :param register: call ``register(name, strategy_class, description="")``; the class
+        subclasses :class:`mismartera.Strategy` (typed parameters, the intervals whose
+        closed bars it receives, the indicators it reads, callbacks). The session builds one
+        instance per run, ``cls(interval, **params)``, from ``--strategy NAME:P=V@INTERVAL``
+        or the session file's ``[strategy]``. See ``docs/strategies.md``.
+    """
+
+
+@hookspec
+def register_cost_models(register: RegisterCostModel) -> None:
+    """Register cost models the simulated broker charges (commission, slippage, volume
+    cap, borrow...).
+
+    :param register: call ``register(name, model_class, description="")``; the class
+        implements :class:`mismartera.trading.costs.CostModel` (any of ``commission``,
+        ``slip``, ``capacity``, ``borrow``) and is built with keyword parameters from the
+        session file's ``[broker] costs = {NAME = {PARAM = VALUE}}``. The built-in ones
+        (``commission``, ``slippage``, ``volume_cap``, ``borrow``) back the ``[broker]`` keys.
     """
 
 
@@ -202,13 +244,14 @@ REGISTRATION_HOOKS: dict[str, str] = {
     "register_indicators": "indicator",
     "register_exporters": "exporter",
     "register_scanners": "scanner",
+    "register_strategies": "strategy",
+    "register_cost_models": "cost_model",
 }
 """Registration hook name -> the kind of object it registers."""
 
 NOTIFICATION_HOOKS = ("session_started", "session_ended", "symbol_added", "symbol_removed")
 
-__all__ = ["NOTIFICATION_HOOKS", "REGISTRATION_HOOKS", "Exporter", "Register", "RegisterExporter",
-           "RegisterIndicator", "RegisterScanner", "RegisterSource", "SourceContext",
-           "SourceFactory", "hookimpl", "hookspec"]
-
-
+__all__ = ["NOTIFICATION_HOOKS", "REGISTRATION_HOOKS", "Exporter", "Register",
+           "RegisterCostModel", "RegisterExporter", "RegisterIndicator", "RegisterScanner",
+           "RegisterSource", "RegisterStrategy", "SourceContext", "SourceFactory", "hookimpl",
+           "hookspec"]

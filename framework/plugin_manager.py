@@ -49,11 +49,12 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "mismartera.plugins.exporters.json",
     "mismartera.plugins.exporters.csv",
     "mismartera.plugins.exporters.parquet",
+    "mismartera.plugins.costs.builtin",
 )
 """Built-in plugins, loaded by module name: the same road a third-party plugin takes."""
 
 ENTRY_POINT_GROUP = "mismartera"
-KINDS = ("source", "indicator", "exporter", "scanner", "command")
+KINDS = ("source", "indicator", "exporter", "scanner", "strategy", "cost_model", "command")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ expected. Only the standard library is imported, so the command line stays quick
 
 The pieces live beside this module: value parsers in `mismartera.config.values`, the file's
 sections and unknown-key checks in `mismartera.config.keys`, and the specs (`IndicatorSpec`,
-`HistoricalIndicatorSpec`, `ScannerSpec`) in `mismartera.config.specs`, re-exported here.
+`HistoricalIndicatorSpec`, `ScannerSpec`) in `mismartera.config.specs` and the trading ones
+(`StrategySpec`, `BrokerSpec`) in `mismartera.config.trading`, re-exported here.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ from mismartera.config.specs import (
     indicator_from_toml,
     scanner_from_toml,
 )
+from mismartera.config.trading import (
+    BrokerSpec,
+    CommissionSpec,
+    StrategySpec,
+    broker_from_toml,
+    parse_strategy_flag,
+    strategy_from_toml,
+)
 from mismartera.config.values import (
     MODES,
     fail,
@@ -67,10 +76,13 @@ __all__ = [
     "HISTORICAL_INDICATORS",
     "MODES",
     "NO_FILE",
+    "BrokerSpec",
+    "CommissionSpec",
     "HistoricalIndicatorSpec",
     "IndicatorSpec",
     "ScannerSpec",
     "SessionConfig",
+    "StrategySpec",
 ]
 
 NO_FILE = "<config>"
@@ -104,6 +116,8 @@ class SessionConfig:
     gapfill_retries: int = 3         # [live]: re-requests before a gap is given up
     gapfill_backoff: float = 2.0     # [live]: each further delay is this many times longer
     close_grace_s: float | None = None  # [live]: wait for a late base bar (None: the clock's)
+    strategy: StrategySpec | None = None  # [strategy]: the strategy plugin the session runs
+    broker: BrokerSpec = field(default_factory=BrokerSpec)  # [broker]: cash and costs
     origin: str = NO_FILE
     # field name -> "file" or "flag": where a field's value came from, for messages
     provenance: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -128,6 +142,12 @@ class SessionConfig:
                 put(self, name, parse_path(getattr(self, name), name))
         if is_number(self.quality_interval_s):
             put(self, "quality_interval_s", float(self.quality_interval_s))
+        if isinstance(self.strategy, str):
+            put(self, "strategy", StrategySpec.parse(self.strategy))
+        elif isinstance(self.strategy, Mapping):
+            put(self, "strategy", strategy_from_toml(self.strategy, "strategy"))
+        if isinstance(self.broker, Mapping):
+            put(self, "broker", broker_from_toml(self.broker, "broker"))
         put(self, "provenance", dict(self.provenance))
 
     # ---- reading --------------------------------------------------------------------------
@@ -191,11 +211,15 @@ class SessionConfig:
         }
         tables = {section: section_table(data, section, origin) for section in SECTIONS}
         for name, parse in parsers.items():
-            section, key = FIELD_KEYS[name][0][1:].split("] ")
+            section, key = FIELD_KEYS[name][0][1:].split("] ")  # "[session] start"
             if key in tables[section]:
                 values[name] = parse(tables[section][key], f"{origin}: [{section}] {key}")
         if set(tables["data"]) - {"source"}:
             values["source_options"] = source_options_of(tables["data"])
+        if tables["strategy"]:
+            values["strategy"] = strategy_from_toml(tables["strategy"], f"{origin}: [strategy]")
+        if tables["broker"]:
+            values["broker"] = broker_from_toml(tables["broker"], f"{origin}: [broker]")
         specs = {"indicators": indicator_from_toml, "historical_indicators": historical_from_toml,
                  "scanners": scanner_from_toml}
         for name, build in specs.items():
@@ -212,7 +236,8 @@ class SessionConfig:
         """Apply command-line flags (None = not given) over the file's values:
         symbols="AAPL,MSFT", start, end, exchange, streams="1m,5m", source, store (a path),
         speed, trailing_days, indicators (SPEC strings; replace the file's when non-empty),
-        export, export_dir, timings, mode. A `source` other than the file's drops the file's
+        export, export_dir, timings, mode, strategy (a SPEC string), cash, commission (a
+        commission SPEC), slippage_bps. A `source` other than the file's drops the file's
         source options, which were written for that other source."""
         unknown = sorted(set(flags) - set(_FLAG_FIELDS))
         if unknown:
@@ -257,6 +282,17 @@ class SessionConfig:
             changes["export_timings"] = parse_bool(v, "--timings")
         if (v := given("mode")) is not None:
             changes["mode"] = parse_mode(v, "--mode")
+        if (v := given("strategy")) is not None:
+            changes["strategy"] = parse_strategy_flag(v)
+        broker: dict[str, Any] = {}
+        if (v := given("cash")) is not None:
+            broker["cash"] = parse_number(v, "--cash", 0, strict=True)
+        if (v := given("commission")) is not None:
+            broker["commission"] = CommissionSpec.parse(v, "--commission")
+        if (v := given("slippage_bps")) is not None:
+            broker["slippage_bps"] = parse_number(v, "--slippage-bps", 0)
+        if broker:
+            changes["broker"] = replace(self.broker, **broker)
         provenance = {**self.provenance, **dict.fromkeys(changes, "flag")}
         return replace(self, **changes, provenance=provenance)
 
@@ -359,6 +395,8 @@ class SessionConfig:
             "scanners": [spec.to_dict() for spec in self.scanners],
             "export": export,
             "quality": {"interval_s": self.quality_interval_s},
+            **({} if self.strategy is None else {"strategy": self.strategy.to_dict()}),
+            "broker": self.broker.to_dict(),
             "live": {"gapfill_delay_s": self.gapfill_delay_s,
                      "gapfill_retries": self.gapfill_retries,
                      "gapfill_backoff": self.gapfill_backoff,
@@ -368,7 +406,8 @@ class SessionConfig:
 
 
 _FLAG_FIELDS = ("symbols", "start", "end", "exchange", "streams", "source", "store", "speed",
-                "trailing_days", "indicators", "export", "export_dir", "timings", "mode")
+                "trailing_days", "indicators", "export", "export_dir", "timings", "mode",
+                "strategy", "cash", "commission", "slippage_bps")
 
 
 def _flag_indicator(spec: str | IndicatorSpec) -> IndicatorSpec:

@@ -25,6 +25,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "export": ("path", "dir", "timings"),
     "quality": ("interval_s",),
     "live": ("gapfill_delay_s", "gapfill_retries", "gapfill_backoff", "close_grace_s"),
+    "strategy": ("name", "interval", "params"),
+    "broker": ("cash", "commission", "slippage_bps", "volume_cap", "borrow_rate", "allow_short",
+               "costs"),
 }
 _ARRAYS: dict[str, tuple[str, ...]] = {
     "indicators": ("name", "interval", "params"),
@@ -62,6 +65,8 @@ FIELD_KEYS: dict[str, tuple[str, str | None]] = {
     "gapfill_retries": ("[live] gapfill_retries", None),
     "gapfill_backoff": ("[live] gapfill_backoff", None),
     "close_grace_s": ("[live] close_grace_s", None),
+    "strategy": ("[strategy]", "--strategy"),
+    "broker": ("[broker]", None),
 }
 
 

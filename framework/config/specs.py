@@ -35,8 +35,36 @@ FIELDS = ("open", "high", "low", "close", "volume")
 HISTORICAL_INDICATORS = ("trailing_avg", "trailing_max", "trailing_min")
 GRANULARITIES = ("daily", "intraday")
 
-_SPEC = re.compile(r"^\s*(?P<name>[^:@\s]+)\s*(?::(?P<params>[^@]*))?@(?P<interval>[^@]*)$")
+_SPEC = re.compile(
+    r"^\s*(?P<name>[^:@\s]+)\s*(?::(?P<params>[^@]*))?(?P<at>@(?P<interval>[^@]*))?$")
 _SPEC_FORM = "expected NAME[:PARAM=VALUE,...]@INTERVAL, e.g. sma:period=20@5m or rsi@1m"
+
+
+def parse_spec(spec: str, what: str, form: str, interval_required: bool = True
+               ) -> tuple[str, dict[str, Any], Interval | None]:
+    """The parts of a command-line spec `NAME[:PARAM=VALUE,...][@INTERVAL]` (the interval
+    optional unless `interval_required`): name, parameters (int, then float, then bool,
+    else str) and interval. Errors read "bad WHAT spec 'SPEC': ...; FORM"."""
+    m = _SPEC.match(spec) if isinstance(spec, str) else None
+    if m is None or not NAME_RE.match(m["name"]) or (interval_required and m["at"] is None):
+        raise ConfigError(f"bad {what} spec {spec!r}: {form}")
+    params: dict[str, Any] = {}
+    if m["params"] is not None:
+        for item in m["params"].split(","):
+            key, sep, text = (part.strip() for part in item.partition("="))
+            if not sep or not NAME_RE.match(key) or not text or "=" in text:
+                raise ConfigError(f"bad {what} spec {spec!r}: parameter {item.strip()!r} is "
+                                  f"not PARAM=VALUE; {form}")
+            if key in params:
+                raise ConfigError(f"bad {what} spec {spec!r}: parameter {key} is given twice")
+            params[key] = parse_param_value(text)
+    interval = None
+    if m["at"] is not None:
+        try:
+            interval = Interval.parse(m["interval"].strip())
+        except ConfigError as exc:
+            raise ConfigError(f"bad {what} spec {spec!r}: {exc}") from None
+    return m["name"], params, interval
 
 
 @dataclass(frozen=True)
@@ -60,28 +88,9 @@ class IndicatorSpec:
     def parse(cls, spec: str) -> IndicatorSpec:
         """Parse the command-line form: "sma:period=20@5m", "rsi@1m",
         "macd:fast=12,slow=26,signal=9@5m". Values are int, then float, then bool, else str."""
-        m = _SPEC.match(spec) if isinstance(spec, str) else None
-        if m is None or not NAME_RE.match(m["name"]):
-            raise ConfigError(f"bad indicator spec {spec!r}: {_SPEC_FORM}")
-        params: dict[str, Any] = {}
-        if m["params"] is not None:
-            for item in m["params"].split(","):
-                key, sep, text = (part.strip() for part in item.partition("="))
-                if not sep or not NAME_RE.match(key) or not text or "=" in text:
-                    raise ConfigError(
-                        f"bad indicator spec {spec!r}: parameter {item.strip()!r} is not "
-                        f"PARAM=VALUE; {_SPEC_FORM}"
-                    )
-                if key in params:
-                    raise ConfigError(
-                        f"bad indicator spec {spec!r}: parameter {key} is given twice"
-                    )
-                params[key] = parse_param_value(text)
-        try:
-            interval = Interval.parse(m["interval"].strip())
-        except ConfigError as exc:
-            raise ConfigError(f"bad indicator spec {spec!r}: {exc}") from None
-        return cls(m["name"], interval, params)
+        name, params, interval = parse_spec(spec, "indicator", _SPEC_FORM)
+        assert interval is not None
+        return cls(name, interval, params)
 
     @property
     def key(self) -> str:

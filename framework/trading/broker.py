@@ -113,8 +113,10 @@ class SimulatedBroker:
         prices = (np.array([x], dtype=np.float64) for x in (open, high, low, close, volume))
         return self._run(symbol, _Columns(np.array([ts], dtype=np.int64), *prices), quality)
 
-    def on_bars(self, symbol: str, bars: Bars, quality: float | None = None) -> list[Fill]:
-        """`on_bar` for a chunk of consecutive base bars (not spanning a session end)."""
+    def on_bars(self, symbol: str, bars: Bars, quality: float | F64 | None = None
+                ) -> list[Fill]:
+        """`on_bar` for a chunk of consecutive base bars (not spanning a session end);
+        `quality` is one value for the chunk or one per bar (what its fills record)."""
         return self._run(symbol, bars, quality)
 
     def end_session(self, close_ns: int) -> None:
@@ -148,7 +150,8 @@ class SimulatedBroker:
         """Every submitted order with its current (after `finish`: final) state, by sequence."""
         return [o.to_dict() for o in self._log]
 
-    def _run(self, symbol: str, bars: Bars | _Columns, quality: float | None) -> list[Fill]:
+    def _run(self, symbol: str, bars: Bars | _Columns, quality: float | F64 | None
+             ) -> list[Fill]:
         ts, open, high, low, close, volume = (
             bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume
         )  # fmt: skip
@@ -162,7 +165,8 @@ class SimulatedBroker:
             if j == n:
                 break
             bar = (float(open[j]), float(high[j]), float(low[j]), float(volume[j]))
-            q = math.nan if quality is None else float(quality)
+            q = (math.nan if quality is None
+                 else float(quality[j] if np.ndim(quality) else quality))  # type: ignore[index]
             fills += self._fill_bar(symbol, int(ts[j]), *bar, q)
             self.portfolio.mark(symbol, closes_at[j : j + 1], close[j : j + 1])
             i = j + 1

@@ -89,7 +89,7 @@ ERRORS = [
      "mode, prefetch_days)"),
     ("[blah]\n",
      "session.toml: unknown key [blah] (expected one of [session], [data], [symbols], "
-     "[streams], [historical], [export], [quality], [live], [[indicators]], "
+     "[streams], [historical], [export], [quality], [live], [strategy], [broker], [[indicators]], "
      "[[historical_indicators]], [[scanners]])"),
     ("session = 5\n", "session.toml: [session]: expected a table, got 5"),
     (base(session='[session]\nstart = 2024-01-02\nend = 2024-01-10\nmode = "paper"\n'),

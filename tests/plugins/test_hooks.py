@@ -66,7 +66,8 @@ def test_every_registration_hook_has_a_typed_register_documented(name):
     """`register` is typed per kind (a Protocol in hookspecs), and the docs name the type."""
     annotation = inspect.signature(getattr(hookspecs, name)).parameters["register"].annotation
     kind = hookspecs.REGISTRATION_HOOKS[name]
-    assert annotation == f"Register{'Source' if kind == 'source' else kind.title()}"
+    title = "".join(part.title() for part in kind.split("_"))
+    assert annotation == f"Register{'Source' if kind == 'source' else title}"
     assert getattr(hookspecs, annotation).__doc__.startswith(f"`register` of `{name}`")
     assert f"`{annotation}`" in DOC.read_text()
 
@@ -119,6 +120,35 @@ def test_hook_register_scanners(mismartera_plugins):
     module = example("register_scanners")
     mismartera_plugins.register(module)
     assert mismartera_plugins.manager.get("scanner", "nothing").obj is module.Nothing
+
+
+def test_hook_register_strategies(mismartera_plugins, tmp_path):
+    from mismartera import run_backtest
+
+    module = example("register_strategies")
+    mismartera_plugins.register(module)
+    assert mismartera_plugins.manager.get("strategy", "buy_first_bar").obj is module.BuyFirstBar
+    session = {**tiny_session(tmp_path), "strategy": {"name": "buy_first_bar",
+                                                      "interval": "5m", "params": {"qty": 5}}}
+    sd = run_backtest(session, plugins=mismartera_plugins.manager)
+    trades = sd.strategy.trade_dicts()
+    assert [(t["symbol"], t["side"], t["qty"], t["exit_ts"]) for t in trades] == [
+        ("SYN0", "long", 5.0, None)]
+    first = int(sd["SYN0"].bars["5m"].bars().ts[0])  # of the last day; the fill was on day 1
+    assert trades[0]["entry_ts"] < first
+
+
+def test_hook_register_cost_models(mismartera_plugins, tmp_path):
+    from mismartera import run_backtest
+
+    mismartera_plugins.register(example("register_strategies"))
+    module = example("register_cost_models")
+    mismartera_plugins.register(module)
+    assert mismartera_plugins.manager.get("cost_model", "ticket_fee").obj is module.TicketFee
+    session = {**tiny_session(tmp_path), "strategy": {"name": "buy_first_bar"},
+               "broker": {"costs": {"ticket_fee": {"fee": 0.5}}}}
+    sd = run_backtest(session, plugins=mismartera_plugins.manager)
+    assert [o["costs"] for o in sd.strategy.orders] == [0.5]
 
 
 def test_hook_register_commands(mismartera_plugins):
