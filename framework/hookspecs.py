@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     import click
 
-    from mismartera.plugin_manager import PluginManager
     from mismartera.session.data import SessionData
     from mismartera.session.indicators.protocol import Indicator
     from mismartera.session.scanner.protocol import Scanner
@@ -44,6 +43,13 @@ Register = Callable[..., None]
 """Any registration hook's `register(name, obj, description="")`; each hook's is typed below."""
 
 
+class SourceMaker(Protocol):
+    """What a `SourceContext` builds sources with (the session's `PluginManager`)."""
+
+    def make_source(self, name: str, options: Mapping[str, Any], *, exchange: str,
+                    key: str | None = None) -> DataSource: ...
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What a source factory receives as `context=` when it declares a `context` parameter:
@@ -51,7 +57,7 @@ class SourceContext:
     source (the `replay` source) builds it with `context.source(name, options)` through the
     same manager, instead of assembling the plugins again."""
 
-    plugins: PluginManager
+    plugins: SourceMaker
     exchange: str
 
     def source(self, name: str, options: Mapping[str, Any] | None = None, *,
