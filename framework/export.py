@@ -127,6 +127,8 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
         metrics = session_data.metrics
         doc["metrics"] = metrics.to_dict(timings=timings) if metrics is not None else {}
         doc["rejected"] = session_data.rejected()
+        if session_data.strategy is not None:
+            doc["strategy"] = session_data.strategy.to_doc(fmt, calendar.format_many)
         if session_data.errors:
             doc["errors"] = list(session_data.errors)
     return doc, marks

@@ -42,6 +42,7 @@ from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.sources import DataSource
 from mismartera.symbols import check_symbol
+from mismartera.trading.engine import StrategyRunner
 
 
 def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
@@ -89,18 +90,24 @@ class SessionCoordinator:
         observers: Iterable[Observer] = (),
         stop_times: Iterable[int] = (),
     ) -> None:
-        self.config = config.validate()
+        config = config.validate()
         self.plugins = plugins if plugins is not None else PluginManager()
         self.calendar = (calendar or TimeManager(config.exchange)).load()  # bad codes fail here
+        self.trader: StrategyRunner | None = None
+        if config.strategy is not None:  # its intervals and indicators join the session's
+            self.trader = StrategyRunner(self, config, self.plugins, self.calendar)
+            config = self.trader.config.validate()
+        self.config = config
         self.source = source if source is not None else self._make_source()
         self.session_data = SessionData(config.exchange, config.mode)
         self.metrics = PerformanceMetrics()
         self.session_data.metrics = self.metrics
+        self.session_data.strategy = self.trader.result if self.trader is not None else None
         self.processor = DataProcessor()
         self.quality = DataQualityManager(config.quality_interval_s)
         self.indicators = IndicatorManager(config, self.plugins)
         self.scanners = ScannerManager(config, self.plugins, self.calendar, self.source)
-        self.observers = list(observers)
+        self.observers = [*([self.trader] if self.trader is not None else []), *observers]
         self.context = SessionContext(self)
         self._bar_observers: list[BarObserver] = [
             o for o in self.observers if isinstance(o, BarObserver)]
@@ -164,6 +171,9 @@ class SessionCoordinator:
             self._end(day)
             if on_day_end is not None:
                 on_day_end(self, day)
+        for observer in self.observers:
+            if hasattr(observer, "on_end"):
+                observer.on_end(self.context)
         self.metrics.run_s = time.perf_counter() - started
         if self.config.mode == "backtest" and not self._stop.is_set() and not self.has_bars:
             raise self._no_bars()
@@ -440,6 +450,8 @@ class SessionCoordinator:
                             self._deliver(symbol_data, self.now_ns)
                             self.quality.update_symbol(sd, symbol_data, self.now_ns)
             elif op == "remove":
+                if self.trader is not None and symbol in sd:
+                    self.trader.before_remove(symbol)
                 removed = sd.remove(symbol)
                 if removed is not None:
                     self.metrics.bars_dropped += removed.pipeline.size - removed.pipeline.pos

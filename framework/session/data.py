@@ -371,6 +371,7 @@ class SessionData:
         self.errors: list[str] = []  # session-level (plugin hooks, exporters)
         self._symbols: dict[str, SymbolSessionData] = {}
         self.metrics: Any = None  # PerformanceMetrics, set by the coordinator
+        self.strategy: Any = None  # the run's StrategyResult, when a strategy runs
 
     # --- the registry ----------------------------------------------------------------------
 

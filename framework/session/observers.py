@@ -5,6 +5,7 @@ An observer is any object with some of these methods (all optional):
     on_session_start(ctx)                       once per trading day, before streaming
     on_bar(ctx, symbol, interval, bar)          each closed bar, in time order
     on_session_end(ctx)                         once per trading day, after the close
+    on_end(ctx)                                 once, after the last trading day
 
 `ctx` is a `SessionContext`: the session's data, the clock, and `add_symbol` /
 `remove_symbol`, applied between two clock steps. An observer with `on_bar` makes the

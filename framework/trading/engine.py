@@ -1,0 +1,592 @@
+"""A strategy in a running session: the `StrategyRunner` the coordinator adds as an observer,
+the `TradingContext` the strategy trades through, and the `StrategyResult` it leaves on
+`SessionData.strategy`.
+
+The runner is a per-bar observer registered only for the strategy's intervals, so the
+compiled stepping loop stops only at those bars. The broker is driven lazily: a symbol's
+base bars delivered since its last hand-off go to `broker.on_bars` as one chunk when
+something depends on them: the strategy reads the symbol's position or pending orders
+while it has an order pending, cancels one of its orders, reads cash or equity (every
+symbol holding an order or a position), or the session closes (every symbol). Orders
+carry the clock time and fill only on base bars starting at or after it, so handing bars
+over later changes nothing but the chunking, and a symbol with nothing pending and nothing
+held costs no per-bar Python work. See docs/architecture.md ("Trading").
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mismartera.bars import Bars
+from mismartera.config import IndicatorSpec, SessionConfig, StrategySpec
+from mismartera.errors import ConfigError, PluginError
+from mismartera.intervals import Interval
+from mismartera.symbols import check_symbol
+from mismartera.trading.broker import SimulatedBroker
+from mismartera.trading.costs import CostModel, combine
+from mismartera.trading.orders import QTY_EPS, Order, OrderType, bracket
+from mismartera.trading.portfolio import OPEN_NS, TRADE_COLUMNS, Portfolio
+from mismartera.trading.stats import summary
+from mismartera.trading.strategy import Strategy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mismartera.bars import Bar
+    from mismartera.calendar import TimeManager
+    from mismartera.config import BrokerSpec
+    from mismartera.plugin_manager import PluginManager
+    from mismartera.session.data import BarIntervalData, SessionData, SymbolSessionData
+    from mismartera.session.observers import SessionHost
+
+NAN = math.nan
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def build_strategy(config: SessionConfig, plugins: PluginManager) -> Strategy:
+    """The configured strategy's instance; errors name where it was given."""
+    spec = config.strategy
+    assert spec is not None
+    at = config.where("strategy")
+    cls = plugins.get("strategy", spec.name, key=at).obj
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise PluginError(f"{at}: strategy {spec.name!r} is not a mismartera.Strategy subclass "
+                          f"(got {cls!r})")
+    valid = f"valid parameters: {cls.describe_params()}"
+    for key in spec.params:
+        if key not in cls.parameters():
+            raise ConfigError(f"{at}: strategy {spec.name!r} has no parameter {key!r}; {valid}")
+    try:
+        return cls(spec.interval, **spec.params)
+    except ValueError as exc:
+        raise ConfigError(f"{at}: bad parameters for strategy {spec.name!r}: {exc}; "
+                          f"{valid}") from None
+    except Exception as exc:
+        raise PluginError(f"{at}: strategy {spec.name!r} raised {type(exc).__name__} when "
+                          f"built: {exc}") from None
+
+
+def strategy_needs(config: SessionConfig, strategy: Strategy, plugins: PluginManager
+                   ) -> tuple[tuple[str, ...], SessionConfig]:
+    """The intervals the strategy's `on_bar` receives, and the config with what it needs
+    added: those intervals and its indicators' as streams, its indicators (those not
+    configured already, by export key) as session indicators."""
+    spec = config.strategy
+    assert spec is not None
+    at = f"{config.where('strategy')}: strategy {spec.name!r}"
+    try:
+        wanted = [Interval.parse(i) for i in strategy.intervals] or [min(config.intervals)]
+        specs = [s if isinstance(s, IndicatorSpec) else IndicatorSpec.parse(s)
+                 for s in strategy.indicators()]
+    except ConfigError as exc:
+        raise ConfigError(f"{at}: {exc}") from None
+    except Exception as exc:
+        raise PluginError(f"{at} raised {type(exc).__name__} declaring its intervals or "
+                          f"indicators: {exc}") from None
+    for s in specs:
+        plugins.get("indicator", s.name, key=f"{at} indicator {s.to_spec()}")
+    keys = {s.key for s in config.indicators}
+    extra = tuple(dict.fromkeys(s for s in specs if s.key not in keys))
+    intervals = tuple(sorted({*config.intervals, *wanted, *(s.interval for s in extra)}))
+    changed = replace(config, intervals=intervals, indicators=config.indicators + extra)
+    return tuple(i.name for i in wanted), changed
+
+
+def build_costs(spec: BrokerSpec, plugins: PluginManager, where: str) -> CostModel:
+    """The broker's cost models, built through the `cost_model` registry."""
+
+    def make(name: str, key: str, **params: Any) -> CostModel:
+        cls = plugins.get("cost_model", name, key=key).obj
+        try:
+            return cls(**params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key}: cost model {name!r}: {exc}") from None
+
+    models = []
+    c = spec.commission
+    if not c.free:
+        models.append(make("commission", f"{where} commission", per_share=c.per_share,
+                           rate=c.rate, minimum=c.minimum))
+    if spec.slippage_bps:
+        models.append(make("slippage", f"{where} slippage_bps", bps=spec.slippage_bps))
+    if spec.volume_cap is not None:
+        models.append(make("volume_cap", f"{where} volume_cap", fraction=spec.volume_cap))
+    if spec.borrow_rate:
+        models.append(make("borrow", f"{where} borrow_rate", annual_rate=spec.borrow_rate))
+    for name, params in spec.costs.items():
+        models.append(make(name, f"{where} costs {name}", **params))
+    return combine(*models)
+
+
+def sessions_per_year(calendar: TimeManager, day: datetime.date | None) -> int:
+    """The calendar's sessions in the year of `day` (252 without one)."""
+    if day is None:
+        return 252
+    try:
+        n = len(calendar.trading_days(datetime.date(day.year, 1, 1),
+                                      datetime.date(day.year, 12, 31)))
+    except Exception:
+        return 252
+    return n or 252
+
+
+# --- the result ----------------------------------------------------------------------------
+
+
+class StrategyResult:
+    """What a strategy did in a run, read from `SessionData.strategy`: `trades` and `equity`
+    as columns (`pandas.DataFrame(result.trades)`), `stats`, `orders`, `errors`; the
+    `portfolio` and `broker` themselves. Times in the columns are UTC `datetime64[ns]`
+    (NaT for an open trade's exit)."""
+
+    def __init__(self, spec: StrategySpec, strategy: Strategy, cash: float) -> None:
+        self.name = spec.name
+        self.interval = strategy.interval.name if strategy.interval is not None else None
+        self.params = {k: getattr(strategy, k) for k in strategy.parameters()}
+        self.strategy = strategy
+        self.portfolio = Portfolio(cash)
+        self.broker: SimulatedBroker | None = None
+        self.errors: list[str] = []
+        self.sessions_per_year = 252
+
+    @property
+    def cash_start(self) -> float:
+        return self.portfolio.cash_start
+
+    @property
+    def equity_end(self) -> float:
+        return self.portfolio.equity
+
+    @property
+    def orders(self) -> list[dict[str, object]]:
+        """Every order with its state (after the run: final), by sequence."""
+        return self.broker.orders() if self.broker is not None else []
+
+    def trade_dicts(self) -> list[dict[str, object]]:
+        """The trades as rows (times in ns; an open trade's exit None)."""
+        return self.portfolio.trade_dicts()
+
+    @property
+    def trades(self) -> dict[str, np.ndarray]:
+        """The trades as columns (TRADE_COLUMNS), times as UTC datetime64[ns]."""
+        table = self.portfolio.trades()
+        for name in ("entry_ts", "exit_ts"):
+            ns = table[name]
+            table[name] = np.where(ns == OPEN_NS, np.datetime64("NaT"),
+                                   ns.astype("datetime64[ns]")).astype("datetime64[ns]")
+        return table
+
+    @property
+    def equity(self) -> dict[str, np.ndarray]:
+        """The equity at every base-bar close: `ts` (UTC datetime64[ns]), `equity`, `exposed`."""
+        ts, equity, exposed = self.portfolio.equity_curve()
+        return {"ts": ts.astype("datetime64[ns]"), "equity": equity, "exposed": exposed}
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The statistics of the run so far (see `mismartera.trading.stats`)."""
+        return summary(self.portfolio, self.sessions_per_year)
+
+    def to_doc(self, fmt: Callable[[int], str], fmt_many: Callable[[Any], list[str]]
+               ) -> dict[str, Any]:
+        """The export's `strategy` section: times ISO in the exchange zone."""
+        trades = []
+        for row in self.trade_dicts():
+            row["entry_ts"] = fmt(row["entry_ts"])  # type: ignore[arg-type]
+            if row["exit_ts"] is not None:
+                row["exit_ts"] = fmt(row["exit_ts"])  # type: ignore[arg-type]
+            trades.append({k: row[k] for k in TRADE_COLUMNS})
+        orders = []
+        for o in self.orders:
+            submitted, closed = o.pop("submitted_ns"), o.pop("closed_ns")
+            o["submitted_ts"] = fmt(submitted)  # type: ignore[arg-type]
+            o["closed_ts"] = None if closed is None else fmt(closed)  # type: ignore[arg-type]
+            orders.append(o)
+        stats = {}
+        for key, value in self.stats.items():
+            if key.endswith("_ns"):
+                key, value = key[:-3] + "_ts", None if value is None else fmt(value)
+            stats[key] = value
+        ts, equity, exposed = self.portfolio.equity_curve()
+        days, daily = self.portfolio.daily_equity()
+        return {
+            "name": self.name,
+            "interval": self.interval,
+            "params": dict(self.params),
+            "cash_start": self.cash_start,
+            "equity_end": self.equity_end,
+            "trades": trades,
+            "orders": orders,
+            "stats": stats,
+            "equity": {"columns": ["ts", "equity", "exposed"],
+                       "data": [[t, e, x] for t, e, x in zip(
+                           fmt_many(ts), equity.tolist(), exposed.tolist(), strict=True)]},
+            "daily_equity": {"columns": ["ts", "equity"],
+                             "data": [[t, e] for t, e in zip(
+                                 fmt_many(days), daily.tolist(), strict=True)]},
+            "errors": list(self.errors),
+        }
+
+    def __repr__(self) -> str:
+        n = len(self.portfolio.trades()["qty"])
+        return (f"StrategyResult({self.name}, cash_start={self.cash_start:g}, "
+                f"equity_end={self.equity_end:g}, trades={n})")
+
+
+# --- the runner ----------------------------------------------------------------------------
+
+
+class StrategyRunner:
+    """Runs one strategy in a session: an observer of the strategy's intervals that calls
+    its callbacks with a `TradingContext`, drives the broker and isolates its errors (a
+    strategy that raises is stopped, its error recorded; positions and orders stay)."""
+
+    def __init__(self, host: SessionHost, config: SessionConfig, plugins: PluginManager,
+                 calendar: TimeManager) -> None:
+        assert config.strategy is not None
+        self.host = host
+        self.calendar = calendar
+        self.strategy = build_strategy(config, plugins)
+        self.intervals, self.config = strategy_needs(config, self.strategy, plugins)
+        self.costs = build_costs(config.broker, plugins, config.where("broker"))
+        self.allow_short = config.broker.allow_short
+        self.result = StrategyResult(config.strategy, self.strategy, config.broker.cash)
+        self.context = TradingContext(self)
+        self.failed = False
+        self._started = False
+        self._handed: dict[str, int] = {}  # symbol -> base bars of today handed to the broker
+        self._previous: dict[str, dict[str, tuple[float, ...]]] = {}  # values at the open
+        self._requested: set[str] = set()  # symbols asked for through the context
+        self._on_bar = self.strategy.on_bar
+
+    @property
+    def broker(self) -> SimulatedBroker:
+        if self.result.broker is None:
+            raise RuntimeError("the broker starts with the first session")
+        return self.result.broker
+
+    @property
+    def session_data(self) -> SessionData:
+        return self.host.session_data
+
+    # --- observer callbacks ----------------------------------------------------------------
+
+    def on_session_start(self, ctx: Any) -> None:
+        sd = self.session_data
+        if self.result.broker is None:
+            self._start_broker(sd)
+        self._handed = {}
+        self._previous = {s.symbol: {k: v.value for k, v in s.indicators.items()
+                                     if hasattr(v, "value")} for s in sd if s.is_loaded}
+        if not self._started:
+            self._started = True
+            self._call("on_start")
+        self._call("on_session_start")
+
+    def on_bar(self, ctx: Any, symbol: str, interval: str, bar: Bar) -> None:
+        if self.failed:
+            return
+        try:
+            self._on_bar(self.context, symbol, interval, bar)
+        except Exception as exc:
+            when = self.calendar.format_ts(bar.ts)
+            self._fail(f"in on_bar ({symbol} {interval} bar {when})", exc)
+
+    def on_session_end(self, ctx: Any) -> None:
+        sd = self.session_data
+        self.sync_all(every=True)
+        self._call("on_session_end")
+        if self.result.broker is not None and sd.close_ns is not None:
+            self.broker.end_session(min(self.host.now_ns, sd.close_ns))
+
+    def on_end(self, ctx: Any) -> None:
+        """After the last session: `on_end`, then every order left is cancelled."""
+        if not self._started:
+            return
+        self._call("on_end")
+        self.sync_all(every=True)
+        self.broker.finish(self.host.now_ns)
+
+    def before_remove(self, symbol: str) -> None:
+        """A symbol leaves the session: hand over its bars, cancel its pending orders."""
+        if self.result.broker is None:
+            return
+        symbol_data = self.session_data.get(symbol)
+        if symbol_data is not None:
+            self.sync(symbol_data)
+        for order in self.broker.pending(symbol):
+            if order.parent is None or order.active:
+                self.broker.cancel(order, self.host.now_ns)
+        self._handed.pop(symbol, None)
+
+    # --- the broker ------------------------------------------------------------------------
+
+    def _start_broker(self, sd: SessionData) -> None:
+        bases = {s.base_interval for s in sd if s.streamable}
+        base = min(bases) if bases else min(self.config.intervals)
+        if len(bases) > 1:
+            self._record(f"strategy {self.result.name}: the symbols stream different base "
+                         f"intervals ({', '.join(map(str, sorted(bases)))}); fills use {base}")
+        self.result.sessions_per_year = sessions_per_year(self.calendar, sd.date)
+        self.result.broker = SimulatedBroker(
+            self.result.portfolio, base.ns, self.costs, allow_short=self.allow_short,
+            sessions_per_year=self.result.sessions_per_year)
+
+    def sync(self, symbol_data: SymbolSessionData) -> None:
+        """Hand the symbol's base bars delivered since the last hand-off to the broker."""
+        if not symbol_data.is_loaded:
+            return
+        ring = symbol_data.base.data
+        n = len(ring)
+        k = self._handed.get(symbol_data.symbol, 0)
+        if n <= k:
+            return
+        bars = Bars(*ring.arrays(n - k))
+        self.broker.on_bars(symbol_data.symbol, bars, self._quality(symbol_data, bars.ts, k))
+        self._handed[symbol_data.symbol] = n
+
+    def _quality(self, symbol_data: SymbolSessionData, ts: np.ndarray, before: int
+                 ) -> np.ndarray:
+        """The base interval's quality at each bar's close: present / expected bars so far."""
+        sd = self.session_data
+        step = symbol_data.base_interval.ns
+        open_ns = sd.open_ns if sd.open_ns is not None else int(ts[0])
+        close_ns = sd.close_ns if sd.close_ns is not None else int(ts[-1]) + step
+        ends = np.minimum(ts + step, close_ns) - open_ns
+        expected = np.maximum(1, -(-ends // step))
+        present = np.arange(before + 1, before + 1 + len(ts), dtype=np.float64)
+        return np.minimum(100.0, np.round(100.0 * present / expected, 2))
+
+    def settle(self, symbol: str) -> None:
+        """Before reading or changing `symbol`'s orders: its fills so far."""
+        broker = self.result.broker
+        if broker is not None and broker._books.get(symbol):
+            symbol_data = self.session_data.get(symbol)
+            if symbol_data is not None:
+                self.sync(symbol_data)
+
+    def sync_all(self, every: bool = False) -> None:
+        """Hand over the bars of every symbol holding an order or a position (`every`: all)."""
+        broker = self.result.broker
+        if broker is None:
+            return
+        positions = self.result.portfolio.positions
+        for symbol_data in self.session_data:
+            symbol = symbol_data.symbol
+            if every or broker._books.get(symbol) or (
+                    symbol in positions and positions[symbol].qty != 0.0):
+                self.sync(symbol_data)
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _call(self, name: str) -> None:
+        if self.failed:
+            return
+        try:
+            getattr(self.strategy, name)(self.context)
+        except Exception as exc:
+            self._fail(f"in {name}", exc)
+
+    def _fail(self, where: str, exc: BaseException) -> None:
+        lines = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        self.failed = True
+        self._record(f"strategy {self.result.name} raised {where}: {reason}; it was stopped "
+                     f"(positions and orders kept)")
+
+    def _record(self, message: str) -> None:
+        self.result.errors.append(message)
+        self.session_data.errors.append(message)
+
+
+# --- the context ---------------------------------------------------------------------------
+
+
+class TradingContext:
+    """The `mismartera.StrategyContext` of a running session (see its documentation)."""
+
+    def __init__(self, runner: StrategyRunner) -> None:
+        self._runner = runner
+        self._host = runner.host
+        self._keys: dict[str, str] = {}
+
+    # --- time and symbols ------------------------------------------------------------------
+
+    @property
+    def now_ns(self) -> int:
+        return self._host.now_ns
+
+    @property
+    def session_date(self) -> datetime.date:
+        date = self._host.session_data.date
+        assert date is not None
+        return date
+
+    @property
+    def session_open_ns(self) -> int:
+        return int(self._host.session_data.open_ns or 0)
+
+    @property
+    def session_close_ns(self) -> int:
+        return int(self._host.session_data.close_ns or 0)
+
+    def symbols(self) -> list[str]:
+        return self._host.session_data.symbols()
+
+    def _symbol(self, symbol: str) -> SymbolSessionData:
+        s = self._host.session_data.get(symbol)
+        if s is None:
+            raise KeyError(f"{symbol!r} is not a symbol of the session")
+        return s
+
+    def _interval(self, symbol: str, interval: str) -> BarIntervalData:
+        s = self._symbol(symbol)
+        iv = s.bars.get(str(interval))
+        if iv is None:
+            raise KeyError(f"{symbol}: no {interval} bars in the session "
+                           f"(streams: {', '.join(s.bars)})")
+        return iv
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def bars(self, symbol: str, interval: str, count: int | None = None) -> Bars:
+        return Bars(*self._interval(symbol, interval).data.arrays(count))
+
+    def history(self, symbol: str, interval: str) -> Bars:
+        bars = self._symbol(symbol).historical.bars.get(str(interval))
+        if bars is None:
+            empty = np.empty(0)
+            return Bars(np.empty(0, np.int64), empty, empty, empty, empty, empty)
+        return bars
+
+    def indicator(self, symbol: str, spec: str, ago: int = 0, output: str | None = None
+                  ) -> float:
+        key = self._keys.get(spec)
+        if key is None:
+            key = self._keys[spec] = IndicatorSpec.parse(spec).key if "@" in spec else spec
+        s = self._host.session_data.get(symbol)
+        state = s.indicators.get(key) if s is not None else None
+        if state is None:
+            raise KeyError(f"{symbol}: no indicator {spec!r} (declare it in the strategy's "
+                           f"indicators() or configure it)")
+        j = 0 if output is None else state.outputs.index(output)
+        if ago == 0:
+            return state.value[j]
+        if ago < 0:
+            raise ValueError(f"ago must be >= 0, got {ago}")
+        values = state.history(output)
+        n = len(values)
+        if ago < n:
+            return float(values[n - 1 - ago])
+        if ago == n:  # the last value before today's first bar
+            before = self._runner._previous.get(s.symbol, {}).get(key)
+            return before[j] if before is not None else NAN
+        return NAN
+
+    def quality(self, symbol: str, interval: str) -> float:
+        return self._interval(symbol, interval).quality
+
+    def gaps_today(self, symbol: str, interval: str) -> int:
+        return sum(g.bar_count for g in self._interval(symbol, interval).gaps)
+
+    # --- the portfolio ---------------------------------------------------------------------
+
+    def position(self, symbol: str) -> float:
+        symbol = symbol.upper()
+        self._runner.settle(symbol)
+        pos = self._runner.result.portfolio.positions.get(symbol)
+        return pos.qty if pos is not None else 0.0
+
+    @property
+    def cash(self) -> float:
+        self._runner.sync_all()
+        return self._runner.result.portfolio.cash
+
+    @property
+    def equity(self) -> float:
+        self._runner.sync_all()
+        return self._runner.result.portfolio.equity
+
+    def pending(self, symbol: str | None = None) -> list[Order]:
+        runner = self._runner
+        if runner.result.broker is None:
+            return []
+        if symbol is not None:
+            symbol = symbol.upper()
+            runner.settle(symbol)
+            return runner.broker.pending(symbol)
+        runner.sync_all()
+        orders = [o for s in list(runner.broker._books) for o in runner.broker.pending(s)]
+        return sorted(orders, key=lambda o: o.seq)
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def _order(self, symbol: str, side: str, qty: float, limit: float | None,
+               stop: float | None, tif: str, stop_loss: float | None,
+               take_profit: float | None) -> Order:
+        symbol = check_symbol(symbol, f"{side} symbol", ValueError)
+        if limit is not None and stop is not None:
+            kind = OrderType.STOP_LIMIT
+        elif limit is not None:
+            kind = OrderType.LIMIT
+        elif stop is not None:
+            kind = OrderType.STOP
+        else:
+            kind = OrderType.MARKET
+        order = Order(symbol, side, qty, kind, limit=limit, stop=stop, tif=tif)
+        if stop_loss is not None or take_profit is not None:
+            bracket(order, stop_loss=stop_loss, take_profit=take_profit)
+        return self.submit(order)
+
+    def buy(self, symbol: str, qty: float, *, limit: float | None = None,
+            stop: float | None = None, tif: str = "day", stop_loss: float | None = None,
+            take_profit: float | None = None) -> Order:
+        return self._order(symbol, "buy", qty, limit, stop, tif, stop_loss, take_profit)
+
+    def sell(self, symbol: str, qty: float, *, limit: float | None = None,
+             stop: float | None = None, tif: str = "day", stop_loss: float | None = None,
+             take_profit: float | None = None) -> Order:
+        return self._order(symbol, "sell", qty, limit, stop, tif, stop_loss, take_profit)
+
+    def submit(self, order: Order) -> Order:
+        symbol = order.symbol
+        if symbol not in self._host.session_data and symbol not in self._runner._requested:
+            raise ValueError(f"order for {symbol}, which is not a symbol of the session "
+                             f"(add it with ctx.add_symbol first)")
+        return self._runner.broker.submit(order, self._host.now_ns)
+
+    def cancel(self, order: Order) -> bool:
+        self._runner.settle(order.symbol)
+        return self._runner.broker.cancel(order, self._host.now_ns)
+
+    def close_position(self, symbol: str) -> Order | None:
+        qty = self.position(symbol)
+        if abs(qty) <= QTY_EPS:
+            return None
+        return self._order(symbol, "sell" if qty > 0 else "buy", abs(qty), None, None, "day",
+                           None, None)
+
+    def add_symbol(self, symbol: str) -> None:
+        symbol = check_symbol(symbol, "add_symbol", ValueError)
+        self._runner._requested.add(symbol)
+        self._host.add_symbol(symbol)
+
+    def remove_symbol(self, symbol: str) -> None:
+        symbol = check_symbol(symbol, "remove_symbol", ValueError)
+        self._runner._requested.discard(symbol)
+        self._runner.before_remove(symbol)
+        self._host.remove_symbol(symbol)
+
+    def __repr__(self) -> str:
+        return f"TradingContext(now_ns={self.now_ns}, strategy={self._runner.result.name})"
+
+
+__all__ = ["StrategyResult", "StrategyRunner", "TradingContext", "build_costs",
+           "build_strategy", "sessions_per_year", "strategy_needs"]
