@@ -9,7 +9,7 @@ import sys
 import pexpect
 import pytest
 
-from tests.cli.test_shell import write_session
+from tests.support.shell import write_session
 
 PROMPT = "mismartera> "
 

@@ -24,16 +24,17 @@ from mismartera.session.processor import DataProcessor
 from tests.reference.aggregate import aggregate_bars as ref_aggregate
 from tests.reference.aggregate import bucket_of
 from tests.reference.gaps import find_gaps as ref_find_gaps
-from tests.session.test_live import (
+from tests.support.engine import CALENDAR
+from tests.support.live import (
     DAY,
     SAMPLE,
     assert_same_day,
     backtest_doc,
     feed_threads,
+    live_plugins,
     live_run,
     session,
 )
-from tests.support.engine import CALENDAR, live_plugins
 from tests.support.strategies import HOUR, INTERVALS, MINUTE, SECOND, new_york_ns, random_ohlcv
 
 ONE_MINUTE = Interval.parse("1m")

@@ -18,11 +18,12 @@ from mismartera.ext import kernels
 from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.indicators.lookback import SEED_TOLERANCE, decay_bars, kernel_unstable
-from tests.session.test_session_engine import AddAt, run_days
 from tests.support.engine import (
     CALENDAR,
+    AddAt,
     dumps,
     indicator_plugins,
+    run_days,
     synthetic_config,
     with_indicators,
 )

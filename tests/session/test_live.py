@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import functools
 import json
 import shutil
 import threading
@@ -19,72 +18,25 @@ from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, PluginError
-from mismartera.export import snapshot
 from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.live import LiveSessionCoordinator
 from mismartera.session.live.clocks import ScaledClock, SimulatedClock, WallClock
 from mismartera.session.live.inbound import Inbound
-from tests.support.engine import CALENDAR, dumps, live_plugins, without_live_fields
+from tests.support.engine import CALENDAR
+from tests.support.live import (
+    DAY,
+    SAMPLE,
+    STREAMS,
+    assert_same_day,
+    backtest_doc,
+    feed_threads,
+    live_plugins,
+    live_run,
+    session,
+)
 
 MINUTE = 60_000_000_000
-STREAMS = ["1m", "5m", "15m", "30m", "1h", "1d"]
-INDICATORS = [
-    {"name": "sma", "interval": "5m", "params": {"period": 20}},
-    {"name": "ema", "interval": "1m", "params": {"period": 9}},
-    {"name": "vwap", "interval": "1m"},
-    {"name": "rsi", "interval": "15m"},
-]
-SAMPLE = {"source": "sample"}
-DAY = "2011-01-05"
-
-
-def session(day: str, data: dict[str, Any], symbols: list[str], *, live: dict | None = None,
-            speed: float = 0, trailing: int = 2, indicators: list = INDICATORS) -> SessionConfig:
-    """A session-file dict as a config: a backtest, or (`live` = replay options) a live
-    session replaying the same source."""
-    doc: dict[str, Any] = {
-        "session": {"start": day, "end": day, "speed": speed},
-        "data": dict(data),
-        "symbols": {"list": symbols},
-        "streams": {"intervals": STREAMS},
-        "historical": {"trailing_days": trailing},
-        "indicators": indicators,
-    }
-    if live is not None:
-        doc["session"]["mode"] = "live"
-        upstream = {k: v for k, v in data.items() if k != "source"}
-        doc["data"] = {"source": "replay", "from": data["source"], **upstream, **live}
-    return SessionConfig.from_dict(doc, origin="test")
-
-
-@functools.cache
-def _backtest(key: str) -> str:
-    cfg = SessionConfig.from_dict(json.loads(key), origin="test")
-    coordinator = SessionCoordinator(cfg, plugins=live_plugins())
-    coordinator.run()
-    return json.dumps(snapshot(coordinator.session_data, coordinator.calendar)[0])
-
-
-def backtest_doc(cfg: SessionConfig) -> dict:
-    """The export document of the backtest of `cfg` (cached per config)."""
-    return json.loads(_backtest(json.dumps(cfg.to_dict(), sort_keys=True)))
-
-
-def live_run(cfg: SessionConfig, **kwargs: Any) -> tuple[LiveSessionCoordinator, dict]:
-    coordinator = LiveSessionCoordinator(cfg, plugins=live_plugins(), **kwargs)
-    coordinator.run()
-    return coordinator, snapshot(coordinator.session_data, coordinator.calendar)[0]
-
-
-def assert_same_day(live_doc: dict, backtest: dict) -> None:
-    assert live_doc["session"]["mode"] == "live"
-    assert backtest["session"]["mode"] == "backtest"
-    assert dumps(without_live_fields(live_doc)) == dumps(without_live_fields(backtest))
-
-
-def feed_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "replay-feed" and t.is_alive()]
 
 
 def extended_hours(path: Path, day: datetime.date, close: datetime.time) -> tuple[int, int]:

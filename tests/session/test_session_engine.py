@@ -14,38 +14,16 @@ from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator, stream_plan
 from tests.support.engine import (
     CALENDAR,
+    AddAt,
     dumps,
     indicator_plugins,
     plugins,
+    run_days,
     synthetic_config,
     with_indicators,
 )
 
 iv = Interval.parse
-
-
-def run_days(cfg, manager=None, **kwargs):
-    """Run and return (coordinator, {day: export document})."""
-    docs = {}
-    coordinator = SessionCoordinator(cfg, plugins=manager or plugins(), **kwargs)
-
-    def on_day_end(coord, day):
-        docs[day] = snapshot(coord.session_data, coord.calendar)[0]
-
-    coordinator.run(on_day_end=on_day_end)
-    return coordinator, docs
-
-
-class AddAt:
-    """Adds `symbol` at the first bar that closes at or after `when` (ns)."""
-
-    def __init__(self, symbol, when):
-        self.symbol, self.when, self.done, self.at = symbol, when, False, None
-
-    def on_bar(self, ctx, symbol, interval, bar):
-        if not self.done and ctx.now_ns >= self.when:
-            ctx.add_symbol(self.symbol)
-            self.done, self.at = True, ctx.now_ns
 
 
 def test_add_symbol_mid_session_equals_a_run_that_had_it_from_the_start():

@@ -43,6 +43,31 @@ def run(config: SessionConfig, **kwargs: Any) -> tuple[SessionCoordinator, dict]
     return coordinator, doc
 
 
+def run_days(config: SessionConfig, manager: PluginManager | None = None,
+             **kwargs: Any) -> tuple[SessionCoordinator, dict]:
+    """Run and return (coordinator, {day: export document})."""
+    docs = {}
+    coordinator = SessionCoordinator(config, plugins=manager or plugins(), **kwargs)
+
+    def on_day_end(coord, day):
+        docs[day] = snapshot(coord.session_data, coord.calendar)[0]
+
+    coordinator.run(on_day_end=on_day_end)
+    return coordinator, docs
+
+
+class AddAt:
+    """An observer that adds `symbol` at the first bar that closes at or after `when` (ns)."""
+
+    def __init__(self, symbol: str, when: int) -> None:
+        self.symbol, self.when, self.done, self.at = symbol, when, False, None
+
+    def on_bar(self, ctx, symbol, interval, bar):
+        if not self.done and ctx.now_ns >= self.when:
+            ctx.add_symbol(self.symbol)
+            self.done, self.at = True, ctx.now_ns
+
+
 def dumps(doc: dict) -> str:
     return json.dumps(doc, sort_keys=True)
 
@@ -101,37 +126,3 @@ def with_indicators(config: SessionConfig, indicators: list[dict[str, Any]] = ()
                                     for s in indicators),
                    historical_indicators=tuple(HistoricalIndicatorSpec(**s) for s in historical))
 
-
-# --- live mode -------------------------------------------------------------------------------
-
-REPLAY_SOURCE = "mismartera.plugins.sources.replay"
-_LIVE_PLUGINS: PluginManager | None = None
-
-
-def live_plugins() -> PluginManager:
-    """One plugin manager with the built-ins, the `replay` source and the built-in
-    indicators, whether or not DEFAULT_PLUGINS lists them already (read-only use)."""
-    global _LIVE_PLUGINS
-    if _LIVE_PLUGINS is None:
-        import importlib
-
-        manager = with_builtin_indicators(PluginManager(load_entry_points=False))
-        if "replay" not in manager.registered("source"):
-            manager.register_plugin(importlib.import_module(REPLAY_SOURCE),
-                                    name="sources-replay", distribution="mismartera")
-        _LIVE_PLUGINS = manager
-    return _LIVE_PLUGINS
-
-
-def without_live_fields(doc: dict) -> dict:
-    """A copy of an export document less what a live session legitimately reports
-    differently from the backtest of the same day: `session.mode`, the run's `metrics` and
-    `rejected.outside_session` (at the close a live feed has not sent the after-hours bars
-    a backtest reads and counts)."""
-    import copy
-
-    out = copy.deepcopy(doc)
-    out["session"].pop("mode")
-    out.pop("metrics")
-    out["rejected"].pop("outside_session")
-    return out
