@@ -3,7 +3,8 @@ arrays. The only bar container passed between sources, the store and the session
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -17,11 +18,11 @@ COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Columns = tuple[I64, F64, F64, F64, F64, F64]
+"""The six columns of `Bars`, in `COLUMNS` order."""
 
 
-class Bars(NamedTuple):
-    """Bars in time order as six equal-length contiguous arrays."""
-
+class _Columns(NamedTuple):
     ts: I64
     open: F64
     high: F64
@@ -29,35 +30,75 @@ class Bars(NamedTuple):
     close: F64
     volume: F64
 
+
+class Bars(_Columns):
+    """Bars in time order as six equal-length contiguous arrays.
+
+    A named tuple of its six *columns*: iterating, indexing and unpacking give columns
+    (`ts, o, h, lo, c, v = bars`, `bars[1:]`, `kernel(*bars)`), in `COLUMNS` order; the
+    `columns` property is the same tuple, typed. `len(bars)` alone counts *bars* (rows),
+    not columns; `_make` and `_replace` are redefined so that they do not rely on it.
+    """
+
+    __slots__ = ()
+
     @classmethod
     def empty(cls) -> Bars:
         return cls(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in range(5)))
 
     @classmethod
-    def from_arrays(cls, ts, open, high, low, close, volume) -> Bars:
+    def from_arrays(
+        cls,
+        ts: npt.ArrayLike,
+        open: npt.ArrayLike,
+        high: npt.ArrayLike,
+        low: npt.ArrayLike,
+        close: npt.ArrayLike,
+        volume: npt.ArrayLike,
+    ) -> Bars:
         """Coerce to contiguous int64/float64 arrays of one length; ValueError otherwise."""
-        out = cls(
-            np.ascontiguousarray(ts, dtype=np.int64),
-            *(np.ascontiguousarray(a, dtype=np.float64) for a in (open, high, low, close, volume)),
-        )
+
+        def f64(a: npt.ArrayLike) -> F64:
+            return np.ascontiguousarray(a, dtype=np.float64)
+
+        out = cls(np.ascontiguousarray(ts, dtype=np.int64), f64(open), f64(high), f64(low),
+                  f64(close), f64(volume))
         n = len(out.ts)
-        if any(len(a) != n for a in out):
-            raise ValueError(f"bar columns differ in length: {[len(a) for a in out]}")
+        if any(len(a) != n for a in out.columns):
+            raise ValueError(f"bar columns differ in length: {[len(a) for a in out.columns]}")
         return out
 
-    def __len__(self) -> int:  # type: ignore[override]
+    # mypy gives NamedTuple's synthesized `_make` a signature generic over a type variable
+    # (`[_NT] (type[_NT], ...) -> _NT`) that no classmethod override can repeat.
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> Self:  # type: ignore[override]
+        """Bars from six columns (NamedTuple's own `_make` checks `len() == 6`)."""
+        columns = tuple(iterable)
+        if len(columns) != len(COLUMNS):
+            raise TypeError(f"Bars takes {len(COLUMNS)} columns, got {len(columns)}")
+        return tuple.__new__(cls, columns)
+
+    def _replace(self, **changes: Any) -> Self:
+        """A copy with the named columns replaced (NamedTuple's own checks `len() == 6`)."""
+        unknown = set(changes) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"Bars has no column {sorted(unknown)[0]!r}")
+        return type(self)._make(changes.get(c, v) for c, v in zip(COLUMNS, self, strict=True))
+
+    def __len__(self) -> int:
         """The number of bars (not of columns)."""
         return len(self.ts)
 
     @property
-    def count(self) -> int:
-        return len(self.ts)
+    def columns(self) -> Columns:
+        """The six columns in `COLUMNS` order (what iterating over the bars gives)."""
+        return self.ts, self.open, self.high, self.low, self.close, self.volume
 
     def slice(self, start: int, stop: int) -> Bars:
-        return Bars(*(a[start:stop] for a in self))
+        return self._make(a[start:stop] for a in self.columns)
 
-    def take(self, mask_or_index: npt.NDArray) -> Bars:
-        return Bars(*(np.ascontiguousarray(a[mask_or_index]) for a in self))
+    def take(self, mask_or_index: npt.NDArray[Any]) -> Bars:
+        return self._make(np.ascontiguousarray(a[mask_or_index]) for a in self.columns)
 
     def between(self, start_ns: int, end_ns: int) -> Bars:
         """Bars with start_ns <= ts < end_ns (ts must be sorted)."""
@@ -70,7 +111,9 @@ class Bars(NamedTuple):
             return cls.empty()
         if len(parts) == 1:
             return parts[0]
-        return cls(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))
+        return cls._make(
+            np.concatenate(cols) for cols in zip(*(p.columns for p in parts), strict=True)
+        )
 
     def valid_mask(self) -> npt.NDArray[np.bool_]:
         """Bars that are finite with low <= min(open, close), max(open, close) <= high and
@@ -92,23 +135,3 @@ class Bars(NamedTuple):
             {c: getattr(self, c) for c in COLUMNS[1:]}, index=pd.Index(index, name="ts")
         )
 
-
-# `len(bars)` counts bars, so NamedTuple's own _make/_replace (which check len == 6) are
-# replaced by versions that do not rely on it.
-def _make(cls: type[Bars], iterable) -> Bars:
-    columns = tuple(iterable)
-    if len(columns) != len(COLUMNS):
-        raise TypeError(f"Bars takes {len(COLUMNS)} columns, got {len(columns)}")
-    return tuple.__new__(cls, columns)
-
-
-def _replace(self: Bars, **changes) -> Bars:
-    unknown = set(changes) - set(COLUMNS)
-    if unknown:
-        raise ValueError(f"Bars has no column {sorted(unknown)[0]!r}")
-    columns = tuple(changes.get(c, v) for c, v in zip(COLUMNS, self, strict=True))
-    return tuple.__new__(type(self), columns)
-
-
-Bars._make = classmethod(_make)  # type: ignore[method-assign, assignment]
-Bars._replace = _replace  # type: ignore[method-assign]

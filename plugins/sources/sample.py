@@ -34,7 +34,9 @@ def load_bundled(path: Path = DATA_FILE) -> dict[str, tuple[Bars, str]]:
                 scale = float(npz[f"{symbol}.scale"])
                 prices = npz[f"{symbol}.prices"].astype(np.float64) / scale
                 volume = npz[f"{symbol}.volume"] / float(npz[f"{symbol}.volume_scale"])
-                bars = Bars.from_arrays(np.cumsum(npz[f"{symbol}.ts"]), *prices, volume)
+                open_, high, low, close = prices
+                bars = Bars.from_arrays(np.cumsum(npz[f"{symbol}.ts"]), open_, high, low, close,
+                                        volume)
                 out[symbol] = (bars, str(npz[f"{symbol}.interval"]))
             return out
     except (OSError, KeyError, ValueError) as exc:
@@ -88,7 +90,7 @@ class SampleSource:
         if hit is None or Interval.parse(interval) != hit[1]:
             return Bars.empty()
         i, j = np.searchsorted(hit[0].ts, [start_ns, end_ns], side="left")
-        return Bars(*(a[i:j].copy() for a in hit[0]))
+        return Bars._make(a[i:j].copy() for a in hit[0].columns)
 
 
 @hookimpl

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from mismartera.bars import Bars
 from mismartera.ext.gaps import classify
@@ -70,14 +71,14 @@ class DayCache:
 def _frozen(bars: Bars) -> Bars:
     """Read-only views of the columns: what the cache hands out cannot be changed."""
     views = []
-    for column in bars:
+    for column in bars.columns:
         view = column.view()
         view.flags.writeable = False
         views.append(view)
-    return Bars(*views)
+    return Bars._make(views)
 
 
-def _accepted(raw: Bars, opens: Sequence[int], closes: Sequence[int],
+def _accepted(raw: Bars, opens: npt.ArrayLike, closes: npt.ArrayLike,
               interval: Interval) -> Bars:
     """The bars inside the sessions that are valid, aligned and not repeated."""
     if not len(raw.ts):
@@ -182,12 +183,14 @@ class ScanContext:
         iv = interval or self.interval(symbol)
         if iv is None or not iv.is_intraday or not days:
             return [Bars.empty() for _ in days]
-        sessions = [self.calendar.session(d) for d in days]
-        if any(s is None for s in sessions):
-            bad = next(d for d, s in zip(days, sessions, strict=True) if s is None)
-            raise ValueError(f"{bad} is not a {self.calendar.exchange} trading day")
-        opens = np.array([s[0] for s in sessions], dtype=np.int64)  # type: ignore[index]
-        closes = np.array([s[1] for s in sessions], dtype=np.int64)  # type: ignore[index]
+        sessions = []
+        for d in days:
+            hours = self.calendar.session(d)
+            if hours is None:
+                raise ValueError(f"{d} is not a {self.calendar.exchange} trading day")
+            sessions.append(hours)
+        opens = np.array([s[0] for s in sessions], dtype=np.int64)
+        closes = np.array([s[1] for s in sessions], dtype=np.int64)
         raw = _accepted(self.source.bars(symbol, iv, int(opens[0]), int(closes[-1])), opens,
                         closes, iv)
         cuts = np.searchsorted(raw.ts, opens, side="left")
