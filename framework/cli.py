@@ -10,6 +10,7 @@ instead.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import MutableMapping
@@ -63,12 +64,11 @@ class App:
         return commands
 
 
-class _Failure(click.ClickException):
-    """A one-line error with our exit codes: 2 for user errors, 1 for failures."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+@functools.cache
+def _failure(exit_code: int) -> type[click.ClickException]:
+    """A one-line error with our exit codes: 2 for user errors, 1 for failures (click reads
+    `exit_code` from the exception's class)."""
+    return type("_Failure", (click.ClickException,), {"exit_code": exit_code})
 
 
 def debugging(ctx: click.Context) -> bool:
@@ -115,12 +115,12 @@ class MismarteraGroup(click.Group):
         except UserError as exc:
             if debugging(ctx):
                 raise
-            raise _Failure(str(exc), exc.exit_code) from None
+            raise _failure(exc.exit_code)(str(exc)) from None
         except Exception as exc:
             if debugging(ctx):
                 raise
-            raise _Failure(
-                f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
+            raise _failure(1)(
+                f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
             ) from None
 
 

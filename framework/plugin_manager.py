@@ -18,6 +18,7 @@ distribution's entry point is reported and not imported.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import os
@@ -157,7 +158,7 @@ class PluginManager:
         version = _own_version()
         for module_name in self.builtins:
             name = module_name.removeprefix("mismartera.plugins.").replace(".", "-")
-            self._load(lambda m=module_name: importlib.import_module(m),
+            self._load(functools.partial(importlib.import_module, module_name),
                        Provenance(name, "mismartera", version))
         disable = self.env.get("MISMARTERA_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower()
         if self.load_entry_points and disable not in ("1", "true", "yes"):
@@ -274,7 +275,7 @@ class PluginManager:
                         distribution: str = "local", version: str = "") -> Provenance:
         """Register a plugin object (a module, class or instance with @hookimpl functions).
         Errors raise PluginError naming the plugin instead of being reported as warnings."""
-        label = name or getattr(obj, "__name__", type(obj).__name__)
+        label = name or str(getattr(obj, "__name__", type(obj).__name__))
         prov = Provenance(label, distribution, version)
         try:
             self._add(obj, prov)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import click
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
+
+    from rich.console import JustifyMethod
 
     from mismartera.bars import Bars
     from mismartera.calendar import TimeManager
@@ -128,6 +130,7 @@ def import_(
             iv = found
             parsed.append((f, bars))
             progress.parsed(f)
+        assert iv is not None  # FILES is required: at least one file was read
         store = BarStore(store_path)
         with store:
             total = WriteResult(0, 0)
@@ -145,7 +148,8 @@ def import_(
     rows = sum(len(b) for _, b in parsed)
     first = min((int(b.ts[0]) for _, b in parsed if len(b)), default=None)
     last = max((int(b.ts[-1]) for _, b in parsed if len(b)), default=None)
-    span = f", {tm.date_of(first)} .. {tm.date_of(last)}" if first is not None else ""
+    span = (f", {tm.date_of(first)} .. {tm.date_of(last)}"
+            if first is not None and last is not None else "")
     replaced = f", {total.replaced} replaced" if total.replaced else ""
     click.echo(
         f"{sym} {iv.name}: {rows} bars read from {len(files)} file{_s(len(files))}{span}; "
@@ -218,6 +222,18 @@ class _Progress:
 # ----------------------------------------------------------------------------- list
 
 
+class _SeriesRow(TypedDict):
+    """One series of `data list` (also its --json form)."""
+
+    symbol: str
+    interval: str
+    first_day: str
+    last_day: str
+    first: str
+    last: str
+    bars: int
+
+
 @data.command("list")
 @_store_option
 @_exchange_option
@@ -228,7 +244,7 @@ def list_(store_path: Path | None, exchange: str, as_json: bool) -> None:
     with store:
         summary = store.summary()
     tm = _calendar(exchange) if summary else None
-    rows = [
+    rows: list[_SeriesRow] = [
         {
             "symbol": s.symbol,
             "interval": s.interval,
@@ -249,9 +265,12 @@ def list_(store_path: Path | None, exchange: str, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=str(store.path), title_justify="left")
-    for name, justify in (("symbol", "left"), ("interval", "left"), ("first day", "left"),
-                          ("last day", "left"), ("bars", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    headers: tuple[tuple[str, JustifyMethod], ...] = (
+        ("symbol", "left"), ("interval", "left"), ("first day", "left"), ("last day", "left"),
+        ("bars", "right"),
+    )
+    for name, justify in headers:
+        table.add_column(name, justify=justify)
     for r in rows:
         table.add_row(r["symbol"], r["interval"], r["first_day"], r["last_day"], f"{r['bars']:,}")
     _print(table)

@@ -138,7 +138,10 @@ class BarLoader:
     def day_record(self, symbol_data: SymbolSessionData, raw: Bars,
                     day: datetime.date) -> dict[str, Bars]:
         """A fetched historical day: its in-session base bars and every derived interval."""
-        open_ns, close_ns = self.calendar.session(day)
+        hours = self.calendar.session(day)
+        if hours is None:
+            raise ValueError(f"{day} is not a {self.calendar.exchange} trading day")
+        open_ns, close_ns = hours
         base = symbol_data.base_interval
         opens, closes = np.array([open_ns], np.int64), np.array([close_ns], np.int64)
         mask = classify(raw.ts, opens, closes, base.ns, *raw[1:])[0]

@@ -61,7 +61,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("quit",), "quit", "stop a running session cleanly and leave (also: exit, Ctrl-D)"),
 )
 
-ALIASES = {("exit",): ("quit",)}
+ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {("exit",): ("quit",)}
 GROUPS = sorted({spec.words[0] for spec in COMMANDS if len(spec.words) > 1})
 TOP_WORDS = sorted({spec.words[0] for spec in COMMANDS} | {a[0] for a in ALIASES})
 

@@ -87,7 +87,8 @@ def main(data_dir: Path) -> None:
         for key, value in encode(ts, text, interval).items():
             arrays[f"{symbol}.{key}"] = value
         expected[symbol] = (ts, text)
-    np.savez_compressed(OUTPUT, **arrays)
+    # no object arrays: load_bundled reads with allow_pickle=False too
+    np.savez_compressed(OUTPUT, allow_pickle=False, **arrays)
 
     from mismartera.plugins.sources.sample import load_bundled
 
