@@ -9,6 +9,7 @@ from typing import ClassVar
 from mismartera.errors import ConfigError
 
 NS = 1_000_000_000
+"""Nanoseconds in a second: every time in mismartera is int64 ns since the epoch (UTC)."""
 _UNIT_NS = {"s": NS, "m": 60 * NS, "h": 3600 * NS, "d": 86400 * NS, "w": 7 * 86400 * NS}
 _PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BacktestClock", "Clock", "LiveClock"]
+from mismartera.intervals import NS
 
-NS = 1_000_000_000
+__all__ = ["BacktestClock", "Clock", "LiveClock"]
 
 
 @runtime_checkable

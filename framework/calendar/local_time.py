@@ -18,10 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from mismartera.errors import ConfigError
+from mismartera.intervals import NS
 
 I64 = npt.NDArray[np.int64]
 
-NS = 1_000_000_000
 DAY_NS = 86_400 * NS
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -25,8 +25,8 @@ from mismartera.bars import Bars
 from mismartera.errors import DataError
 from mismartera.importer.layout import VALUE_NAMES
 from mismartera.importer.rows import STAMP_RANGE
-from mismartera.importer.stamps import DAY_NS, NS
-from mismartera.intervals import Interval
+from mismartera.importer.stamps import DAY_NS
+from mismartera.intervals import NS, Interval
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -84,10 +84,13 @@ def check_rows(
     checks.append((~typed.stamp_ok, lambda i, raw: (
         f"'{raw_stamp(raw)}' is not {layout.stamp_noun()}: expected ISO-8601 such as "
         "2024-01-03 09:30:00 or 2024-01-03T09:30:00-05:00")))
-    for mask, what in ((typed.dst_gap, "does not exist"), (typed.dst_twice, "is ambiguous")):
-        checks.append((mask, lambda i, raw, what=what: (
+    def dst_reason(what: str) -> Callable[[int, dict[str, str | None]], str]:
+        return lambda i, raw: (
             f"timestamp {raw_stamp(raw)} {what} in {ctx.tz.key} (a daylight-saving change): "
-            "give its UTC offset, or choose --dst earliest or --dst latest")))
+            "give its UTC offset, or choose --dst earliest or --dst latest")
+
+    for mask, what in ((typed.dst_gap, "does not exist"), (typed.dst_twice, "is ambiguous")):
+        checks.append((mask, dst_reason(what)))
     for name in VALUE_NAMES:
         with np.errstate(invalid="ignore"):
             not_finite = ~np.isfinite(v[name]) & ~typed.nulls[name] & ~typed.bad[name]

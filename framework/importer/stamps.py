@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from mismartera.intervals import NS
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from mismartera.importer.layout import Layout
 
-NS = 1_000_000_000
 DAY_NS = 86_400 * NS
 
 NUMERIC_TYPES = re.compile(

@@ -33,7 +33,7 @@ import numpy as np
 
 from mismartera.bars import COLUMNS, Bars
 from mismartera.errors import DataError
-from mismartera.intervals import Interval
+from mismartera.intervals import NS, Interval
 from mismartera.store import file as store_file
 from mismartera.symbols import check_symbol
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BarStore", "SeriesSummary", "WriteResult", "default_store_path"]
 
-NS = 1_000_000_000
 DAY_NS = 86_400 * NS
 SCHEMA_VERSION = "1"
 READAHEAD_NS = 32 * DAY_NS
@@ -84,7 +83,7 @@ class WriteResult(NamedTuple):
     unchanged: int
     replaced: int = 0
 
-    def __add__(self, other: object) -> WriteResult:  # type: ignore[override]
+    def __add__(self, other: object) -> WriteResult:
         if not isinstance(other, WriteResult):
             return NotImplemented
         return WriteResult(*(a + b for a, b in zip(self, other, strict=True)))

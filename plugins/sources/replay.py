@@ -45,12 +45,11 @@ import numpy as np
 from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError, DataError
-from mismartera.intervals import Interval
+from mismartera.intervals import NS, Interval
 
 if TYPE_CHECKING:
     from mismartera.hookspecs import SourceContext
 
-NS = 1_000_000_000
 OWN_OPTIONS = ("from", "start_time", "speed", "withhold", "withhold_seed", "withhold_retries",
                "serve_withheld", "late", "late_by", "exchange")
 PYTHON_OPTIONS = ("upstream",)  # a DataSource object (instead of `from` and its options)

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mismartera.bars import Bars
+from mismartera.intervals import NS as NS_PER_S
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-NS_PER_S = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_S
 REGULAR_SESSION_NS = 23_400 * NS_PER_S  # 6h30, the scale of the daily volatility
 PRE_MARKET_NS = 19_800 * NS_PER_S  # extended bars start 5h30 before the open (04:00 XNYS)
@@ -242,7 +242,7 @@ def _regular(
         return Bars(*(c.reshape(-1)[keep] for c in columns))
     total = int(lengths.sum())
     # Output arrays of the full size: with gaps their tail stays unused and untouched.
-    out = [np.empty(total, np.int64)] + [np.empty(total) for _ in range(5)]
+    out: list[npt.NDArray] = [np.empty(total, np.int64)] + [np.empty(total) for _ in range(5)]
     if threshold:
         size = max(_CHUNK_SLOTS, int(lengths.max()))
         scratch = [np.empty(size, np.int64)] + [np.empty(size) for _ in range(5)]
@@ -299,7 +299,7 @@ def _with_extended_hours(
     step = max(1, _CHUNK_SLOTS // row_slots)
     # output arrays big enough for every slot: their unused tail is never touched
     size = len(opens) * row_slots
-    out = [np.empty(size, np.int64)] + [np.empty(size) for _ in range(5)]
+    out: list[npt.NDArray] = [np.empty(size, np.int64)] + [np.empty(size) for _ in range(5)]
     position = 0
     for i in range(0, len(opens), step):
         rows = slice(i, i + step)
