@@ -13,8 +13,10 @@ without one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from mismartera.bars import Bar
+from mismartera.intervals import Interval
 from mismartera.plugins.strategies._base import IntervalStrategy, positive
 from mismartera.trading.strategy import StrategyContext
 
@@ -40,9 +42,9 @@ class RsiReversion(IntervalStrategy):
             raise ValueError(f"stop_pct must be in [0, 100), got {self.stop_pct}")
         positive("qty", self.qty)
 
-    @property
-    def rsi_spec(self) -> str:
-        return self.spec("rsi", period=self.period)
+    def __init__(self, interval: Interval | str | None = None, **params: Any) -> None:
+        super().__init__(interval, **params)
+        self.rsi_spec = self.spec("rsi", period=self.period)
 
     def indicators(self) -> Sequence[str]:
         return (self.rsi_spec,)

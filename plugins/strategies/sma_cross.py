@@ -15,8 +15,10 @@ Nothing happens while a value is not ready (NaN). One position per symbol at mos
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from mismartera.bars import Bar
+from mismartera.intervals import Interval
 from mismartera.plugins.strategies._base import IntervalStrategy, positive
 from mismartera.trading.strategy import StrategyContext
 
@@ -37,13 +39,10 @@ class SmaCross(IntervalStrategy):
             raise ValueError(f"slow must be > fast, got fast={self.fast} and slow={self.slow}")
         positive("qty", self.qty)
 
-    @property
-    def fast_spec(self) -> str:
-        return self.spec("sma", period=self.fast)
-
-    @property
-    def slow_spec(self) -> str:
-        return self.spec("sma", period=self.slow)
+    def __init__(self, interval: Interval | str | None = None, **params: Any) -> None:
+        super().__init__(interval, **params)
+        self.fast_spec = self.spec("sma", period=self.fast)
+        self.slow_spec = self.spec("sma", period=self.slow)
 
     def indicators(self) -> Sequence[str]:
         return (self.fast_spec, self.slow_spec)
