@@ -372,7 +372,7 @@ class Reader:
 
 
 def _open_binary(path: Path, gz: bool) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if gz else path.open("rb")  # type: ignore[return-value]
+    return gzip.open(path, "rb") if gz else path.open("rb")
 
 
 def _gunzip_prefix(path: Path) -> bytes:

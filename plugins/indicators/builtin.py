@@ -23,7 +23,7 @@ class _Periodic(Indicator):
     period: int = 20
 
     @property
-    def warmup(self) -> int:  # type: ignore[override]
+    def warmup(self) -> int:
         return self.period
 
     def validate(self) -> None:
@@ -74,7 +74,7 @@ class RSI(_Kernel):
     period: int = 14
 
     @property
-    def warmup(self) -> int:  # type: ignore[override]
+    def warmup(self) -> int:
         return self.period + 1
 
     def make(self) -> Any:
@@ -143,7 +143,7 @@ class MACD(Indicator):
     field: str = "close"
 
     @property
-    def warmup(self) -> int:  # type: ignore[override]
+    def warmup(self) -> int:
         return self.slow + self.signal - 1
 
     def validate(self) -> None:
@@ -166,7 +166,7 @@ class ATR(_Periodic):
     period: int = 14
 
     @property
-    def warmup(self) -> int:  # type: ignore[override]
+    def warmup(self) -> int:
         return self.period + 1
 
     def kernel(self) -> tuple[Any, tuple[str, ...]]:
