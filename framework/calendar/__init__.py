@@ -1,4 +1,4 @@
-"""Trading calendar and clocks: sessions, holidays, early closes, bucket grids, local time.
+"""Trading calendar and clocks: sessions, trading days, local time.
 
 `TimeManager` wraps an exchange_calendars calendar, imported lazily (importing this module
 imports neither exchange_calendars nor pandas; the first call that needs the calendar does).
@@ -28,7 +28,6 @@ import numpy.typing as npt
 from mismartera.calendar.clocks import BacktestClock, Clock, LiveClock
 from mismartera.calendar.loader import LoadedCalendar, load_calendar
 from mismartera.calendar.local_time import (
-    DAY_NS,
     EPOCH,
     NS,
     ZoneOffsets,
@@ -36,11 +35,10 @@ from mismartera.calendar.local_time import (
     fraction,
     iso_chars,
     parse_date,
-    readonly,
     split_rows,
 )
 from mismartera.errors import ConfigError
-from mismartera.intervals import Interval, Period
+from mismartera.intervals import Period
 
 __all__ = [
     "BacktestClock",
@@ -55,7 +53,6 @@ I64 = npt.NDArray[np.int64]
 
 DEFAULT_FIRST = date(1990, 1, 1)
 DEFAULT_LAST = date(2040, 12, 31)
-_GRID_CACHE_MAX = 4096
 
 
 _TS_PATTERN = re.compile(
@@ -91,7 +88,7 @@ class SessionTable:
 
 
 class TimeManager:
-    """Sessions, holidays, early closes, bucket grids and local time of one exchange.
+    """Sessions, trading days and local time of one exchange.
 
     `exchange` is any exchange_calendars code (default XNYS). The calendar is built on the
     first call that needs it; an unknown code raises ConfigError then (call `load()` to
@@ -107,8 +104,6 @@ class TimeManager:
         self._tzinfo: ZoneInfo | None = None
         self._lock = threading.Lock()
         self._zone: ZoneOffsets | None = None
-        self._early: npt.NDArray[np.bool_] | None = None
-        self._grids: dict[tuple[date | str, Interval | str], tuple[I64, I64]] = {}
 
     def __repr__(self) -> str:
         return f"TimeManager({self.exchange!r})"
@@ -177,17 +172,6 @@ class TimeManager:
         """True when the exchange holds a session on `d`."""
         return self.session(d) is not None
 
-    def next_trading_day(self, d: date | str) -> date:
-        """The first trading day strictly after `d`."""
-        s = self._state()
-        d = self._require(s, d)
-        i = bisect.bisect_right(s.day_list, day_number(d))
-        if i == len(s.dates):
-            raise ConfigError(
-                f"no {self.exchange} session after {d} in the calendar's range {s.first}..{s.last}"
-            )
-        return s.dates[i]
-
     def previous_trading_day(self, d: date | str) -> date:
         """The last trading day strictly before `d`."""
         s = self._state()
@@ -245,78 +229,6 @@ class TimeManager:
             )
         return self.trading_days(start, d - timedelta(days=1))
 
-    def holidays(self, start: date | str, end: date | str) -> list[date]:
-        """Days from `start` to `end` on which the exchange normally trades (Monday-Friday
-        for most exchanges) but holds no session."""
-        s = self._state()
-        start, end = self._require(s, start), self._require(s, end)
-        out = []
-        d = start
-        one = timedelta(days=1)
-        while d <= end:
-            if s.weekmask[d.weekday()] and d not in s.by_date:
-                out.append(d)
-            d += one
-        return out
-
-    def early_closes(self, start: date | str, end: date | str) -> list[date]:
-        """Sessions from `start` to `end` that close before the exchange's regular close."""
-        s = self._state()
-        start, end = self._require(s, start), self._require(s, end)
-        early = self._early_mask(s)
-        i = bisect.bisect_left(s.day_list, day_number(start))
-        j = bisect.bisect_right(s.day_list, day_number(end))
-        return [s.dates[k] for k in np.flatnonzero(early[i:j]) + i]
-
-    def _early_mask(self, s: LoadedCalendar) -> npt.NDArray[np.bool_]:
-        if self._early is None and len(s.closes):
-            local_close = s.closes + self._zone_offsets().lookup(s.closes)[0]
-            regular_tod = np.empty(len(s.days), dtype=np.int64)
-            for since, t in s.close_times:
-                tod = (t.hour * 3600 + t.minute * 60 + t.second) * NS
-                if since is None:
-                    regular_tod[:] = tod
-                else:
-                    regular_tod[s.days >= day_number(since)] = tod
-            regular = (s.days + s.close_offset_days) * DAY_NS + regular_tod
-            self._early = local_close < regular
-        elif self._early is None:
-            self._early = np.zeros(0, dtype=bool)
-        return self._early
-
-    # ------------------------------------------------------------------ bucket grid
-
-    def bucket_grid(self, d: date | str, interval: Interval | str) -> tuple[I64, I64]:
-        """Bucket starts and ends (int64 ns, read-only) of `interval` in the session on `d`:
-        anchored at the open, the last bucket truncated at the close; `1d` is one bucket
-        [open, close). Empty on a non-trading day."""
-        key = (d, interval)
-        hit = self._grids.get(key)
-        if hit is not None:
-            return hit
-        iv = Interval.parse(interval)
-        if iv.name == "1w":
-            raise ConfigError(
-                "interval 1w has no bucket grid within one session: expected an intraday "
-                "interval or 1d"
-            )
-        session = self.session(d)
-        if session is None:
-            starts = np.empty(0, dtype=np.int64)
-            ends = np.empty(0, dtype=np.int64)
-        elif not iv.is_intraday:
-            starts = np.array([session[0]], dtype=np.int64)
-            ends = np.array([session[1]], dtype=np.int64)
-        else:
-            open_ns, close_ns = session
-            starts = np.arange(open_ns, close_ns, iv.ns, dtype=np.int64)
-            ends = np.minimum(starts + iv.ns, close_ns)
-        grid = (readonly(starts), readonly(ends))
-        if len(self._grids) >= _GRID_CACHE_MAX:
-            self._grids.clear()
-        self._grids[key] = grid
-        return grid
-
     # ------------------------------------------------------------------ local time
 
     def _zone_offsets(self) -> ZoneOffsets:
@@ -366,14 +278,6 @@ class TimeManager:
             b + fraction(f) + table.texts[i]
             for b, f, i in zip(base, frac.tolist(), idx.tolist(), strict=True)
         ]
-
-    def local_dates(self, ts: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
-        """The exchange-local date (datetime64[D]) of every stamp of an array."""
-        ts = np.asarray(ts, dtype=np.int64).ravel()
-        if ts.size == 0:
-            return np.empty(0, dtype="datetime64[D]")
-        offsets = self._zone_offsets().lookup(ts)[0]
-        return ((ts + offsets) // DAY_NS).astype("datetime64[D]")
 
     def local_ns(self, d: date | str, hh: int, mm: int, ss: int = 0) -> int:
         """A wall time on date `d` in the exchange's zone as ns UTC. A wall time repeated by a

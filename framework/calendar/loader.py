@@ -52,8 +52,6 @@ class LoadedCalendar:
 
     __slots__ = (
         "by_date",
-        "close_offset_days",
-        "close_times",
         "closes",
         "dates",
         "day_list",
@@ -62,7 +60,6 @@ class LoadedCalendar:
         "last",
         "opens",
         "tz",
-        "weekmask",
     )
 
     def __init__(self, cal: Any, first: date, last: date) -> None:
@@ -81,12 +78,6 @@ class LoadedCalendar:
         )
         pairs = zip(self.opens.tolist(), self.closes.tolist(), strict=True)
         self.by_date: dict[date, tuple[int, int]] = dict(zip(self.dates, pairs, strict=True))
-        self.weekmask: tuple[bool, ...] = tuple(c == "1" for c in str(cal.weekmask))
-        self.close_offset_days = int(getattr(cal, "close_offset", 0) or 0)
-        # ((first date the close time applies from | None, local time), ...) in date order
-        self.close_times = tuple(
-            (None if start is None else start.date(), t) for start, t in cal.close_times
-        )
 
 
 _BUILT: dict[tuple[str, date, date], LoadedCalendar] = {}

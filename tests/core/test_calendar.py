@@ -24,7 +24,11 @@ from tests.support.calendar import (
     XNYS,
     XNYS_DATES,
     XNYS_SET,
+    bucket_grid,
+    early_closes,
+    holidays,
     local_hm,
+    next_trading_day,
     utc_ns,
     wall_ns,
 )
@@ -81,12 +85,12 @@ def test_early_closes_match_exchange_calendars_2000_2030() -> None:
     expected = [
         ts.date() for ts in XNYS.early_closes if date(2000, 1, 1) <= ts.date() <= date(2030, 12, 31)
     ]
-    assert TM.early_closes(date(2000, 1, 1), date(2030, 12, 31)) == expected
+    assert early_closes(TM, date(2000, 1, 1), date(2030, 12, 31)) == expected
     assert len(expected) > 60
 
 
 def test_early_closes_are_exactly_the_sessions_closing_before_four_pm() -> None:
-    early = set(TM.early_closes(date(2000, 1, 1), date(2030, 12, 31)))
+    early = set(early_closes(TM, date(2000, 1, 1), date(2030, 12, 31)))
     for d, _, close in TM.sessions(date(2000, 1, 1), date(2030, 12, 31)):
         local = datetime.fromtimestamp(close // NS, NY)
         assert local.date() == d
@@ -97,7 +101,7 @@ def test_early_closes_are_exactly_the_sessions_closing_before_four_pm() -> None:
 
 
 def test_known_early_closes_2014() -> None:
-    assert TM.early_closes(date(2014, 1, 1), date(2014, 12, 31)) == [
+    assert early_closes(TM, date(2014, 1, 1), date(2014, 12, 31)) == [
         date(2014, 7, 3),
         date(2014, 11, 28),
         date(2014, 12, 24),
@@ -111,11 +115,11 @@ def test_holidays_are_the_weekdays_without_a_session() -> None:
         for i in range((end - start).days + 1)
         if (start + timedelta(days=i)).weekday() < 5 and start + timedelta(days=i) not in XNYS_SET
     ]
-    assert TM.holidays(start, end) == expected
+    assert holidays(TM, start, end) == expected
 
 
 def test_known_holidays_2012_include_hurricane_sandy() -> None:
-    assert TM.holidays(date(2012, 1, 1), date(2012, 12, 31)) == [
+    assert holidays(TM, date(2012, 1, 1), date(2012, 12, 31)) == [
         date(2012, 1, 2),
         date(2012, 1, 16),
         date(2012, 2, 20),
@@ -147,7 +151,7 @@ def test_dst_end_2011_11_07() -> None:
 def test_thanksgiving_2014_and_the_early_close_after_it() -> None:
     assert TM.session(date(2014, 11, 27)) is None
     assert not TM.is_trading_day(date(2014, 11, 27))
-    assert date(2014, 11, 27) in TM.holidays(date(2014, 11, 1), date(2014, 11, 30))
+    assert date(2014, 11, 27) in holidays(TM, date(2014, 11, 1), date(2014, 11, 30))
     open_ns, close_ns = TM.session(date(2014, 11, 28))  # type: ignore[misc]
     assert open_ns == wall_ns(NY, 2014, 11, 28, 9, 30) == utc_ns(2014, 11, 28, 14, 30)
     assert close_ns == wall_ns(NY, 2014, 11, 28, 13, 0) == utc_ns(2014, 11, 28, 18)
@@ -155,14 +159,14 @@ def test_thanksgiving_2014_and_the_early_close_after_it() -> None:
 
 def test_mlk_day_2011_and_the_january_2011_sample_month() -> None:
     assert not TM.is_trading_day(date(2011, 1, 17))
-    assert TM.holidays(date(2011, 1, 1), date(2011, 1, 31)) == [date(2011, 1, 17)]
+    assert holidays(TM, date(2011, 1, 1), date(2011, 1, 31)) == [date(2011, 1, 17)]
     days = TM.trading_days(date(2011, 1, 1), date(2011, 1, 31))
     assert len(days) == 20 and days[0] == date(2011, 1, 3) and days[-1] == date(2011, 1, 31)
 
 
 def test_weekends_are_not_trading_days() -> None:
     assert TM.session(date(2024, 1, 6)) is None and TM.session(date(2024, 1, 7)) is None
-    assert TM.holidays(date(2024, 1, 6), date(2024, 1, 7)) == []
+    assert holidays(TM, date(2024, 1, 6), date(2024, 1, 7)) == []
 
 
 def test_string_and_datetime_dates_are_accepted() -> None:
@@ -196,7 +200,7 @@ def test_coverage_spans_1990_to_2035_and_beyond_is_a_clear_error() -> None:
     ],
 )
 def test_next_and_previous_trading_day(d: date, nxt: date, prev: date) -> None:
-    assert TM.next_trading_day(d) == nxt
+    assert next_trading_day(TM, d) == nxt
     assert TM.previous_trading_day(d) == prev
 
 
@@ -222,7 +226,7 @@ def test_next_and_previous_match_brute_force(d: date) -> None:
     prev = d - timedelta(days=1)
     while prev not in XNYS_SET:
         prev -= timedelta(days=1)
-    assert TM.next_trading_day(d) == nxt
+    assert next_trading_day(TM, d) == nxt
     assert TM.previous_trading_day(d) == prev
     assert TM.is_trading_day(d) == (d in XNYS_SET)
 
@@ -290,11 +294,11 @@ def test_london_stock_exchange() -> None:
     assert LSE.tz == LONDON
     assert LSE.session(date(2024, 1, 2)) == (utc_ns(2024, 1, 2, 8), utc_ns(2024, 1, 2, 16, 30))
     assert LSE.session(date(2024, 7, 1)) == (utc_ns(2024, 7, 1, 7), utc_ns(2024, 7, 1, 15, 30))
-    assert LSE.early_closes(date(2024, 1, 1), date(2024, 12, 31)) == [
+    assert early_closes(LSE, date(2024, 1, 1), date(2024, 12, 31)) == [
         date(2024, 12, 24),
         date(2024, 12, 31),
     ]
-    assert LSE.holidays(date(2024, 1, 1), date(2024, 12, 31)) == [
+    assert holidays(LSE, date(2024, 1, 1), date(2024, 12, 31)) == [
         date(2024, 1, 1),
         date(2024, 3, 29),
         date(2024, 4, 1),
@@ -305,7 +309,7 @@ def test_london_stock_exchange() -> None:
         date(2024, 12, 26),
     ]
     assert LSE.format_ts(utc_ns(2024, 7, 1, 7)) == "2024-07-01T08:00:00+01:00"
-    starts, ends = LSE.bucket_grid(date(2024, 12, 24), "1h")
+    starts, ends = bucket_grid(LSE, date(2024, 12, 24), "1h")
     assert local_hm(LONDON, starts[-1:]) == [(12, 0)] and local_hm(LONDON, ends[-1:]) == [(12, 30)]
 
 

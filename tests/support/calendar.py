@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import exchange_calendars as xc
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from mismartera.calendar import TimeManager
+from mismartera.errors import ConfigError
+from mismartera.intervals import Interval
 
 NS = 1_000_000_000
 MINUTE = 60 * NS
@@ -55,3 +58,52 @@ def local_hm(tz: ZoneInfo, stamps: np.ndarray) -> list[tuple[int, int]]:
         dt = datetime.fromtimestamp(t // NS, tz)
         out.append((dt.hour, dt.minute))
     return out
+
+
+I64 = npt.NDArray[np.int64]
+
+
+# What the tests ask of a calendar beyond the engine's needs, over TimeManager's public API.
+
+
+def holidays(tm: TimeManager, start: date, end: date) -> list[date]:
+    """Weekdays (Monday-Friday: both exchanges tested here) from `start` to `end` without a
+    session."""
+    days = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return [d for d in days if d.weekday() < 5 and not tm.is_trading_day(d)]
+
+
+def early_closes(tm: TimeManager, start: date, end: date) -> list[date]:
+    """Sessions from `start` to `end` that close, in local time, before the latest local close
+    of the range (the regular close, which no tested range changes)."""
+    closes = [(d, tm.to_local(close).time()) for d, _, close in tm.sessions(start, end)]
+    regular = max(t for _, t in closes)
+    return [d for d, t in closes if t < regular]
+
+
+def next_trading_day(tm: TimeManager, d: date) -> date:
+    """The first trading day strictly after `d`."""
+    nxt = d + timedelta(days=1)
+    while not tm.is_trading_day(nxt):
+        nxt += timedelta(days=1)
+    return nxt
+
+
+def bucket_grid(tm: TimeManager, d: date | str, interval: Interval | str) -> tuple[I64, I64]:
+    """Bucket starts and ends of `interval` in the session on `d`: anchored at the open, the
+    last bucket truncated at the close; `1d` is one bucket [open, close); empty on a
+    non-trading day."""
+    iv = Interval.parse(interval)
+    if iv.name == "1w":
+        raise ConfigError(
+            "interval 1w has no bucket grid within one session: expected an intraday "
+            "interval or 1d"
+        )
+    session = tm.session(d)
+    if session is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    open_ns, close_ns = session
+    if not iv.is_intraday:
+        return np.array([open_ns], dtype=np.int64), np.array([close_ns], dtype=np.int64)
+    starts = np.arange(open_ns, close_ns, iv.ns, dtype=np.int64)
+    return starts, np.minimum(starts + iv.ns, close_ns)
