@@ -49,5 +49,8 @@ class KernelBank:
         """Session bars kernel i saw."""
     def last(self, i: int) -> tuple[float, ...]:
         """Kernel i's values at the last bar it saw (NaN before any)."""
+    def value(self, i: int, output: int = 0, ago: int = 0, warmup: int = 1) -> float:
+        """Kernel i's value of one output `ago` bars before its last (NaN before `warmup`
+        bars, or before this session's first recorded value when ago >= 1)."""
     def history(self, i: int, output: int = 0) -> npt.NDArray[np.float64]:
         """Kernel i's recorded values of one output (a new array)."""

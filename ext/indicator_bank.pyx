@@ -242,6 +242,23 @@ cdef class KernelBank:
         cdef _Entry e = self._at(i)
         return tuple(e.last[j] for j in range(e.n_out))
 
+    def value(self, Py_ssize_t i, Py_ssize_t output=0, Py_ssize_t ago=0, Py_ssize_t warmup=1):
+        """Kernel i's value of output `output` `ago` bars before its last one, NaN when
+        kernel i had then seen fewer than `warmup` bars, or when `ago` reaches before this
+        session's first recorded value (ago 0: the last value, seed included)."""
+        cdef _Entry e = self._at(i)
+        if not 0 <= output < e.n_out:
+            raise IndexError(f"kernel {i} has {e.n_out} outputs, not {output + 1}")
+        if ago < 0:
+            raise ValueError(f"ago must be >= 0, got {ago}")
+        if e.count - ago < warmup or e.count == 0:
+            return NAN
+        if ago == 0:
+            return e.last[output]
+        if ago >= e.recorded:
+            return NAN
+        return e.data[output * e.capacity + e.recorded - 1 - ago]
+
     def history(self, Py_ssize_t i, Py_ssize_t output=0):
         """Kernel i's recorded values of output `output` (a new array)."""
         cdef _Entry e = self._at(i)

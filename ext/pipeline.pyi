@@ -74,4 +74,6 @@ def step_until(
     interrupt: npt.NDArray[np.uint8],
     on_step: Callable[[int, list[int]], object] | None = ...,
     lock: object | None = ...,
+    watch: npt.NDArray[np.uint8] | None = ...,
+    bounds: npt.NDArray[np.int64] | None = ...,
 ) -> int | None: ...

@@ -345,7 +345,8 @@ cdef class SymbolPipeline:
 
 
 def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] interrupt,
-               object on_step=None, object lock=None):
+               object on_step=None, object lock=None, object watch=None,
+               object bounds=None):
     """Advance `pipelines` bar by bar, in time order, up to `until` at the latest.
 
     Each step moves the clock to the next base-bar close of any pipeline; every pipeline
@@ -358,16 +359,38 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
     With `lock` (e.g. SessionData's RLock), each step's advance and `on_step` run holding it;
     the bars are handed out after it is released, so observers never block readers.
 
+    With `watch` (uint8, one row per pipeline, one column per interval in the order of
+    `targets[i]`), `changed` as given to `on_step` lists only the pipelines that closed a
+    bar of an interval whose flag is set: `on_step` need not look at every pipeline at
+    every step when only some intervals matter to it (say, those with indicators).
+
+    With `bounds` (sorted int64 times, e.g. the bucket ends of the derived intervals
+    observers want), each of them is a step too, whether or not a base bar closes then: a
+    bucket whose last base bar is missing closes at its end, not at the next base bar.
+
     Stops after a step at which `interrupt[0]` became non-zero, or when no queued bar closes
     by `until`. Returns the time of the last step, or None when there was none."""
     cdef Py_ssize_t i, k, npipe = len(pipelines), nk
+    cdef const int64_t[::1] bound_at
+    cdef Py_ssize_t b = 0, nb = 0
+    if bounds is not None:
+        bound_at = bounds
+        nb = bound_at.shape[0]
     cdef SymbolPipeline p
     cdef int64_t t, nxt, last = INT64_MAX
     cdef BarRing ring
     cdef Py_ssize_t s, j, m
-    cdef list changed, wanted
-    cdef bint any_step = False
+    cdef list changed, notified, wanted
+    cdef bint any_step = False, closed_any, watched
+    cdef const unsigned char[:, ::1] mask
+    cdef bint use_mask = watch is not None
+    if use_mask:
+        mask = watch
+        if mask.shape[0] != npipe:
+            raise ValueError("watch must have one row per pipeline")
     for i in range(npipe):
+        if use_mask and mask.shape[1] < 1 + (<SymbolPipeline>pipelines[i]).n_derived:
+            raise ValueError(f"watch[{i}] must have one flag per interval of pipeline {i}")
         if not isinstance(pipelines[i], SymbolPipeline):
             raise TypeError("pipelines must hold SymbolPipeline objects")
     if len(targets) != npipe:
@@ -383,23 +406,37 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
             nxt = (<SymbolPipeline>pipelines[i])._next_close()
             if nxt < t:
                 t = nxt
+        if nb:
+            while b < nb and (bound_at[b] <= last if any_step else False):
+                b += 1
+            if b < nb and bound_at[b] < t:
+                t = bound_at[b]
         if t == INT64_MAX or t > until:
             break
         changed = []
+        notified = changed if not use_mask else []
         if lock is not None:
             lock.acquire()
         try:
             for i in range(npipe):
                 p = <SymbolPipeline>pipelines[i]
                 p.advance(t)
+                closed_any = False
+                watched = False
                 for k in range(1 + p.n_derived):
                     if p._closed[k]:
-                        changed.append(i)
-                        break
+                        closed_any = True
+                        if not use_mask or mask[i, k]:
+                            watched = True
+                            break
+                if closed_any:
+                    changed.append(i)
+                    if use_mask and watched:
+                        notified.append(i)
             any_step = True
             last = t
             if on_step is not None:
-                on_step(t, changed)
+                on_step(t, notified)
         finally:
             if lock is not None:
                 lock.release()

@@ -72,6 +72,58 @@ def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[
     return max(bases)
 
 
+class _Stepper:
+    """The arguments of `step_until` for one session's loaded symbols: pipelines, per-bar
+    targets, the intervals whose closes the per-step callback hears of (those with
+    indicators), the callback itself, and the positions stepping started from (metrics)."""
+
+    def __init__(self, coordinator: SessionCoordinator, symbols: tuple[SymbolSessionData, ...]
+                 ) -> None:
+        co = coordinator
+        sd, clock, quality = co.session_data, co.clock, co.quality
+        assert clock is not None
+        self.clock, self.symbols = clock, symbols
+        self.pipelines = [s.pipeline for s in symbols]
+        self.targets = [[co._targets(s.symbol, iv.interval.name)
+                         for iv in s.bars_in_pipeline_order] for s in symbols]
+        self.before = [(s.pipeline.pos, [len(iv.data) for iv in s.derived()]) for s in symbols]
+        indicators = co.indicators if co.indicators.wants_bars else None
+        # on_step hears only of symbols that closed a bar of an interval with indicators
+        watched = co.indicators.intervals_watched() if indicators is not None else frozenset()
+        self.watch = None
+        if watched is not None and symbols:
+            width = max(len(row) for row in self.targets)
+            self.watch = np.zeros((len(symbols), width), np.uint8)
+            for i, s in enumerate(symbols):
+                for k, iv in enumerate(s.bars_in_pipeline_order):
+                    self.watch[i, k] = iv.interval.name in watched
+        close = sd.close_ns
+        timed = co.metrics.timed
+        # the bucket ends of the derived intervals observers named: steps even when the base
+        # bar ending a bucket is missing, so its bar is handed out at its end
+        self.bounds = np.empty(0, np.int64)
+        open_ns = sd.open_ns
+        if open_ns is not None and close is not None:
+            ends = [np.arange(open_ns + iv.ns, close, iv.ns, dtype=np.int64)
+                    for iv in co._observed if iv.is_intraday and any(
+                        iv.name in s.bars and s.bars[iv.name].derived for s in symbols)]
+            if ends:
+                self.bounds = np.unique(np.concatenate([*ends, np.array([close], np.int64)]))
+
+        def on_step(t: int, changed: list[int]) -> None:
+            # the per-step pipeline before observers: clock, indicators, quality (throttled)
+            clock.advance_to(t)
+            sd.now_ns = t
+            if indicators is not None and changed:
+                with timed("indicators"):
+                    for i in changed:
+                        indicators.on_bars(symbols[i], changes(symbols[i]))
+            if t < close:
+                quality.update(sd, t)
+
+        self.on_step = on_step
+
+
 class SessionCoordinator:
     """Drives one backtest (or live session) over the configured days.
 
@@ -111,6 +163,13 @@ class SessionCoordinator:
         self.context = SessionContext(self)
         self._bar_observers: list[BarObserver] = [
             o for o in self.observers if isinstance(o, BarObserver)]
+        self._target_cache: dict[tuple[str, str], list[Any]] = {}
+        self._steps: _Stepper | None = None
+        # intervals observers named: their bars are handed out at their bucket ends even
+        # when the base bar that ends a bucket is missing (stepping alone would wait for
+        # the next base bar of any symbol)
+        self._observed = sorted({Interval.parse(i) for o in self._bar_observers
+                                 for i in (getattr(o, "intervals", None) or ())})
         self._stop_times = np.unique(np.asarray(list(stop_times), dtype=np.int64))
         self._pending: deque[tuple[str, str]] = deque()
         self._pending_lock = threading.Lock()
@@ -319,46 +378,58 @@ class SessionCoordinator:
                 delay = wall0 + (target - sim0) / self.config.speed - time.monotonic_ns()
                 if delay > 0:
                     self._stop.wait(delay / 1e9)
-            elif stepped and not self._step_bars(target):
-                continue  # interrupted before `target`: apply what was asked, then go on
+            elif stepped:
+                done, last = self._step_bars(target)
+                if not done:
+                    continue  # interrupted before `target`: apply what was asked, then go on
+                if last == target:  # stepped onto `target`: everything ending by then is out
+                    self._run_scanners(target)
+                    continue
+                self._flush_steps()
             self._advance(target)
             self._run_scanners(target)
+        self._flush_steps()
+        self._steps = None
         self._apply_pending()
 
-    def _step_bars(self, until: int) -> bool:
+    def _step_bars(self, until: int) -> tuple[bool, int | None]:
         """Bar by bar up to `until` in compiled code, calling observers for each closed bar
-        (and indicators at each step). False when interrupted before `until`."""
-        sd, clock = self.session_data, self.clock
-        symbols = [s for s in sd if s.is_loaded]
-        pipelines = [s.pipeline for s in symbols]
-        targets = [[self._targets(s.symbol, iv.interval.name) for iv in s.bars_in_pipeline_order]
-                   for s in symbols]
-        before = [(s.pipeline.pos, [len(iv.data) for iv in s.derived()]) for s in symbols]
-        indicators = self.indicators if self.indicators.wants_bars else None
+        (and indicators at each step). (False when interrupted before `until`, the time of
+        the last step or None)."""
+        steps = self._stepper()
+        bounds = steps.bounds[np.searchsorted(steps.bounds, self.now_ns, side="right"):]
+        last = step_until(steps.pipelines, until, steps.targets, self._interrupt,
+                          steps.on_step, self.session_data.lock, steps.watch, bounds)
+        return last is None or last >= until or not self._interrupt[0], last
 
-        quality = self.quality
-        close = sd.close_ns
+    def _stepper(self) -> _Stepper:
+        """What `step_until` needs for the loaded symbols, built once per session and set of
+        symbols (a session with stops at every 5m bucket end calls it 78 times a day)."""
+        sd = self.session_data
+        symbols = tuple(s for s in sd if s.is_loaded)
+        steps = self._steps
+        if steps is not None and steps.clock is self.clock and steps.symbols == symbols:
+            return steps
+        self._flush_steps()
+        steps = self._steps = _Stepper(self, symbols)
+        return steps
 
-        def on_step(t: int, changed: list[int]) -> None:
-            # the per-step pipeline before observers: clock, indicators, quality (throttled)
-            clock.advance_to(t)
-            sd.now_ns = t
-            if indicators is not None:
-                for i in changed:
-                    indicators.on_bars(symbols[i], changes(symbols[i]))
-            if t < close:
-                quality.update(sd, t)
-
-        last = step_until(pipelines, until, targets, self._interrupt, on_step, sd.lock)
-        with sd.lock:
-            for (pos, lengths), p, s in zip(before, pipelines, symbols, strict=True):
-                self.metrics.bars_processed += p.pos - pos
-                if p.pos > pos:
+    def _flush_steps(self) -> None:
+        """Count what the stepped symbols delivered and derived since the last count."""
+        steps = self._steps
+        if steps is None:
+            return
+        with self.session_data.lock:
+            for i, s in enumerate(steps.symbols):
+                pos, lengths = steps.before[i]
+                self.metrics.bars_processed += s.pipeline.pos - pos
+                if s.pipeline.pos > pos:
                     s.base.updated = True
-                for n, iv in zip(lengths, s.derived(), strict=True):
+                derived = s.derived()
+                for n, iv in zip(lengths, derived, strict=True):
                     self.metrics.bars_derived += len(iv.data) - n
                     iv.updated = iv.updated or len(iv.data) > n
-        return last is None or last >= until or not self._interrupt[0]
+                steps.before[i] = (s.pipeline.pos, [len(iv.data) for iv in derived])
 
     def _run_scanners(self, now: int) -> None:
         for op, symbol in self.scanners.run_due(now, self.session_data):
@@ -414,11 +485,18 @@ class SessionCoordinator:
     def _targets(self, symbol: str, interval: str) -> list[Any]:
         """The per-bar callbacks that want `symbol`'s bars of `interval` (an observer may
         name the intervals it wants in `intervals`); an internal base has none."""
+        key = (symbol, interval)
+        cached = self._target_cache.get(key)
+        if cached is not None:
+            return cached
         if all(interval != i.name for i in self.config.intervals):
-            return []
-        return [functools.partial(o.on_bar, self.context, symbol, interval)
-                for o in self._bar_observers
-                if (wanted := getattr(o, "intervals", None)) is None or interval in wanted]
+            targets = []
+        else:
+            targets = [functools.partial(o.on_bar, self.context, symbol, interval)
+                       for o in self._bar_observers
+                       if (wanted := getattr(o, "intervals", None)) is None or interval in wanted]
+        self._target_cache[key] = targets
+        return targets
 
     def _dispatch(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         for interval, n in changed:

@@ -282,6 +282,7 @@ class StrategyRunner:
         sd = self.session_data
         if self.result.broker is None:
             self._start_broker(sd)
+            self.context._get = sd.get
         self._handed = {}
         self._previous = {s.symbol: {k: v.value for k, v in s.indicators.items()
                                      if hasattr(v, "value")} for s in sd if s.is_loaded}
@@ -416,6 +417,8 @@ class TradingContext:
         self._runner = runner
         self._host = runner.host
         self._keys: dict[str, str] = {}
+        self._get: Callable[[str], SymbolSessionData | None] = (
+            lambda symbol: self._host.session_data.get(symbol))  # bound at the first session
 
     # --- time and symbols ------------------------------------------------------------------
 
@@ -471,24 +474,19 @@ class TradingContext:
         key = self._keys.get(spec)
         if key is None:
             key = self._keys[spec] = IndicatorSpec.parse(spec).key if "@" in spec else spec
-        s = self._host.session_data.get(symbol)
+        s = self._get(symbol)
         state = s.indicators.get(key) if s is not None else None
         if state is None:
             raise KeyError(f"{symbol}: no indicator {spec!r} (declare it in the strategy's "
                            f"indicators() or configure it)")
-        j = 0 if output is None else state.outputs.index(output)
-        if ago == 0:
-            return state.value[j]
         if ago < 0:
             raise ValueError(f"ago must be >= 0, got {ago}")
-        values = state.history(output)
-        n = len(values)
-        if ago < n:
-            return float(values[n - 1 - ago])
-        if ago == n:  # the last value before today's first bar
-            before = self._runner._previous.get(s.symbol, {}).get(key)
-            return before[j] if before is not None else NAN
-        return NAN
+        j = 0 if output is None else state.outputs.index(output)
+        value = state.at(ago, j)
+        if value == value or ago == 0 or ago != state.session_count:
+            return value
+        before = self._runner._previous.get(s.symbol, {}).get(key)  # yesterday's last value
+        return before[j] if before is not None else NAN
 
     def quality(self, symbol: str, interval: str) -> float:
         return self._interval(symbol, interval).quality

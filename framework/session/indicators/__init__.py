@@ -154,6 +154,13 @@ class IndicatorManager:
         self._specs()
         return bool(self._resolved) or self._follow
 
+    def intervals_watched(self) -> frozenset[str] | None:
+        """The intervals whose closed bars `on_bars` has work for (None: every interval:
+        intraday historical indicators follow the base)."""
+        if self._follow:
+            return None
+        return frozenset(r.spec.interval.name for r in self._specs())
+
     def history_days_needed(self) -> int:
         """Trailing trading days of history the indicators need every session (the windows
         of `update` indicators, the lookback of `compute` ones, historical periods)."""

@@ -136,6 +136,19 @@ class RunningIndicator:
         first = self.value[0]
         return self.error is None and first == first
 
+    def at(self, ago: int = 0, output: int = 0) -> float:
+        """The value of output number `output` `ago` bars of the interval before the last
+        one (0: the last); NaN while not ready, and before this session's first bar."""
+        if ago == 0:
+            return self.value[output]
+        values = self.history(self.outputs[output])
+        return float(values[len(values) - 1 - ago]) if ago < len(values) else NAN
+
+    @property
+    def session_count(self) -> int:
+        """Values recorded this session (one per closed bar of the interval)."""
+        return len(self._recorded(0)[1])
+
     def history(self, output: str | None = None) -> F64:
         """This session's value per closed bar of the interval (a new array; NaN while not
         ready), for `output` (default: the first)."""
@@ -205,6 +218,15 @@ class KernelState(RunningIndicator):
     def _recorded(self, j: int) -> tuple[int, F64]:
         out = self.bank.history(self.index, j)
         return self.bank.count(self.index) - len(out), out
+
+    def at(self, ago: int = 0, output: int = 0) -> float:
+        if self.error is not None:
+            return NAN
+        return self.bank.value(self.index, output, ago, self.warmup)
+
+    @property
+    def session_count(self) -> int:
+        return self.bank.recorded(self.index)
 
 
 class IndicatorState(RunningIndicator):
