@@ -51,6 +51,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "mismartera.plugins.exporters.csv",
     "mismartera.plugins.exporters.parquet",
     "mismartera.plugins.costs.builtin",
+    "mismartera.plugins.strategies.builtin",
 )
 """Built-in plugins, loaded by module name: the same road a third-party plugin takes."""
 

@@ -41,6 +41,15 @@ def backtest_options(fn):
                      help="Historical trading days before each session."),
         click.option("--indicator", "indicators", multiple=True,
                      help="Indicator SPEC, e.g. sma:period=20@5m (repeatable)."),
+        click.option("--strategy",
+                     help="Strategy SPEC NAME[:PARAM=VALUE,...][@INTERVAL], e.g. "
+                          "sma_cross:fast=10,slow=30@5m (see `mismartera plugins`)."),
+        click.option("--cash", help="Starting cash of the simulated broker (default 100000)."),
+        click.option("--commission",
+                     help="Commission SPEC: 0.005/share, 0.1% (of the notional), min=1 "
+                          "(per order), joined by commas: 0.005/share,min=1."),
+        click.option("--slippage-bps", help="Slippage in basis points (buys pay more, sells "
+                     "receive less, within the bar's range)."),
         click.option("--export", type=click.Path(dir_okay=False),
                      help="Write the last day's snapshot; the format follows the suffix: "
                           ".json (one document), .parquet (one file: every bar, indicator "
@@ -131,6 +140,8 @@ def _summary(session_data, elapsed: float) -> None:
     console.print(table)
     if indicators.row_count:
         console.print(indicators)
+    if session_data.strategy is not None:
+        console.print(_strategy_table(session_data.strategy))
     rejected = sum(m.rejected.values())
     rate = m.bars_processed / m.run_s if m.run_s > 0 else 0.0
     reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(m.rejected.items())) or "none"
@@ -140,6 +151,47 @@ def _summary(session_data, elapsed: float) -> None:
         f"rejected {rejected:,} ({reasons})\n"
         f"engine {m.run_s:.2f} s ({rate:,.0f} base bars/s), {elapsed:.2f} s in all"
     )
+
+
+STAT_ROWS = (("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"),
+             ("volatility", "volatility", "pct"), ("Sharpe", "sharpe", "num"),
+             ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
+             ("Calmar", "calmar", "num"), ("trades (closed)", "trades", "int"),
+             ("win rate", "win_rate", "pct"), ("profit factor", "profit_factor", "num"),
+             ("average trade", "avg_trade", "money"), ("exposure", "exposure", "pct"))
+
+
+def _stat(value, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{value * 100:,.2f}%"
+    if kind == "int":
+        return f"{value:,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.3f}"
+
+
+def _strategy_table(result):
+    """The strategy's main statistics (the run's summary)."""
+    from rich.table import Column
+
+    from mismartera.commands.tables import readable_table
+
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items()) or "no parameters"
+    at = f"@{result.interval}" if result.interval else ""
+    table = readable_table(Column("statistic", no_wrap=True), Column("value", justify="right"),
+                           title=f"strategy {result.name}{at} ({params})")
+    stats = result.stats
+    table.add_row("cash start", f"{result.cash_start:,.2f}")
+    table.add_row("equity end", f"{result.equity_end:,.2f}")
+    for label, key, kind in STAT_ROWS:
+        table.add_row(label, _stat(stats.get(key), kind))
+    table.add_row("orders", f"{len(result.orders):,}")
+    if result.errors:
+        table.add_row("errors", _errors_cell(result.errors))
+    return table
 
 
 @click.command()
