@@ -15,33 +15,23 @@ from mismartera.ext import kernels
 from mismartera.ext.indicator_bank import FIELDS, KernelBank
 from mismartera.ext.ring import BarRing
 from tests.reference.indicator_bank import ReferenceBank
+from tests.support.kernels import KERNELS, Kernel
 
 PERIOD = st.integers(1, 12)
 FIELD = st.sampled_from(FIELDS)
 
 
-def made(make, *params):
-    """Kernels of one kind with drawn parameters: (a maker of fresh ones, its fields)."""
-    return st.builds(partial, st.just(make), *params)
+@st.composite
+def bank_kernel(draw, kernel: Kernel):
+    """(a maker of fresh kernels of one kind with drawn parameters, the fields it reads): any
+    bar field for a kernel of one input."""
+    params = draw(kernel.params(PERIOD), label="params")
+    options = draw(kernel.stream_options, label="options")
+    fields = (draw(FIELD),) if len(kernel.inputs) == 1 else kernel.inputs
+    return partial(kernel.stream, *params, **options), fields
 
 
-def one_field(make, *params):
-    return st.tuples(made(make, *params), st.tuples(FIELD))
-
-
-KERNELS = st.one_of(
-    one_field(kernels.SMA, PERIOD),
-    one_field(kernels.EMA, PERIOD),
-    one_field(kernels.RSI, PERIOD),
-    one_field(kernels.RollingSum, PERIOD),
-    one_field(kernels.RollingMax, PERIOD),
-    one_field(kernels.RollingMin, PERIOD),
-    one_field(kernels.RollingStd, PERIOD, st.sampled_from([1.0, 2.5])),
-    one_field(kernels.BBands, PERIOD, st.sampled_from([2.0, 1.5]), st.sampled_from([2.0, 0.5])),
-    one_field(lambda s, f, g: kernels.MACD(min(f, s), s, g), PERIOD, PERIOD, PERIOD),
-    st.tuples(made(kernels.ATR, PERIOD), st.just(("high", "low", "close"))),
-    st.tuples(made(kernels.VWAP), st.just(("high", "low", "close", "volume"))),
-)
+KERNEL_SPECS = st.one_of(*(bank_kernel(kernel) for kernel in KERNELS))
 
 
 @st.composite
@@ -67,7 +57,7 @@ def assert_same(bank: KernelBank, ref: ReferenceBank) -> None:
             np.testing.assert_array_equal(bank.history(i, j), np.array(values, np.float64))
 
 
-@given(data=st.data(), specs=st.lists(st.tuples(KERNELS, st.integers(1, 30), st.integers(0, 3),
+@given(data=st.data(), specs=st.lists(st.tuples(KERNEL_SPECS, st.integers(1, 30), st.integers(0, 3),
                                                  st.booleans()), min_size=1, max_size=5),
        day_sizes=st.lists(st.integers(0, 25), max_size=4),
        sessions=st.lists(st.lists(st.integers(0, 40), max_size=6), min_size=1, max_size=3))

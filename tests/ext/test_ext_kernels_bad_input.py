@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mismartera.ext import kernels as k
-from tests.support.kernels import bits, feed
+from tests.support.kernels import KERNELS, Kernel, bits, feed
 
 # ---------------------------------------------------------------- non-finite input
 
@@ -49,57 +49,42 @@ def test_a_nan_close_only_drops_the_previous_close_term_of_atr():
 
 # ------------------------------------------------------------------ bad arguments
 
-BATCH_CALLS = {
-    "rolling_sum": lambda x, p: k.rolling_sum(x, p),
-    "sma": lambda x, p: k.sma(x, p),
-    "rolling_std": lambda x, p: k.rolling_std(x, p),
-    "rolling_max": lambda x, p: k.rolling_max(x, p),
-    "rolling_min": lambda x, p: k.rolling_min(x, p),
-    "ema": lambda x, p: k.ema(x, p),
-    "rsi": lambda x, p: k.rsi(x, p),
-    "atr": lambda x, p: k.atr(x, x, x, p),
-    "bbands": lambda x, p: k.bbands(x, p),
-    "macd_fast": lambda x, p: k.macd(x, p, 26, 9),
-    "macd_slow": lambda x, p: k.macd(x, 1, p, 9),
-    "macd_signal": lambda x, p: k.macd(x, 12, 26, p),
-}
-CLASSES = {
-    "RollingSum": lambda p: k.RollingSum(p),
-    "SMA": lambda p: k.SMA(p),
-    "RollingStd": lambda p: k.RollingStd(p),
-    "RollingMax": lambda p: k.RollingMax(p),
-    "RollingMin": lambda p: k.RollingMin(p),
-    "EMA": lambda p: k.EMA(p),
-    "RSI": lambda p: k.RSI(p),
-    "ATR": lambda p: k.ATR(p),
-    "BBands": lambda p: k.BBands(p),
-    "MACD": lambda p: k.MACD(1, 2, p),
-}
+# (kernel, the name of one of its window parameters), for every kernel and window parameter
+WINDOWS = [(kernel, window) for kernel in KERNELS for window in kernel.windows]
+WINDOW_IDS = [f"{kernel}-{window}" for kernel, window in WINDOWS]
 
 
-@pytest.mark.parametrize("name", sorted(BATCH_CALLS))
+def with_window(kernel: Kernel, window: str, value: int) -> tuple:
+    """The kernel's default parameters with one window parameter set to `value`."""
+    params = list(kernel.defaults)
+    params[kernel.windows.index(window)] = value
+    return tuple(params)
+
+
+def batch_on_ones(kernel: Kernel, params: tuple):
+    return kernel.run_batch([np.ones(5)] * len(kernel.inputs), params)
+
+
+@pytest.mark.parametrize(("kernel", "window"), WINDOWS, ids=WINDOW_IDS)
 @pytest.mark.parametrize("period", [0, -1, -(2**40)])
-def test_batch_rejects_a_period_below_one(name, period):
-    arg = {"macd_fast": "fast", "macd_slow": "slow", "macd_signal": "signal"}.get(name, "period")
-    with pytest.raises(ValueError, match=rf"^{arg} must be >= 1, got {period}$"):
-        BATCH_CALLS[name](np.ones(5), period)
+def test_batch_rejects_a_period_below_one(kernel, window, period):
+    with pytest.raises(ValueError, match=rf"^{window} must be >= 1, got {period}$"):
+        batch_on_ones(kernel, with_window(kernel, window, period))
 
 
-@pytest.mark.parametrize("name", sorted(BATCH_CALLS))
-def test_batch_takes_a_long_period_and_rejects_an_absurd_one(name):
-    arg = {"macd_fast": "fast", "macd_slow": "slow", "macd_signal": "signal"}.get(name, "period")
-    with pytest.raises(ValueError, match=rf"^{arg} must be <= {2**40}, got {2**40 + 1}$"):
-        BATCH_CALLS[name](np.ones(5), 2**40 + 1)
-    if name != "macd_fast":  # fast > slow is its own error
-        for out in np.atleast_2d(BATCH_CALLS[name](np.ones(5), 10**9)):
+@pytest.mark.parametrize(("kernel", "window"), WINDOWS, ids=WINDOW_IDS)
+def test_batch_takes_a_long_period_and_rejects_an_absurd_one(kernel, window):
+    with pytest.raises(ValueError, match=rf"^{window} must be <= {2**40}, got {2**40 + 1}$"):
+        batch_on_ones(kernel, with_window(kernel, window, 2**40 + 1))
+    if window != "fast":  # fast > slow is its own error
+        for out in np.atleast_2d(batch_on_ones(kernel, with_window(kernel, window, 10**9))):
             assert np.isnan(out).all() and len(out) == 5
 
 
-@pytest.mark.parametrize("name", sorted(CLASSES))
-def test_streaming_rejects_a_period_below_one(name):
-    arg = "signal" if name == "MACD" else "period"
-    with pytest.raises(ValueError, match=f"{arg} must be >= 1"):
-        CLASSES[name](0)
+@pytest.mark.parametrize(("kernel", "window"), WINDOWS, ids=WINDOW_IDS)
+def test_streaming_rejects_a_period_below_one(kernel, window):
+    with pytest.raises(ValueError, match=f"{window} must be >= 1"):
+        kernel.stream(*with_window(kernel, window, 0))
 
 
 def test_mismatched_lengths_name_the_argument():

@@ -6,6 +6,7 @@ import csv
 from datetime import datetime
 
 import numpy as np
+import pytest
 import talib
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,14 +17,15 @@ from tests.support.bench import load_bench
 from tests.support.data import require_data
 from tests.support.kernels import (
     ABS,
+    KERNELS,
     PERIOD,
     SERIES,
     VALUES,
+    Kernel,
     assert_close,
     bits,
     running_scale,
     sessions_of_bars,
-    sum_slack,
     window_scale,
 )
 
@@ -50,69 +52,39 @@ def hlc_walks(draw, max_size: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndar
 # ---------------------------------------------------------------- kernel == reference
 
 
-@given(SERIES, PERIOD)
-def test_rolling_sum_matches_reference(x, period):
-    assert_close(k.rolling_sum(x, period), ref.rolling_sum(x, period), sum_slack(x, period))
+def reference_columns(kernel: Kernel) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
+    """Input columns for a comparison with the reference (the session ids last for a kernel
+    that takes them): values of every magnitude, or positive bars for VWAP."""
+    if kernel.sessions:
+        return sessions_of_bars()
+    if len(kernel.inputs) == 1:
+        return SERIES.map(lambda x: (x,))
+    n = len(kernel.inputs)
+    return st.lists(st.tuples(*[VALUES] * n), max_size=25).map(
+        lambda rows: tuple(np.array([row[j] for row in rows], dtype=np.float64) for j in range(n))
+    )
 
 
-@given(SERIES, PERIOD)
-def test_sma_matches_reference(x, period):
-    assert_close(k.sma(x, period), ref.sma(x, period), sum_slack(x, period))
+def outputs(values) -> tuple:
+    return values if isinstance(values, tuple) else (values,)
 
 
-@given(SERIES, PERIOD)
-def test_rolling_std_matches_reference(x, period):
-    assert_close(k.rolling_std(x, period), ref.rolling_std(x, period), sum_slack(x, period))
-
-
-@given(SERIES, PERIOD)
-def test_rolling_max_and_min_equal_reference(x, period):
-    assert_close(k.rolling_max(x, period), ref.rolling_max(x, period), rel=0.0)
-    assert_close(k.rolling_min(x, period), ref.rolling_min(x, period), rel=0.0)
-
-
-@given(SERIES, PERIOD)
-def test_ema_matches_reference(x, period):
-    assert_close(k.ema(x, period), ref.ema(x, period), ABS * running_scale(x))
-
-
-@given(SERIES, PERIOD)
-def test_rsi_matches_reference(x, period):
-    assert_close(k.rsi(x, period), ref.rsi(x, period), 1e-9)  # RSI lives in [0, 100]
-
-
-@given(st.data(), PERIOD)
-def test_atr_matches_reference(data, period):
-    rows = data.draw(st.lists(st.tuples(VALUES, VALUES, VALUES), max_size=25))
-    h, lo, c = (np.array([row[j] for row in rows], dtype=np.float64) for j in range(3))
-    assert_close(k.atr(h, lo, c, period), ref.atr(h, lo, c, period), ABS * running_scale(h, lo, c))
-
-
-@given(sessions_of_bars())
-def test_vwap_matches_reference(bars):
-    h, lo, c, v, ids = bars
-    assert_close(k.vwap(h, lo, c, v, ids), ref.vwap(h, lo, c, v, ids))
-
-
-MACD_PERIODS = st.tuples(st.integers(1, 12), st.integers(0, 12), st.integers(1, 10)).map(
-    lambda t: (t[0], t[0] + t[1], t[2])
-)
-
-
-@given(SERIES, MACD_PERIODS)
-def test_macd_matches_reference(x, periods):
-    scale = ABS * running_scale(x)
-    for got, want in zip(k.macd(x, *periods), ref.macd(x, *periods), strict=True):
-        assert_close(got, want, scale)
+@pytest.mark.parametrize("kernel", KERNELS, ids=str)
+@given(data=st.data())
+def test_batch_matches_the_reference(kernel, data):
+    columns = data.draw(reference_columns(kernel), label="columns")
+    params = data.draw(kernel.params(PERIOD), label="params")
+    got = outputs(kernel.batch(*columns, *params))
+    want = outputs(kernel.reference(*columns, *params))
+    assert len(got) == len(want)
+    slack = kernel.slack(columns[: len(kernel.inputs)], *params)
+    for g, w in zip(got, want, strict=True):
+        assert_close(g, w, slack, rel=kernel.rel)
 
 
 @given(SERIES, PERIOD, st.floats(-3, 3), st.floats(-3, 3))
-def test_bbands_match_reference(x, period, up, dn):
-    slack = sum_slack(x, period) * (1 + max(abs(up), abs(dn)))
-    got = k.bbands(x, period, up, dn)
-    for g, w in zip(got, ref.bbands(x, period, up, dn), strict=True):
-        assert_close(g, w, slack)
-    assert bits(got[1]) == bits(k.sma(x, period))
+def test_the_middle_band_is_the_sma(x, period, up, dn):
+    assert bits(k.bbands(x, period, up, dn)[1]) == bits(k.sma(x, period))
 
 
 # --------------------------------------------------------------------- against TA-Lib

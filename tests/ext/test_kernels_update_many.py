@@ -9,37 +9,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mismartera.ext import kernels
-
-SINGLE = {
-    "RollingSum": lambda p: kernels.RollingSum(p),
-    "SMA": lambda p: kernels.SMA(p),
-    "RollingStd": lambda p: kernels.RollingStd(p),
-    "RollingMax": lambda p: kernels.RollingMax(p),
-    "RollingMin": lambda p: kernels.RollingMin(p),
-    "EMA": lambda p: kernels.EMA(p),
-    "RSI": lambda p: kernels.RSI(p),
-    "BBands": lambda p: kernels.BBands(p, 2.0, 1.5),
-    "MACD": lambda p: kernels.MACD(max(1, p // 2), p, 3),
-}
-BARS = {
-    "ATR": (lambda p: kernels.ATR(p), 3),
-    "VWAP": (lambda p: kernels.VWAP(), 4),
-}
+from tests.support.kernels import KERNELS
 
 
 @st.composite
-def series(draw, columns: int = 1):
+def series(draw, fields: tuple[str, ...]):
+    """The columns `fields` of random-walk bars."""
     n = draw(st.integers(0, 80))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     if draw(st.booleans()):
         close[rng.random(n) < 0.4] = 100.0  # repeated values: constant windows
-    if columns == 1:
+    if fields == ("close",):
         return (close,)
     high = close * (1 + np.abs(rng.normal(0, 0.003, n)))
     low = close * (1 - np.abs(rng.normal(0, 0.003, n)))
     volume = np.floor(rng.exponential(100, n)) * (rng.random(n) < 0.9)
-    return (high, low, close, volume)[:columns]
+    bars = {"high": high, "low": low, "close": close, "volume": volume}
+    return tuple(bars[field] for field in fields)
 
 
 def chunks(draw, n: int) -> list[int]:
@@ -65,20 +52,24 @@ def in_chunks(kernel, columns, sizes) -> np.ndarray:
     return np.hstack(parts) if parts else np.empty((1, 0))
 
 
-@given(data=st.data(), name=st.sampled_from(sorted(SINGLE) + sorted(BARS)),
-       period=st.integers(1, 12))
-def test_update_many_equals_repeated_update(data, name, period):
-    make, width = (SINGLE[name], 1) if name in SINGLE else BARS[name]
-    columns = data.draw(series(width))
+@given(data=st.data(), kernel=st.sampled_from(KERNELS))
+def test_update_many_equals_repeated_update(data, kernel):
+    params = data.draw(kernel.params(st.integers(1, 12)), label="params")
+    options = data.draw(kernel.stream_options, label="options")
+
+    def make():
+        return kernel.stream(*params, **options)
+
+    columns = data.draw(series(kernel.inputs))
     sizes = chunks(data.draw, len(columns[0]))
-    want = one_by_one(make(period), columns)
-    kernel = make(period)
-    got = in_chunks(kernel, columns, sizes)
+    want = one_by_one(make(), columns)
+    chunked = make()
+    got = in_chunks(chunked, columns, sizes)
     if len(columns[0]):
         np.testing.assert_array_equal(got, want)
-    probe = make(period)  # the state after update_many is the state after the updates
+    probe = make()  # the state after update_many is the state after the updates
     one_by_one(probe, columns)
-    assert kernel.ready == probe.ready
+    assert chunked.ready == probe.ready
 
 
 def test_update_many_accepts_read_only_views_and_checks_lengths():

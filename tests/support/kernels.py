@@ -1,4 +1,9 @@
-"""Strategies, tolerances and comparisons shared by the tests/test_ext_kernels_*.py modules.
+"""The kernel registry, and the strategies, tolerances and comparisons shared by the kernel
+tests (tests/ext/test_ext_kernels_*.py, test_kernels_update_many.py, test_ext_indicator_bank.py).
+
+`KERNELS` names every kernel of mismartera.ext.kernels once: its streaming class, its batch
+function, its pure-Python reference, the bar fields it reads and its parameters; the tests
+parametrize over it instead of keeping their own tables.
 
 Tolerances. The reference computes each window from scratch (exact sums and standard
 deviations, rounded once), so kernels are held to 1e-9 relative plus an absolute slack:
@@ -12,8 +17,15 @@ one. TA-Lib is held to the same bounds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from hypothesis import strategies as st
+
+from mismartera.ext import kernels as k
+from tests.reference import kernels as ref
 
 REL = 1e-9
 ABS = 1e-12
@@ -94,3 +106,90 @@ def sessions_of_bars(draw):
 
 def feed(indicator, *columns) -> list:
     return [indicator.update(*row) for row in zip(*columns, strict=True)]
+
+
+# ------------------------------------------------------------------------- the registry
+
+
+def _no_slack(columns, *params) -> float:
+    return 0.0
+
+
+NO_OPTIONS: st.SearchStrategy[dict] = st.just({})
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel as every kernel test sees it. `batch` and `reference` take the input
+    columns, then (`sessions`) the session ids, then the parameters; `stream` takes the
+    parameters (and `stream_options`) and `update` takes one value of each input column."""
+
+    name: str
+    stream: type
+    batch: Callable[..., Any]
+    reference: Callable[..., Any]
+    inputs: tuple[str, ...]  # the bar fields it reads, in call order
+    params: Callable[[st.SearchStrategy[int]], st.SearchStrategy[tuple]]  # given the periods
+    defaults: tuple = ()  # one valid set of parameters
+    windows: tuple[str, ...] = ()  # the integer parameters (the first ones), by name
+    lookback: Callable[..., int] | None = None  # leading NaNs of the output (None: no fixed one)
+    slack: Callable[..., Any] = _no_slack  # absolute tolerance against the reference
+    rel: float = REL  # relative tolerance against the reference
+    sessions: bool = False  # batch and reference take session ids after the columns
+    stream_options: st.SearchStrategy[dict] = NO_OPTIONS  # keywords only the class takes
+
+    def __str__(self) -> str:
+        return self.name
+
+    def run_batch(self, columns, params: tuple = ()):
+        """The batch function over `columns` as one session."""
+        ids = (np.zeros(len(columns[0]), np.int64),) if self.sessions else ()
+        return self.batch(*columns, *ids, *params)
+
+
+def _one_period(periods: st.SearchStrategy[int]) -> st.SearchStrategy[tuple]:
+    return st.tuples(periods)
+
+
+def _windowed(name: str, stream: type) -> Kernel:
+    return Kernel(name, stream, getattr(k, name), getattr(ref, name), ("close",), _one_period,
+                  defaults=(5,), windows=("period",), lookback=lambda p: p - 1,
+                  slack=lambda columns, p: sum_slack(columns[0], p))
+
+
+NBDEV = st.floats(-3, 3)
+
+KERNELS: tuple[Kernel, ...] = (
+    _windowed("rolling_sum", k.RollingSum),
+    _windowed("sma", k.SMA),
+    Kernel("rolling_std", k.RollingStd, k.rolling_std, ref.rolling_std, ("close",), _one_period,
+           defaults=(5,), windows=("period",), lookback=lambda p: p - 1,
+           slack=lambda columns, p: sum_slack(columns[0], p),
+           stream_options=st.fixed_dictionaries({"nbdev": st.sampled_from([1.0, 2.5])})),
+    Kernel("rolling_max", k.RollingMax, k.rolling_max, ref.rolling_max, ("close",), _one_period,
+           defaults=(5,), windows=("period",), lookback=lambda p: p - 1, rel=0.0),
+    Kernel("rolling_min", k.RollingMin, k.rolling_min, ref.rolling_min, ("close",), _one_period,
+           defaults=(5,), windows=("period",), lookback=lambda p: p - 1, rel=0.0),
+    Kernel("ema", k.EMA, k.ema, ref.ema, ("close",), _one_period, defaults=(5,),
+           windows=("period",), lookback=lambda p: p - 1,
+           slack=lambda columns, p: ABS * running_scale(columns[0])),
+    Kernel("rsi", k.RSI, k.rsi, ref.rsi, ("close",), _one_period, defaults=(5,),
+           windows=("period",), lookback=lambda p: p,
+           slack=lambda columns, p: 1e-9),  # RSI lives in [0, 100]
+    Kernel("atr", k.ATR, k.atr, ref.atr, ("high", "low", "close"), _one_period, defaults=(5,),
+           windows=("period",), lookback=lambda p: p,
+           slack=lambda columns, p: ABS * running_scale(*columns)),
+    Kernel("bbands", k.BBands, k.bbands, ref.bbands, ("close",),
+           lambda periods: st.tuples(periods, NBDEV, NBDEV), defaults=(5, 2.0, 2.0),
+           windows=("period",), lookback=lambda p, up, dn: p - 1,
+           slack=lambda columns, p, up, dn: sum_slack(columns[0], p) * (1 + max(abs(up), abs(dn)))),
+    Kernel("macd", k.MACD, k.macd, ref.macd, ("close",),
+           lambda periods: st.tuples(periods, periods, periods).map(
+               lambda t: (min(t[0], t[1]), max(t[0], t[1]), t[2])),
+           defaults=(12, 26, 9), windows=("fast", "slow", "signal"),
+           lookback=lambda fast, slow, signal: slow + signal - 2,
+           slack=lambda columns, *periods: ABS * running_scale(columns[0])),
+    Kernel("vwap", k.VWAP, k.vwap, ref.vwap, ("high", "low", "close", "volume"),
+           lambda periods: st.just(()), sessions=True),
+)
+BY_NAME = {kernel.name: kernel for kernel in KERNELS}
