@@ -9,11 +9,9 @@ import pytest
 from mismartera.export import snapshot
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.shell.runner import STOPPED
-from tests.support import shell as shell_helpers
 from tests.support.engine import CALENDAR, dumps, plugins
 from tests.support.shell import DAY, Gate, Shell, write_session
 
-gated = shell_helpers.gated  # the shared fixture, found by pytest under this name
 OPEN = CALENDAR.local_ns(DAY, 9, 30)
 MINUTE = 60 * 10**9
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from mismartera.shell.runner import FAILED, FINISHED
-from tests.support import shell as shell_helpers
 from tests.support.shell import Shell, write_session
-
-gated = shell_helpers.gated  # the shared fixture, found by pytest under this name
 
 
 def test_errors_are_one_line_and_the_shell_goes_on(tmp_path):

@@ -22,10 +22,7 @@ from mismartera.config import (
 )
 from mismartera.errors import ConfigError
 from mismartera.intervals import Interval, Period
-from tests.support import config as config_helpers
 from tests.support.config import INTERVALS, write
-
-in_tmp = config_helpers.in_tmp  # the shared fixture, found by pytest under this name
 
 CONTRACT_FILE = """\
 [session]

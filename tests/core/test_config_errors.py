@@ -9,10 +9,7 @@ import pytest
 
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError
-from tests.support import config as config_helpers
 from tests.support.config import INTERVALS, write
-
-in_tmp = config_helpers.in_tmp  # the shared fixture, found by pytest under this name
 
 
 def error_of(text: str, name: str = "session.toml") -> str:

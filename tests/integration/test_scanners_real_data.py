@@ -13,7 +13,6 @@ import pytest
 
 from mismartera.plugins.scanners import gap
 from mismartera.session.scanner import parse_params
-from tests.support import scanners as scanner_helpers
 from tests.support.engine import dumps
 from tests.support.scanners import (
     AUG,
@@ -26,9 +25,6 @@ from tests.support.scanners import (
     run,
 )
 
-aug = scanner_helpers.aug  # the shared fixtures, found by pytest under these names
-aug_full = scanner_helpers.aug_full
-harness = scanner_helpers.harness
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scanners.md"
 NOV = [datetime.date(2014, 11, d) for d in (19, 20, 21, 24, 25, 26, 28)] + [
     datetime.date(2014, 12, d) for d in (1, 2, 3)]

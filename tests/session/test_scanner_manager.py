@@ -11,7 +11,6 @@ from mismartera.config import ScannerSpec
 from mismartera.errors import ConfigError, PluginError, UserError
 from mismartera.session.data import SessionData, SymbolSessionData
 from mismartera.session.scanner import Param, ScanResult, parse_params, scan_times
-from tests.support import scanners as scanner_helpers
 from tests.support.engine import CALENDAR, dumps
 from tests.support.scanners import (
     AUG,
@@ -26,10 +25,6 @@ from tests.support.scanners import (
     run,
     session_of,
 )
-
-aug = scanner_helpers.aug  # the shared fixtures, found by pytest under these names
-aug_full = scanner_helpers.aug_full
-harness = scanner_helpers.harness
 
 
 def spec(**kwargs) -> ScannerSpec:
@@ -78,7 +73,6 @@ def test_next_time_is_the_next_run_strictly_after_now(harness):
     assert m.next_time(ns(day, 11, 45)) == ns(day, 12, 0)
     assert m.next_time(ns(day, 15, 30)) is None
     sd = SessionData()
-    sd.date = day
     m.run_due(ns(day, 10, 30), sd)  # both due: each runs once
     logs = [e.scanner.log for e in m.entries]
     assert [[t for t, *_ in log] for log in logs] == [[ns(day, 10, 30)], [ns(day, 10, 30)]]

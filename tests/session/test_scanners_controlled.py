@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from mismartera.intervals import Interval
 from mismartera.plugins.scanners import gap, volume_surge
 from mismartera.session.scanner import ClosedBarsSource, DayCache, ScanResult, parse_params
-from tests.support import scanners as scanner_helpers
 from tests.support.engine import CALENDAR
 from tests.support.scanners import (
     AUG,
@@ -27,8 +26,6 @@ from tests.support.scanners import (
     ns,
     session_of,
 )
-
-harness = scanner_helpers.harness  # the shared fixture, found by pytest under this name
 
 
 def opened(ts: int, open_: float, close: float, volume: float = 100.0):

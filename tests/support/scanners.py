@@ -12,7 +12,6 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pytest
 
 from mismartera import hookimpl
 from mismartera.bars import Bars
@@ -129,20 +128,12 @@ def run(harness, cfg: SessionConfig):
     return coordinator, docs, log
 
 
-@pytest.fixture(scope="module")
-def aug(shared_data, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("aug2021")
+def copy_aug(data: Path, folder: Path) -> Path:
+    """Copy AAPL, MSFT and TSLA of August 2021 from the data folder into `folder`."""
     for sym in ("AAPL", "MSFT", "TSLA"):
         name = f"{sym}_2021-08.csv"
-        shutil.copy(shared_data / "minute" / name, folder / name)
+        shutil.copy(data / "minute" / name, folder / name)
     return folder
-
-
-@pytest.fixture(scope="module")
-def aug_full(aug):
-    """A run that had all three symbols from the start, no scanners."""
-    _, docs, _ = run(None, config(aug, ["AAPL", "MSFT", "TSLA"], AUG[0], AUG[-1]))
-    return docs
 
 
 # --- test scanners ------------------------------------------------------------------------------
@@ -218,13 +209,6 @@ class ScannersForTests:
         register("bad_setup", BadSetup)
         register("bad_teardown", BadTeardown)
         register("adder", Adder)
-
-
-@pytest.fixture
-def harness(mismartera_plugins):
-    with_builtins(mismartera_plugins)
-    mismartera_plugins.register(ScannersForTests, name="test-scanners")
-    return mismartera_plugins
 
 
 def manager(harness, *scanners, source=None) -> ScannerManager:

@@ -8,11 +8,10 @@ import queue
 import threading
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from mismartera.shell import ShellApp
-from tests.support.engine import CALENDAR, plugins
+from tests.support.engine import plugins
 
 DAY = datetime.date(2014, 12, 1)
 
@@ -86,14 +85,3 @@ class Shell:
         o, e = len(self.out.getvalue()), len(self.err.getvalue())
         ok = self.app.execute(line)
         return ok, self.out.getvalue()[o:], self.err.getvalue()[e:]
-
-
-@pytest.fixture
-def gated(tmp_path):
-    """A shell whose sessions are held at 10:00 and 11:00 of 2014-12-01."""
-    gate = Gate(CALENDAR.local_ns(DAY, 10, 0), CALENDAR.local_ns(DAY, 11, 0))
-    shell = Shell(observers=[gate], confirm_timeout=0.05)
-    yield shell, gate, tmp_path
-    gate.release(10)
-    shell.app.close()
-    assert shell.app.run is None or shell.app.run.done
