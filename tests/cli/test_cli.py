@@ -92,17 +92,49 @@ def test_errors_are_one_line_with_exit_status(mismartera_plugins, exc, code, mes
     assert "Traceback" not in result.output
 
 
-def test_debug_shows_the_traceback(mismartera_plugins):
-    class Plugin:
-        @hookimpl
-        def register_commands(self, cli):
-            @cli.command()
-            def fail():
-                raise ConfigError("bad key")
+FAILING_COMMAND = """\
+import sys
 
-    mismartera_plugins.register(Plugin(), name="failing")
-    result = mismartera_plugins.invoke(["--debug", "fail"])
-    assert isinstance(result.exception, ConfigError)
+from mismartera import hookimpl
+from mismartera.cli import App, cli
+from mismartera.errors import ConfigError
+from mismartera.plugin_manager import PluginManager
+
+
+def read_the_bad_key():
+    raise ConfigError("bad key")
+
+
+class Plugin:
+    @hookimpl
+    def register_commands(self, cli):
+        @cli.command()
+        def fail():
+            read_the_bad_key()
+
+
+manager = PluginManager(load_entry_points=False)
+manager.register_plugin(Plugin(), name="failing")
+cli(sys.argv[1:], prog_name="mismartera", obj=App(_plugins=manager))
+"""
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    """What the user sees: the whole traceback down to the raising function, then the error."""
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING_COMMAND)
+    result = subprocess.run([sys.executable, str(script), "--debug", "fail"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert "in fail" in result.stderr
+    assert "in read_the_bad_key" in result.stderr
+    assert '    raise ConfigError("bad key")' in lines
+    assert lines[-1] == "mismartera.errors.ConfigError: bad key"
+    without = subprocess.run([sys.executable, str(script), "fail"],
+                             capture_output=True, text=True, timeout=120)
+    assert (without.returncode, without.stderr) == (2, "Error: bad key\n")
 
 
 def test_usage_error_exits_2():

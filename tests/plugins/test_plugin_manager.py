@@ -77,10 +77,16 @@ def test_unknown_name_lists_available_and_failed_plugins():
     lines: list[str] = []
     manager = PluginManager(builtins=("mismartera.does_not_exist_module_x",),
                             load_entry_points=False, warn=lines.append)
-    manager.register_plugin(indicator_plugin("p", "sma_like"))
-    with pytest.raises(PluginError, match=r"indicators\[0\].name: unknown indicator 'sma_lke' "
-                                          r"\(did you mean 'sma_like'\?\); available: sma_like"):
+    manager.register_plugin(indicator_plugin("p", "sma_like", "ema_like"))
+    with pytest.raises(PluginError) as caught:
         manager.get("indicator", "sma_lke", key="indicators[0].name")
+    failed = (f"plugin mismartera-does_not_exist_module_x (mismartera "
+              f"{metadata.version('mismartera')}) failed to load: ModuleNotFoundError: "
+              f"No module named 'mismartera.does_not_exist_module_x'")
+    assert str(caught.value) == (
+        "indicators[0].name: unknown indicator 'sma_lke' (did you mean 'sma_like'?); "
+        f"available: ema_like, sma_like; {failed}")
+    assert lines == [f"Warning: {failed}"]
 
 
 def test_broken_builtin_is_one_warning_line_and_the_rest_loads():
