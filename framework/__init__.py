@@ -74,9 +74,10 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # every lazily loaded name, so that a type checker sees its real type
     from mismartera.bars import Bars as Bars
     from mismartera.calendar import TimeManager as TimeManager
+    from mismartera.config import SessionConfig as SessionConfig
     from mismartera.errors import ConfigError as ConfigError
     from mismartera.errors import DataError as DataError
     from mismartera.errors import PluginError as PluginError
@@ -84,6 +85,14 @@ if TYPE_CHECKING:
     from mismartera.intervals import Interval as Interval
     from mismartera.intervals import Period as Period
     from mismartera.plugin_manager import PluginManager as PluginManager
+    from mismartera.session.data import SessionData as SessionData
+    from mismartera.session.indicators import Indicator as Indicator
+    from mismartera.session.indicators import Window as Window
+    from mismartera.session.run import run_backtest as run_backtest
+    from mismartera.session.scanner import Param as Param
+    from mismartera.session.scanner import ScanContext as ScanContext
+    from mismartera.session.scanner import Scanner as Scanner
+    from mismartera.session.scanner import ScanResult as ScanResult
     from mismartera.sources import DataSource as DataSource
     from mismartera.trading.strategy import Strategy as Strategy
     from mismartera.trading.strategy import StrategyContext as StrategyContext

@@ -68,12 +68,13 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
         doc: dict[str, Any] = {"schema": SCHEMA}
         if since is not None:
             doc["delta"] = True
+        day = session_data.day
         doc["session"] = {
-            "date": session_data.date.isoformat() if session_data.date else None,
+            "date": day.date.isoformat() if day is not None else None,
             "exchange": session_data.exchange,
             "mode": session_data.mode,
-            "open": fmt(session_data.open_ns) if session_data.open_ns is not None else None,
-            "close": fmt(session_data.close_ns) if session_data.close_ns is not None else None,
+            "open": fmt(day.open_ns) if day is not None else None,
+            "close": fmt(day.close_ns) if day is not None else None,
             "active": session_data.active,
         }
         symbols: dict[str, Any] = {}
@@ -180,8 +181,9 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
 def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Write `path` through a temporary file in the same folder and rename it into place,
     so readers see the old file or the new one, never half of one."""
-    text_args = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-    with atomic_paths([path]) as (tmp,), open(tmp, mode, **text_args) as fh:
+    with atomic_paths([path]) as (tmp,), (
+            open(tmp, mode) if "b" in mode else open(tmp, mode, encoding="utf-8", newline="")
+    ) as fh:
         yield fh
 
 

@@ -32,7 +32,7 @@ from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.ext.pipeline import step_until
 from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
-from mismartera.session.data import SessionData, SymbolSessionData
+from mismartera.session.data import SessionData, SessionDay, SymbolSessionData
 from mismartera.session.indicators import IndicatorManager
 from mismartera.session.loader import BarLoader
 from mismartera.session.metrics import PerformanceMetrics
@@ -97,18 +97,16 @@ class _Stepper:
             for i, s in enumerate(symbols):
                 for k, iv in enumerate(s.bars_in_pipeline_order):
                     self.watch[i, k] = iv.interval.name in watched
-        close = sd.close_ns
+        open_ns, close = sd.today.open_ns, sd.today.close_ns
         timed = co.metrics.timed
         # the bucket ends of the derived intervals observers named: steps even when the base
         # bar ending a bucket is missing, so its bar is handed out at its end
         self.bounds = np.empty(0, np.int64)
-        open_ns = sd.open_ns
-        if open_ns is not None and close is not None:
-            ends = [np.arange(open_ns + iv.ns, close, iv.ns, dtype=np.int64)
-                    for iv in co._observed if iv.is_intraday and any(
-                        iv.name in s.bars and s.bars[iv.name].derived for s in symbols)]
-            if ends:
-                self.bounds = np.unique(np.concatenate([*ends, np.array([close], np.int64)]))
+        ends = [np.arange(open_ns + iv.ns, close, iv.ns, dtype=np.int64)
+                for iv in co._observed if iv.is_intraday and any(
+                    iv.name in s.bars and s.bars[iv.name].derived for s in symbols)]
+        if ends:
+            self.bounds = np.unique(np.concatenate([*ends, np.array([close], np.int64)]))
 
         def on_step(t: int, changed: list[int]) -> None:
             # the per-step pipeline before observers: clock, indicators, quality (throttled)
@@ -151,13 +149,13 @@ class SessionCoordinator:
             config = self.trader.config.validate()
         self.config = config
         self.source = source if source is not None else self._make_source()
-        self.session_data = SessionData(config.exchange, config.mode)
-        self.metrics = PerformanceMetrics()
+        self.session_data: SessionData = SessionData(config.exchange, config.mode)
+        self.metrics: PerformanceMetrics = PerformanceMetrics()
         self.session_data.metrics = self.metrics
         self.session_data.strategy = self.trader.result if self.trader is not None else None
         self.processor = DataProcessor()
-        self.quality = DataQualityManager(config.quality_interval_s)
-        self.indicators = IndicatorManager(config, self.plugins)
+        self.quality: DataQualityManager = DataQualityManager(config.quality_interval_s)
+        self.indicators: IndicatorManager = IndicatorManager(config, self.plugins)
         self.scanners = ScannerManager(config, self.plugins, self.calendar, self.source)
         self.observers = [*([self.trader] if self.trader is not None else []), *observers]
         self.context = SessionContext(self)
@@ -168,7 +166,7 @@ class SessionCoordinator:
         # intervals observers named: their bars are handed out at their bucket ends even
         # when the base bar that ends a bucket is missing (stepping alone would wait for
         # the next base bar of any symbol)
-        self._observed = sorted({Interval.parse(i) for o in self._bar_observers
+        self._observed: list[Interval] = sorted({Interval.parse(i) for o in self._bar_observers
                                  for i in (getattr(o, "intervals", None) or ())})
         self._stop_times = np.unique(np.asarray(list(stop_times), dtype=np.int64))
         self._pending: deque[tuple[str, str]] = deque()
@@ -262,6 +260,8 @@ class SessionCoordinator:
 
     def _validate(self) -> None:
         cfg = self.config
+        if cfg.start is None or cfg.end is None:  # validate() asks a backtest for both
+            raise ConfigError(f"{cfg.origin}: a session needs a start and an end date")
         self.days = self.loader.days = self.calendar.trading_days(cfg.start, cfg.end)
         if not self.days:
             raise ConfigError(f"{cfg.origin}: no {cfg.exchange} trading day between "
@@ -279,17 +279,23 @@ class SessionCoordinator:
     def _teardown(self) -> None:
         for component in self.components:
             component.teardown()
-        self.loader.forget_until(self.session_data.date)
+        self.loader.forget_until(self.session_data.today.date)
 
     # phase 2 ------------------------------------------------------------------------------
 
+    def _session_day(self, day: datetime.date) -> SessionDay:
+        """The session on `day` (one of the run's trading days)."""
+        session = self.calendar.session(day)
+        if session is None:
+            raise RuntimeError(f"{day} is not a {self.config.exchange} trading day")
+        return SessionDay(day, int(session[0]), int(session[1]))
+
     def _initialise(self, day: datetime.date) -> None:
         sd = self.session_data
-        session = self.calendar.session(day)
-        assert session is not None
-        open_ns, close_ns = int(session[0]), int(session[1])
+        today = self._session_day(day)
+        open_ns, close_ns = today.open_ns, today.close_ns
         with sd.lock:
-            sd.date, sd.open_ns, sd.close_ns, sd.now_ns = day, open_ns, close_ns, open_ns
+            sd.day, sd.now_ns = today, open_ns
             sd.errors.clear()  # a day's snapshot carries that day's errors
             self.clock = BacktestClock(open_ns, limit=close_ns)
             for component in self.components:
@@ -349,8 +355,10 @@ class SessionCoordinator:
         """Today's base bars into the symbol's queue; the rest skipped and counted."""
         sd = self.session_data
         raw = self.loader.day_bars(symbol_data.symbol, symbol_data.base_interval, day)
+        today = sd.today
         counts = dict(zip(("invalid", "duplicate", "misaligned", "outside_session"),
-                          symbol_data.pipeline.load(*raw, sd.open_ns, sd.close_ns), strict=True))
+                          symbol_data.pipeline.load(*raw, today.open_ns, today.close_ns),
+                          strict=True))
         counts = {k: v for k, v in counts.items() if v}
         symbol_data.rejected.update(counts)
         self.metrics.rejected.update(counts)
@@ -363,8 +371,8 @@ class SessionCoordinator:
 
     def _stream(self) -> None:
         sd, clock = self.session_data, self.clock
-        assert clock is not None and sd.close_ns is not None
-        close = sd.close_ns
+        assert clock is not None  # set by _initialise
+        close = sd.today.close_ns
         paced = self.config.speed > 0
         stepped = bool(self._bar_observers) and not paced
         wall0, sim0 = time.monotonic_ns(), clock.now
@@ -456,7 +464,8 @@ class SessionCoordinator:
     def _advance(self, t: int) -> None:
         """Move the clock to `t`: deliver base bars closed by then, close derived bars,
         update indicators, quality (throttled) and observers."""
-        sd = self.session_data
+        sd, clock = self.session_data, self.clock
+        assert clock is not None  # set by _initialise
         observed: list[tuple[SymbolSessionData, list[tuple[str, int]]]] = []
         with sd.lock:
             for symbol_data in sd:
@@ -466,8 +475,8 @@ class SessionCoordinator:
                 if changed and self._bar_observers:
                     observed.append((symbol_data, changed))
             sd.now_ns = t
-            self.clock.advance_to(t)
-            if t < sd.close_ns:  # at the close, phase 4 computes the final quality
+            clock.advance_to(t)
+            if t < sd.today.close_ns:  # at the close, phase 4 computes the final quality
                 self.quality.update(sd, t)
         for symbol_data, changed in observed:
             self._dispatch(symbol_data, changed)
@@ -521,9 +530,10 @@ class SessionCoordinator:
             if op == "add" and symbol not in sd:
                 with sd.lock:
                     symbol_data = self._register(symbol)
-                    if sd.open_ns is not None and sd.close_ns is not None:
-                        symbol_data.start_session(sd.open_ns, sd.close_ns)
-                        self._load(symbol_data, sd.date)
+                    today = sd.day
+                    if today is not None:
+                        symbol_data.start_session(today.open_ns, today.close_ns)
+                        self._load(symbol_data, today.date)
                         if symbol_data.is_loaded:  # catch up to the clock
                             self._deliver(symbol_data, self.now_ns)
                             self.quality.update_symbol(sd, symbol_data, self.now_ns)
@@ -540,8 +550,8 @@ class SessionCoordinator:
     def _end(self, day: datetime.date) -> None:
         sd = self.session_data
         with sd.lock:
-            if sd.close_ns is not None:  # a stopped session is not scored past its clock
-                self.quality.update(sd, min(self.now_ns, sd.close_ns), force=True)
+            if sd.day is not None:  # a stopped session is not scored past its clock
+                self.quality.update(sd, min(self.now_ns, sd.day.close_ns), force=True)
             sd.active = False
             self.metrics.trading_days += 1
             delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]
@@ -562,7 +572,7 @@ class SessionCoordinator:
         sd = self.session_data
         if max(self.config.trailing_days, self.indicators.history_days_needed()) == 0:
             return
-        if sd.close_ns is None or self.now_ns < sd.close_ns:
+        if sd.day is None or self.now_ns < sd.day.close_ns:
             return
         for symbol_data in sd:
             if symbol_data.is_loaded:

@@ -43,6 +43,16 @@ class GapInfo:
     bar_count: int
 
 
+@dataclass(frozen=True)
+class SessionDay:
+    """One trading session: its date and its open and close (ns since the epoch, UTC). The
+    coordinator sets one on `SessionData.day` at the start of each session."""
+
+    date: datetime.date
+    open_ns: int
+    close_ns: int
+
+
 def expected_end(open_ns: int, close_ns: int, step_ns: int, now_ns: int) -> int:
     """The end argument for gap kernels at clock `now_ns`: a bucket is expected once it has
     closed, i.e. its start + step (truncated at the close) is <= now."""
@@ -129,7 +139,10 @@ class BarIntervalData:
             self._quality, self._gap_arrays, self._gaps = 100.0, None, []
             return
         t = self.tracker
-        end = expected_end(t.session_open, t.session_close, self.interval.ns, now)
+        open_ns, close_ns = t.session_open, t.session_close
+        # without a session the tracker itself refuses (`gaps` says start_session is needed)
+        end = (now if open_ns is None or close_ns is None
+               else expected_end(open_ns, close_ns, self.interval.ns, now))
         self._gap_arrays = t.gaps(end)
         self._gaps = []
         self._quality = float(t.quality(end))
@@ -279,7 +292,7 @@ class SymbolSessionData:
         # ts, bid, ask, bid_size, ask_size
         self.quotes: list[tuple[int, float, float, float, float]] = []
         self.ticks: list[tuple[int, float, float]] = []  # ts, price, size
-        derived = [(b.aggregator, b.data, b.tracker) for b in self.bars.values() if b.derived]
+        derived = [(aggregator, b.data, b.tracker) for b, aggregator in self.builders()]
         self.pipeline = SymbolPipeline(self.base.data, self.base.tracker, base_interval.ns, derived)
         self.metrics = SessionMetrics(self.pipeline)
         self.rejected: Counter[str] = Counter()
@@ -299,11 +312,6 @@ class SymbolSessionData:
         self.pipeline.set_queue(*bars)
 
     @property
-    def queue_pos(self) -> int:
-        """How many queued bars were delivered."""
-        return self.pipeline.pos
-
-    @property
     def streamable(self) -> bool:
         """Whether phase 0 found a stream for the symbol."""
         return self.stream_error is None
@@ -318,6 +326,11 @@ class SymbolSessionData:
 
     def derived(self) -> list[BarIntervalData]:
         return [b for b in self.bars.values() if b.derived]
+
+    def builders(self) -> list[tuple[BarIntervalData, StreamingAggregator]]:
+        """Each derived interval with the streaming aggregator that builds it, in the order
+        of `derived()`."""
+        return [(b, b.aggregator) for b in self.bars.values() if b.aggregator is not None]
 
     @property
     def bars_in_pipeline_order(self) -> list[BarIntervalData]:
@@ -362,9 +375,7 @@ class SessionData:
         self.lock = threading.RLock()
         self.exchange = exchange
         self.mode = mode
-        self.date: datetime.date | None = None
-        self.open_ns: int | None = None
-        self.close_ns: int | None = None
+        self.day: SessionDay | None = None  # the current (or last) session, set at its start
         self.now_ns: int | None = None
         self.active = False
         self.trading_days = 0
@@ -372,6 +383,31 @@ class SessionData:
         self._symbols: dict[str, SymbolSessionData] = {}
         self.metrics: Any = None  # PerformanceMetrics, set by the coordinator
         self.strategy: Any = None  # the run's StrategyResult, when a strategy runs
+
+    @property
+    def today(self) -> SessionDay:
+        """The current (or last) session, for code that runs inside one; RuntimeError before
+        the first session has started."""
+        day = self.day
+        if day is None:
+            raise RuntimeError("no session has started yet: SessionData.today is set at the "
+                               "start of the first session")
+        return day
+
+    @property
+    def date(self) -> datetime.date | None:
+        """The date of the current (or last) session (None before the first)."""
+        return self.day.date if self.day is not None else None
+
+    @property
+    def open_ns(self) -> int | None:
+        """The open of the current (or last) session (None before the first)."""
+        return self.day.open_ns if self.day is not None else None
+
+    @property
+    def close_ns(self) -> int | None:
+        """The close of the current (or last) session (None before the first)."""
+        return self.day.close_ns if self.day is not None else None
 
     # --- the registry ----------------------------------------------------------------------
 

@@ -304,8 +304,8 @@ class StrategyRunner:
         sd = self.session_data
         self.sync_all(every=True)
         self._call("on_session_end")
-        if self.result.broker is not None and sd.close_ns is not None:
-            self.broker.end_session(min(self.host.now_ns, sd.close_ns))
+        if self.result.broker is not None and sd.day is not None:
+            self.broker.end_session(min(self.host.now_ns, sd.day.close_ns))
 
     def on_end(self, ctx: Any) -> None:
         """After the last session: `on_end`, then every order left is cancelled."""
@@ -358,8 +358,9 @@ class StrategyRunner:
         """The base interval's quality at each bar's close: present / expected bars so far."""
         sd = self.session_data
         step = symbol_data.base_interval.ns
-        open_ns = sd.open_ns if sd.open_ns is not None else int(ts[0])
-        close_ns = sd.close_ns if sd.close_ns is not None else int(ts[-1]) + step
+        day = sd.day
+        open_ns = day.open_ns if day is not None else int(ts[0])
+        close_ns = day.close_ns if day is not None else int(ts[-1]) + step
         ends = np.minimum(ts + step, close_ns) - open_ns
         expected = np.maximum(1, -(-ends // step))
         present = np.arange(before + 1, before + 1 + len(ts), dtype=np.float64)
@@ -428,17 +429,15 @@ class TradingContext:
 
     @property
     def session_date(self) -> datetime.date:
-        date = self._host.session_data.date
-        assert date is not None
-        return date
+        return self._host.session_data.today.date
 
     @property
     def session_open_ns(self) -> int:
-        return int(self._host.session_data.open_ns or 0)
+        return self._host.session_data.today.open_ns
 
     @property
     def session_close_ns(self) -> int:
-        return int(self._host.session_data.close_ns or 0)
+        return self._host.session_data.today.close_ns
 
     def symbols(self) -> list[str]:
         return self._host.session_data.symbols()
@@ -476,7 +475,7 @@ class TradingContext:
             key = self._keys[spec] = IndicatorSpec.parse(spec).key if "@" in spec else spec
         s = self._get(symbol)
         state = s.indicators.get(key) if s is not None else None
-        if state is None:
+        if s is None or state is None:
             raise KeyError(f"{symbol}: no indicator {spec!r} (declare it in the strategy's "
                            f"indicators() or configure it)")
         if ago < 0:

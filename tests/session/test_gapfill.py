@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from mismartera.bars import Bars
 from mismartera.ext.gaps import GapTracker
 from mismartera.intervals import Interval
-from mismartera.session.data import SessionData, SymbolSessionData
+from mismartera.session.data import SessionData, SessionDay, SymbolSessionData
 from mismartera.session.live.gapfill import GapFiller, insert_bars
 from mismartera.session.live.inbound import deliver_arrivals
 from mismartera.session.processor import DataProcessor
@@ -211,7 +211,7 @@ class ListSource:
 def one_symbol(open_ns: int, close_ns: int, intervals=("1m", "5m")) -> tuple[SessionData,
                                                                               SymbolSessionData]:
     sd = SessionData()
-    sd.open_ns, sd.close_ns = open_ns, close_ns
+    sd.day = SessionDay(CALENDAR.date_of(open_ns), open_ns, close_ns)
     ivs = [Interval.parse(i) for i in intervals]
     symbol_data = SymbolSessionData("X", ivs[0], ivs, dict.fromkeys(ivs, 500))
     symbol_data.start_session(open_ns, close_ns)

@@ -12,6 +12,7 @@ from mismartera.errors import DataError
 from mismartera.export import snapshot
 from mismartera.intervals import Interval
 from mismartera.session.coordinator import SessionCoordinator, stream_plan
+from mismartera.session.data import SessionData, SessionDay
 from tests.support.engine import (
     CALENDAR,
     AddAt,
@@ -167,6 +168,22 @@ def test_holidays_are_skipped_and_days_advance():
     assert list(docs) == [datetime.date(2014, 11, 26), datetime.date(2014, 11, 28),
                           datetime.date(2014, 12, 1)]
     assert coordinator.metrics.trading_days == 3
+
+
+def test_the_session_day_is_one_value_set_at_each_start():
+    sd = SessionData()
+    assert sd.day is None and (sd.date, sd.open_ns, sd.close_ns) == (None, None, None)
+    with pytest.raises(RuntimeError, match="no session has started"):
+        _ = sd.today
+    coordinator, docs = run_days(synthetic_config())
+    sd = coordinator.session_data
+    last = datetime.date(2014, 12, 1)
+    open_ns, close_ns = CALENDAR.session(last)
+    assert sd.today == sd.day == SessionDay(last, open_ns, close_ns)  # the last day stays
+    assert (sd.date, sd.open_ns, sd.close_ns) == (last, open_ns, close_ns)
+    with pytest.raises(AttributeError):
+        sd.open_ns = 0  # read-only: the day is set as one value
+    assert docs[last]["session"]["open"] == CALENDAR.format_ts(open_ns)
 
 
 def test_early_close_truncates_the_last_buckets_and_clock_stops_at_close():

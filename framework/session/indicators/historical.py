@@ -177,16 +177,15 @@ def compute_all(specs: Iterable[HistoricalIndicatorSpec], session_data: SessionD
                 symbol_data: SymbolSessionData, calendar: TimeManager) -> None:
     """Compute every historical indicator of one symbol for the current session."""
     hist = symbol_data.historical
-    day = session_data.date
     for spec in specs:
         try:
-            assert day is not None and session_data.open_ns is not None
-            days = calendar.trading_days_in_period(day, spec.period)
+            today = session_data.today
+            days = calendar.trading_days_in_period(today.date, spec.period)
             if spec.granularity == "daily":
                 entry = daily(spec, hist, symbol_data.base_interval, days)
             else:
                 entry = intraday(spec, hist, symbol_data.base_interval, days,
-                                 session_data.open_ns, calendar.format_ts)
+                                 today.open_ns, calendar.format_ts)
         except Exception as exc:
             lines = str(exc).strip().splitlines()
             reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -6,7 +6,7 @@ runs indicators and docs/indicators.md for the whole story.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -133,7 +133,11 @@ class Indicator(Parametrized):
     description: ClassVar[str] = ""
     outputs: ClassVar[tuple[str, ...]] = ("value",)
     per_session: ClassVar[bool] = False
-    warmup: ClassVar[int] = 1
+    if TYPE_CHECKING:  # an int, or a property of the parameters: typed so either overrides
+        @property
+        def warmup(self) -> int: ...
+    else:
+        warmup = 1
     unstable: ClassVar[int | None] = None
     window: ClassVar[int | None] = None
 

@@ -175,7 +175,8 @@ class LiveSessionCoordinator(SessionCoordinator):
     # --- phase 2 ---------------------------------------------------------------------------
 
     def _initialise(self, day: datetime.date) -> None:
-        open_ns, close_ns = self.calendar.session(day)
+        today = self._session_day(day)
+        open_ns, close_ns = today.open_ns, today.close_ns
         self._now = open_ns
         self._inbox.clear()
         self._refetched.clear()
@@ -208,6 +209,8 @@ class LiveSessionCoordinator(SessionCoordinator):
         for symbol_data in symbols:
             groups.setdefault(symbol_data.base_interval, []).append(symbol_data.symbol)
         source = self.source
+        if not isinstance(source, LiveDataSource):  # phase 0 refused it already
+            raise DataError(f"source {source.name!r} cannot stream live (it has no subscribe())")
         for interval, names in groups.items():
             try:
                 self._subscriptions.append(source.subscribe(names, interval, self._bar_sink))
@@ -235,8 +238,8 @@ class LiveSessionCoordinator(SessionCoordinator):
 
     def _stream(self) -> None:
         sd, clock = self.session_data, self.clock
-        assert clock is not None and sd.close_ns is not None
-        close = sd.close_ns
+        assert clock is not None  # set by _initialise
+        close = sd.today.close_ns
         loaded = [s for s in sd if s.is_loaded]
         try:
             self._streaming = True
@@ -283,7 +286,7 @@ class LiveSessionCoordinator(SessionCoordinator):
         grid, a missing bar becoming due for gap filling, a retry, a scanner, a stop time,
         the close (+ grace)."""
         sd = self.session_data
-        open_ns, close = sd.open_ns, sd.close_ns
+        open_ns, close = sd.today.open_ns, sd.today.close_ns
         candidates = [close + self._grace]
         steps = {s.base_interval.ns for s in sd if s.is_loaded} or {min(self.config.intervals).ns}
         for lag in (self._grace, max(self._grace, self.gap_filler.delay_ns)):
@@ -302,10 +305,10 @@ class LiveSessionCoordinator(SessionCoordinator):
 
     def _close_mark(self, now: int) -> int:
         """Derived buckets that ended by this time close even without their last base bar."""
-        sd = self.session_data
-        if now >= sd.close_ns:
-            return sd.close_ns
-        return max(sd.open_ns, now - self._grace)
+        today = self.session_data.today
+        if now >= today.close_ns:
+            return today.close_ns
+        return max(today.open_ns, now - self._grace)
 
     def _step(self, now: int, closing: bool) -> None:
         sd = self.session_data
@@ -325,7 +328,7 @@ class LiveSessionCoordinator(SessionCoordinator):
                                       min_delay_ns=self._grace, repair=self._refill_at(now))
         with sd.lock:
             sd.now_ns = now
-            if now < sd.close_ns:  # at the close, phase 4 computes the final quality
+            if now < sd.today.close_ns:  # at the close, phase 4 computes the final quality
                 self.quality.update(sd, now)
         for symbol_data, changed in observed:
             self._dispatch(symbol_data, changed)
@@ -359,7 +362,7 @@ class LiveSessionCoordinator(SessionCoordinator):
         parts = self._inbox.pop(symbol_data.symbol, None)
         raw = Bars.concat(parts) if parts else Bars.empty()
         arrivals, changed = deliver_arrivals(
-            symbol_data, raw, open_ns=sd.open_ns, close_ns=sd.close_ns,
+            symbol_data, raw, open_ns=sd.today.open_ns, close_ns=sd.today.close_ns,
             close_mark=self._close_mark(now), processor=self.processor,
             repair=lambda s, late, until: self._repair(s, late, now, until),
             refetched=self._refetched.get(symbol_data.symbol, ()))

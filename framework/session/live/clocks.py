@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mismartera.calendar.clocks import LiveClock
 from mismartera.errors import DataError
+from mismartera.intervals import NS
 
 if TYPE_CHECKING:
     from mismartera.session.live.inbound import Inbound
-
-NS = 1_000_000_000
 
 
 # ---------------------------------------------------------------------- clocks

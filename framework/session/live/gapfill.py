@@ -22,9 +22,8 @@ import numpy as np
 from mismartera.bars import Bars
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import classify
+from mismartera.intervals import NS
 from mismartera.session.data import SessionData, SymbolSessionData, expected_end
-
-NS = 1_000_000_000
 
 Repair = Callable[[SymbolSessionData, Bars], int]
 
@@ -42,9 +41,10 @@ def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars:
     the last one too if its bucket ended by `closed_until_ns` or its final base bar is
     present; the streaming aggregator holds the still-forming bucket; gap trackers,
     session metrics and indicators are recomputed. Returns how many bars were inserted."""
-    open_ns, close_ns = session_data.open_ns, session_data.close_ns
-    if open_ns is None or close_ns is None or not len(bars.ts):
+    today = session_data.day
+    if today is None or not len(bars.ts):
         return 0
+    open_ns, close_ns = today.open_ns, today.close_ns
     base = symbol_data.base
     base_ns = symbol_data.base_interval.ns
     old = base.bars()
@@ -67,7 +67,7 @@ def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars:
     symbol_data.metrics.last_update = int(merged.ts[-1]) + base_ns
     opens = np.array([open_ns], np.int64)
     closes = np.array([close_ns], np.int64)
-    for interval_data in symbol_data.derived():
+    for interval_data, aggregator in symbol_data.builders():
         step = interval_data.interval.ns
         derived = aggregate_bars(*merged, opens, closes, step)
         n = len(derived[0])
@@ -81,7 +81,6 @@ def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars:
         interval_data.tracker.start_session(open_ns, close_ns)
         interval_data.tracker.add_many(derived[0][:n_closed])
         interval_data.updated = True
-        aggregator = interval_data.aggregator
         aggregator.start_session(open_ns, close_ns)
         if forming:
             k = int(np.searchsorted(merged.ts, derived[0][-1]))
@@ -200,7 +199,7 @@ class GapFiller:
                  now_ns: int, closing: bool, delay: int) -> np.ndarray:
         base = symbol_data.base
         step = base.interval.ns
-        open_ns, close_ns = session_data.open_ns, session_data.close_ns
+        open_ns, close_ns = session_data.today.open_ns, session_data.today.close_ns
         end = close_ns if closing else expected_end(open_ns, close_ns, step, now_ns - delay)
         starts, _, counts = base.tracker.gaps(end)
         if not len(starts):
@@ -215,7 +214,7 @@ class GapFiller:
         live = {s.symbol: s for s in session_data if s.is_loaded}
         for symbol in [s for s in self._failed_gaps if s not in live]:
             del self._failed_gaps[symbol]
-        if session_data.open_ns is None or session_data.close_ns is None:
+        if session_data.day is None:
             return plan
         for symbol, symbol_data in live.items():
             missing = self._missing(session_data, symbol_data, now_ns, closing, delay)
@@ -243,8 +242,9 @@ class GapFiller:
                repair: Repair) -> int | None:
         first = None
         if len(bars.ts):
-            mask = classify(bars.ts, np.array([session_data.open_ns], np.int64),
-                            np.array([session_data.close_ns], np.int64),
+            today = session_data.today
+            mask = classify(bars.ts, np.array([today.open_ns], np.int64),
+                            np.array([today.close_ns], np.int64),
                             symbol_data.base_interval.ns, *bars[1:])[0]
             mask &= np.isin(bars.ts, run)
             wanted = bars.take(mask)
