@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mismartera.intervals import Interval
@@ -32,6 +32,7 @@ class Recorder:
         self.seen.setdefault((symbol, interval), []).append(bar)
 
 
+# a full day, the early close after Thanksgiving, and a Monday
 DAYS = [datetime.date(2014, 11, 26), datetime.date(2014, 11, 28), datetime.date(2014, 12, 1)]
 REFERENCE: dict = {}
 
@@ -58,8 +59,11 @@ HISTORICAL = [{"name": "trailing_avg", "field": "volume", "period": "2d",
                "granularity": "intraday"}]
 
 
-def config(seed: int, streams: tuple[str, ...]):
-    cfg = synthetic_config(data__seed=seed, streams__intervals=list(streams))
+def config(seed: int, streams: tuple[str, ...], days: tuple[datetime.date, ...] = tuple(DAYS),
+           symbols: tuple[str, ...] = ("SYN0", "SYN1")):
+    cfg = synthetic_config(data__seed=seed, streams__intervals=list(streams),
+                           session__start=days[0].isoformat(),
+                           session__end=days[-1].isoformat(), symbols__list=list(symbols))
     return with_indicators(cfg, indicators(streams), HISTORICAL)
 
 
@@ -67,30 +71,34 @@ def run(cfg, **kwargs):
     return run_with(indicator_plugins(), cfg, **kwargs)
 
 
-def reference(seed: int, streams: tuple[str, ...]) -> str:
-    key = (seed, streams)
+def reference(*key) -> str:
+    """The export of the unchunked run of config(*key), computed once."""
     if key not in REFERENCE:
-        REFERENCE[key] = dumps(run(config(seed, streams))[1])
+        REFERENCE[key] = dumps(run(config(*key))[1])
     return REFERENCE[key]
 
 
 stream_sets = st.sampled_from([("1m", "5m"), ("1m", "5m", "15m", "30m", "1h", "1d"),
                                ("1m", "1h", "1d"), ("1m", "3m", "15m")])
+# one or two consecutive days (each example stays cheap enough for the CI profile's count)
+day_spans = st.sampled_from([tuple(DAYS[i:i + n]) for n in (1, 2)
+                             for i in range(len(DAYS) - n + 1)])
+symbol_sets = st.sampled_from([("SYN0",), ("SYN1",), ("SYN0", "SYN1")])
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 3), streams=stream_sets,
+@given(seed=st.integers(0, 3), streams=stream_sets, days=day_spans, symbols=symbol_sets,
        cuts=st.lists(st.floats(0, 1, allow_nan=False), max_size=30),
        observe=st.booleans())
-def test_random_chunks_and_observers_give_identical_exports(seed, streams, cuts, observe):
+def test_random_chunks_and_observers_give_identical_exports(seed, streams, days, symbols, cuts,
+                                                            observe):
     stops = []
-    for day in DAYS:
+    for day in days:
         open_ns, close_ns = CALENDAR.session(day)
         stops += [open_ns + int(c * (close_ns - open_ns)) for c in cuts]
     recorder = Recorder()
-    cfg = config(seed, streams)
+    cfg = config(seed, streams, days, symbols)
     coordinator, doc = run(cfg, stop_times=stops, observers=[recorder] if observe else [])
-    assert dumps(doc) == reference(seed, streams)
+    assert dumps(doc) == reference(seed, streams, days, symbols)
     assert all(s["indicators"] and not s["errors"] for s in doc["symbols"].values())
     if observe:
         # on the last day the observer saw exactly the bars that were stored, in time order
