@@ -1,6 +1,7 @@
 """The layout the architecture document describes, checked: no import cycle among
 mismartera's modules, the import-linter contracts of pyproject.toml kept, every module
-family a folder, and the compiled kernels importing numpy (and C) only."""
+family a folder, the compiled kernels importing numpy (and C) only, and the module table of
+docs/architecture.md naming modules that exist and every package of framework/."""
 
 from __future__ import annotations
 
@@ -101,3 +102,48 @@ def test_the_kernels_import_numpy_and_c_only():
                         or any(name == a or name.startswith(a + ".") for a in allowed)):
                     found.setdefault(source.name, []).append(name)
     assert found == {}
+
+
+# ---- docs/architecture.md's module table ------------------------------------------------------
+
+
+def module_table() -> list[str]:
+    """The paths (relative to framework/) the module table of docs/architecture.md names:
+    `x.py` modules and `x/` packages. A bare name is in the folder of the path named before it
+    in the same row (`session/processor.py`, `quality.py`) or of the package whose
+    parenthesis it is in (`calendar/` (`loader.py`)); other code spans (class names,
+    `__init__`) are not paths."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    rows = re.findall(r"^\| (`[^|]*) \|[^\n]*\|$", text, flags=re.M)
+    assert rows, "docs/architecture.md has no module table"
+    paths = []
+    for cell in rows:
+        folder = ""
+        for name in re.findall(r"`([^`]+)`", cell):
+            if not (name.endswith(".py") or name.endswith("/")):
+                continue
+            path = name if "/" in name else folder + name
+            folder = path.rpartition("/")[0] + "/" if "/" in path else ""
+            paths.append(path)
+    return paths
+
+
+def test_every_module_the_architecture_table_names_exists():
+    paths = module_table()
+    assert "session/coordinator.py" in paths and "session/quality.py" in paths
+    assert "importer/dst.py" in paths and "calendar/clocks.py" in paths
+    missing = [p for p in paths if not (ROOT / "framework" / p).exists()
+               or (p.endswith("/") and not (ROOT / "framework" / p / "__init__.py").exists())]
+    assert missing == [], f"docs/architecture.md names modules that do not exist: {missing}"
+
+
+def test_every_package_is_named_in_the_architecture_table():
+    """A package is named as a folder (`shell/`) or by the path of a module in it
+    (`session/data.py`)."""
+    named = {p.rstrip("/") if p.endswith("/") else p.rpartition("/")[0] for p in module_table()}
+    packages = sorted(str(init.parent.relative_to(ROOT / "framework"))
+                      for init in (ROOT / "framework").rglob("__init__.py")
+                      if init.parent != ROOT / "framework")
+    assert packages, "no package found under framework/"
+    unnamed = [p for p in packages if p not in named]
+    assert unnamed == [], f"docs/architecture.md's module table does not name {unnamed}"
