@@ -78,11 +78,12 @@ class BarIntervalData:
     builds (derived) and checks (gap tracker) them."""
 
     __slots__ = ("_clock", "_gap_arrays", "_gaps", "_quality", "_taken", "aggregator", "base",
-                 "data", "derived", "interval", "tracker", "updated")
+                 "data", "derived", "interval", "name", "tracker", "updated")
 
     def __init__(self, interval: Interval, base: Interval | None, capacity: int,
                  clock: QualityClock | None = None) -> None:
         self.interval = interval
+        self.name = interval.name
         self.base = base
         self.derived = base is not None
         self.data = BarRing(capacity)
@@ -292,6 +293,9 @@ class SymbolSessionData:
         # ts, bid, ask, bid_size, ask_size
         self.quotes: list[tuple[int, float, float, float, float]] = []
         self.ticks: list[tuple[int, float, float]] = []  # ts, price, size
+        # the bar structure is fixed from here on: the base, then the derived intervals
+        self._derived = tuple(b for b in self.bars.values() if b.derived)
+        self._pipeline_order = (self.base, *self._derived)
         derived = [(aggregator, b.data, b.tracker) for b, aggregator in self.builders()]
         self.pipeline = SymbolPipeline(self.base.data, self.base.tracker, base_interval.ns, derived)
         self.metrics = SessionMetrics(self.pipeline)
@@ -324,8 +328,9 @@ class SymbolSessionData:
         """The bars of the intervals asked for (what exports and summaries show)."""
         return {name: self.bars[name] for name in self.streams}
 
-    def derived(self) -> list[BarIntervalData]:
-        return [b for b in self.bars.values() if b.derived]
+    def derived(self) -> tuple[BarIntervalData, ...]:
+        """The derived intervals' bars, in the order of `bars`."""
+        return self._derived
 
     def builders(self) -> list[tuple[BarIntervalData, StreamingAggregator]]:
         """Each derived interval with the streaming aggregator that builds it, in the order
@@ -333,9 +338,9 @@ class SymbolSessionData:
         return [(b, b.aggregator) for b in self.bars.values() if b.aggregator is not None]
 
     @property
-    def bars_in_pipeline_order(self) -> list[BarIntervalData]:
+    def bars_in_pipeline_order(self) -> tuple[BarIntervalData, ...]:
         """The base interval, then the derived ones: the order of `pipeline.closed`."""
-        return [self.base, *self.derived()]
+        return self._pipeline_order
 
     def start_session(self, open_ns: int, close_ns: int) -> None:
         """Clear session bars, metrics, quotes, ticks and errors; historical data stays."""
@@ -418,7 +423,8 @@ class SessionData:
             self._symbols[symbol_data.symbol] = symbol_data
 
     def get(self, symbol: str) -> SymbolSessionData | None:
-        return self._symbols.get(symbol.upper())
+        found = self._symbols.get(symbol)  # symbols are stored upper-cased
+        return found if found is not None else self._symbols.get(symbol.upper())
 
     def __getitem__(self, symbol: str) -> SymbolSessionData:
         data = self.get(symbol)

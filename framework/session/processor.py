@@ -9,13 +9,12 @@ from mismartera.session.data import SymbolSessionData
 def changes(symbol_data: SymbolSessionData) -> list[tuple[str, int]]:
     """What the symbol's pipeline closed in its last call: (interval name, new bar count)
     for each interval that got bars, base first; marks those intervals `updated`."""
-    counts = symbol_data.pipeline.closed
     changed: list[tuple[str, int]] = []
-    for k, interval_data in enumerate(symbol_data.bars_in_pipeline_order):
-        n = int(counts[k])
+    for interval_data, n in zip(symbol_data.bars_in_pipeline_order,
+                                symbol_data.pipeline.closed.tolist(), strict=False):
         if n:
             interval_data.updated = True
-            changed.append((interval_data.interval.name, n))
+            changed.append((interval_data.name, n))
     return changed
 
 
