@@ -42,7 +42,7 @@ from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.sources import DataSource
 from mismartera.symbols import check_symbol
-from mismartera.trading.engine import StrategyRunner
+from mismartera.trading.runner import StrategyRunner
 
 
 def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],

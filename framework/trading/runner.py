@@ -1,6 +1,5 @@
-"""A strategy in a running session: the `StrategyRunner` the coordinator adds as an observer,
-the `TradingContext` the strategy trades through, and the `StrategyResult` it leaves on
-`SessionData.strategy`.
+"""A strategy in a running session: the `StrategyRunner` the coordinator adds as an observer
+and the `TradingContext` the strategy trades through (its results are a `StrategyResult`).
 
 The runner is a per-bar observer registered only for the strategy's intervals, so the
 compiled stepping loop stops only at those bars. The broker is driven lazily: a symbol's
@@ -17,230 +16,33 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mismartera.bars import Bars
-from mismartera.config import IndicatorSpec, SessionConfig, StrategySpec
-from mismartera.errors import ConfigError, PluginError
-from mismartera.intervals import Interval
+from mismartera.config import IndicatorSpec, SessionConfig
 from mismartera.symbols import check_symbol
+from mismartera.trading.assembly import (
+    build_costs,
+    build_strategy,
+    sessions_per_year,
+    strategy_needs,
+)
 from mismartera.trading.broker import SimulatedBroker
-from mismartera.trading.costs import CostModel, combine
 from mismartera.trading.orders import QTY_EPS, Order, OrderType, bracket
-from mismartera.trading.portfolio import OPEN_NS, TRADE_COLUMNS, Portfolio
-from mismartera.trading.stats import summary
-from mismartera.trading.strategy import Strategy
+from mismartera.trading.result import StrategyResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mismartera.bars import Bar
     from mismartera.calendar import TimeManager
-    from mismartera.config import BrokerSpec
     from mismartera.plugin_manager import PluginManager
     from mismartera.session.data import BarIntervalData, SessionData, SymbolSessionData
     from mismartera.session.observers import SessionHost
 
 NAN = math.nan
-
-
-# --- building -------------------------------------------------------------------------------
-
-
-def build_strategy(config: SessionConfig, plugins: PluginManager) -> Strategy:
-    """The configured strategy's instance; errors name where it was given."""
-    spec = config.strategy
-    assert spec is not None
-    at = config.where("strategy")
-    cls = plugins.get("strategy", spec.name, key=at).obj
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise PluginError(f"{at}: strategy {spec.name!r} is not a mismartera.Strategy subclass "
-                          f"(got {cls!r})")
-    valid = f"valid parameters: {cls.describe_params()}"
-    for key in spec.params:
-        if key not in cls.parameters():
-            raise ConfigError(f"{at}: strategy {spec.name!r} has no parameter {key!r}; {valid}")
-    try:
-        return cls(spec.interval, **spec.params)
-    except ValueError as exc:
-        raise ConfigError(f"{at}: bad parameters for strategy {spec.name!r}: {exc}; "
-                          f"{valid}") from None
-    except Exception as exc:
-        raise PluginError(f"{at}: strategy {spec.name!r} raised {type(exc).__name__} when "
-                          f"built: {exc}") from None
-
-
-def strategy_needs(config: SessionConfig, strategy: Strategy, plugins: PluginManager
-                   ) -> tuple[tuple[str, ...], SessionConfig]:
-    """The intervals the strategy's `on_bar` receives, and the config with what it needs
-    added: those intervals and its indicators' as streams, its indicators (those not
-    configured already, by export key) as session indicators."""
-    spec = config.strategy
-    assert spec is not None
-    at = f"{config.where('strategy')}: strategy {spec.name!r}"
-    try:
-        wanted = [Interval.parse(i) for i in strategy.intervals] or [min(config.intervals)]
-        specs = [s if isinstance(s, IndicatorSpec) else IndicatorSpec.parse(s)
-                 for s in strategy.indicators()]
-    except ConfigError as exc:
-        raise ConfigError(f"{at}: {exc}") from None
-    except Exception as exc:
-        raise PluginError(f"{at} raised {type(exc).__name__} declaring its intervals or "
-                          f"indicators: {exc}") from None
-    for s in specs:
-        plugins.get("indicator", s.name, key=f"{at} indicator {s.to_spec()}")
-    keys = {s.key for s in config.indicators}
-    extra = tuple(dict.fromkeys(s for s in specs if s.key not in keys))
-    intervals = tuple(sorted({*config.intervals, *wanted, *(s.interval for s in extra)}))
-    changed = replace(config, intervals=intervals, indicators=config.indicators + extra)
-    return tuple(i.name for i in wanted), changed
-
-
-def build_costs(spec: BrokerSpec, plugins: PluginManager, where: str) -> CostModel:
-    """The broker's cost models, built through the `cost_model` registry."""
-
-    def make(name: str, key: str, **params: Any) -> CostModel:
-        cls = plugins.get("cost_model", name, key=key).obj
-        try:
-            return cls(**params)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{key}: cost model {name!r}: {exc}") from None
-
-    models = []
-    c = spec.commission
-    if not c.free:
-        models.append(make("commission", f"{where} commission", per_share=c.per_share,
-                           rate=c.rate, minimum=c.minimum))
-    if spec.slippage_bps:
-        models.append(make("slippage", f"{where} slippage_bps", bps=spec.slippage_bps))
-    if spec.volume_cap is not None:
-        models.append(make("volume_cap", f"{where} volume_cap", fraction=spec.volume_cap))
-    if spec.borrow_rate:
-        models.append(make("borrow", f"{where} borrow_rate", annual_rate=spec.borrow_rate))
-    for name, params in spec.costs.items():
-        models.append(make(name, f"{where} costs {name}", **params))
-    return combine(*models)
-
-
-def sessions_per_year(calendar: TimeManager, day: datetime.date | None) -> int:
-    """The calendar's sessions in the year of `day` (252 without one)."""
-    if day is None:
-        return 252
-    try:
-        n = len(calendar.trading_days(datetime.date(day.year, 1, 1),
-                                      datetime.date(day.year, 12, 31)))
-    except Exception:
-        return 252
-    return n or 252
-
-
-# --- the result ----------------------------------------------------------------------------
-
-
-class StrategyResult:
-    """What a strategy did in a run, read from `SessionData.strategy`: `trades` and `equity`
-    as columns (`pandas.DataFrame(result.trades)`), `stats`, `orders`, `errors`; the
-    `portfolio` and `broker` themselves. Times in the columns are UTC `datetime64[ns]`
-    (NaT for an open trade's exit)."""
-
-    def __init__(self, spec: StrategySpec, strategy: Strategy, cash: float) -> None:
-        self.name = spec.name
-        self.interval = strategy.interval.name if strategy.interval is not None else None
-        self.params = {k: getattr(strategy, k) for k in strategy.parameters()}
-        self.strategy = strategy
-        self.portfolio = Portfolio(cash)
-        self.broker: SimulatedBroker | None = None
-        self.errors: list[str] = []
-        self.sessions_per_year = 252
-
-    @property
-    def cash_start(self) -> float:
-        return self.portfolio.cash_start
-
-    @property
-    def equity_end(self) -> float:
-        return self.portfolio.equity
-
-    @property
-    def orders(self) -> list[dict[str, object]]:
-        """Every order with its state (after the run: final), by sequence."""
-        return self.broker.orders() if self.broker is not None else []
-
-    def trade_dicts(self) -> list[dict[str, object]]:
-        """The trades as rows (times in ns; an open trade's exit None)."""
-        return self.portfolio.trade_dicts()
-
-    @property
-    def trades(self) -> dict[str, np.ndarray]:
-        """The trades as columns (TRADE_COLUMNS), times as UTC datetime64[ns]."""
-        table = self.portfolio.trades()
-        for name in ("entry_ts", "exit_ts"):
-            ns = table[name]
-            table[name] = np.where(ns == OPEN_NS, np.datetime64("NaT"),
-                                   ns.astype("datetime64[ns]")).astype("datetime64[ns]")
-        return table
-
-    @property
-    def equity(self) -> dict[str, np.ndarray]:
-        """The equity at every base-bar close: `ts` (UTC datetime64[ns]), `equity`, `exposed`."""
-        ts, equity, exposed = self.portfolio.equity_curve()
-        return {"ts": ts.astype("datetime64[ns]"), "equity": equity, "exposed": exposed}
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        """The statistics of the run so far (see `mismartera.trading.stats`)."""
-        return summary(self.portfolio, self.sessions_per_year)
-
-    def to_doc(self, fmt: Callable[[int], str], fmt_many: Callable[[Any], list[str]]
-               ) -> dict[str, Any]:
-        """The export's `strategy` section: times ISO in the exchange zone."""
-        trades = []
-        for row in self.trade_dicts():
-            row["entry_ts"] = fmt(row["entry_ts"])  # type: ignore[arg-type]
-            if row["exit_ts"] is not None:
-                row["exit_ts"] = fmt(row["exit_ts"])  # type: ignore[arg-type]
-            trades.append({k: row[k] for k in TRADE_COLUMNS})
-        orders = []
-        for o in self.orders:
-            submitted, closed = o.pop("submitted_ns"), o.pop("closed_ns")
-            o["submitted_ts"] = fmt(submitted)  # type: ignore[arg-type]
-            o["closed_ts"] = None if closed is None else fmt(closed)  # type: ignore[arg-type]
-            orders.append(o)
-        stats = {}
-        for key, value in self.stats.items():
-            if key.endswith("_ns"):
-                key, value = key[:-3] + "_ts", None if value is None else fmt(value)
-            stats[key] = value
-        ts, equity, exposed = self.portfolio.equity_curve()
-        days, daily = self.portfolio.daily_equity()
-        return {
-            "name": self.name,
-            "interval": self.interval,
-            "params": dict(self.params),
-            "cash_start": self.cash_start,
-            "equity_end": self.equity_end,
-            "trades": trades,
-            "orders": orders,
-            "stats": stats,
-            "equity": {"columns": ["ts", "equity", "exposed"],
-                       "data": [[t, e, x] for t, e, x in zip(
-                           fmt_many(ts), equity.tolist(), exposed.tolist(), strict=True)]},
-            "daily_equity": {"columns": ["ts", "equity"],
-                             "data": [[t, e] for t, e in zip(
-                                 fmt_many(days), daily.tolist(), strict=True)]},
-            "errors": list(self.errors),
-        }
-
-    def __repr__(self) -> str:
-        n = len(self.portfolio.trades()["qty"])
-        return (f"StrategyResult({self.name}, cash_start={self.cash_start:g}, "
-                f"equity_end={self.equity_end:g}, trades={n})")
-
-
-# --- the runner ----------------------------------------------------------------------------
 
 
 class StrategyRunner:
@@ -409,6 +211,7 @@ class StrategyRunner:
 
 
 # --- the context ---------------------------------------------------------------------------
+
 
 
 class TradingContext:
@@ -585,5 +388,4 @@ class TradingContext:
         return f"TradingContext(now_ns={self.now_ns}, strategy={self._runner.result.name})"
 
 
-__all__ = ["StrategyResult", "StrategyRunner", "TradingContext", "build_costs",
-           "build_strategy", "sessions_per_year", "strategy_needs"]
+__all__ = ["StrategyRunner", "TradingContext"]
