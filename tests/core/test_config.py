@@ -65,7 +65,8 @@ path = "out/session.json"
 
 
 def test_contract_session_file_parses_to_expected_values(in_tmp, monkeypatch):
-    monkeypatch.setenv("HOME", "/home/quant")
+    home = in_tmp / "quant"
+    monkeypatch.setenv("HOME", str(home))
     config = SessionConfig.from_toml(write(CONTRACT_FILE)).validate()
     assert config.exchange == "XNYS"
     assert config.start == date(2024, 1, 2)
@@ -73,7 +74,7 @@ def test_contract_session_file_parses_to_expected_values(in_tmp, monkeypatch):
     assert config.speed == 0.0 and isinstance(config.speed, float)
     assert config.mode == "backtest"
     assert config.source == "store"
-    assert config.source_options == {"store": "/home/quant/.mismartera/bars.duckdb"}
+    assert config.source_options == {"store": str(home / ".mismartera" / "bars.duckdb")}
     assert config.symbols == ("AAPL", "MSFT")
     assert [iv.name for iv in config.intervals] == ["1m", "5m", "15m"]
     assert config.trailing_days == 5
