@@ -52,6 +52,7 @@ _LAZY = {
     "SessionConfig": "mismartera.config",
     "SessionData": "mismartera.session.data",
     "run_backtest": "mismartera.session.run",
+    "RunResult": "mismartera.session.result",
     "Indicator": "mismartera.session.indicators",
     "Window": "mismartera.session.indicators",
     "Scanner": "mismartera.session.scanner",
@@ -88,6 +89,7 @@ if TYPE_CHECKING:  # every lazily loaded name, so that a type checker sees its r
     from mismartera.session.data import SessionData as SessionData
     from mismartera.session.indicators import Indicator as Indicator
     from mismartera.session.indicators import Window as Window
+    from mismartera.session.result import RunResult as RunResult
     from mismartera.session.run import run_backtest as run_backtest
     from mismartera.session.scanner import Param as Param
     from mismartera.session.scanner import ScanContext as ScanContext

@@ -94,7 +94,7 @@ def _run(ctx: click.Context, config, quiet: bool) -> None:
     written: list[Path] = []
     try:
         session_data = run_backtest(config, plugins=app.plugins, on_day_end=on_day_end,
-                                    on_export=written.append)
+                                    on_export=written.append, collect=False)
     finally:
         if progress is not None:
             progress.stop()

@@ -11,6 +11,7 @@ from mismartera.export import snapshot, write_export
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.data import SessionData
+from mismartera.session.result import DEFAULT_SPILL_BYTES, RunCollector, RunResult
 from mismartera.sources import DataSource
 
 DayEnd = Callable[[SessionCoordinator, Any], None]
@@ -71,15 +72,35 @@ def run_backtest(
     on_day_end: DayEnd | None = None,
     on_export: Callable[[Path], None] | None = None,
     stop_times: Iterable[int] = (),
-) -> SessionData:
+    collect: bool = True,
+    spill_bytes: int | None = DEFAULT_SPILL_BYTES,
+) -> RunResult:
     """Run a session (a backtest, or live when the config says `mode = "live"`) and write
-    the configured exports (`on_export` hears of each file written); returns the last
-    day's SessionData (its `metrics` attribute holds the run's PerformanceMetrics).
+    the configured exports (`on_export` hears of each file written).
+
+    Returns the run (`RunResult`): `bars(symbol, interval)`, `indicators(...)`, `quality()`
+    and `gaps()` span every day as numpy columns (`.to_pandas()`); past `spill_bytes` of
+    columns they are spilled to Parquet under a temporary directory. Anything else is the
+    last day's SessionData (`result["SPY"]`, `.strategy`, `.metrics` — the run's
+    PerformanceMetrics). `collect=False` keeps no columns (the command line's choice).
 
     `config` is a SessionConfig, a session-file path or a dict shaped like the file."""
     coordinator = build_coordinator(as_config(config), plugins=plugins, source=source,
                                     observers=observers, stop_times=stop_times)
-    return run_coordinator(coordinator, on_day_end=on_day_end, on_export=on_export)
+    collector = RunCollector(spill_bytes)
+
+    def day_end(coord: SessionCoordinator, day: Any) -> None:
+        if collect:
+            collector.day_end(coord, day)
+        if on_day_end is not None:
+            on_day_end(coord, day)
+
+    try:
+        session_data = run_coordinator(coordinator, on_day_end=day_end, on_export=on_export)
+    except BaseException:
+        collector.close()
+        raise
+    return RunResult(session_data, collector)
 
 
 def build_coordinator(config: SessionConfig, **kwargs: Any) -> SessionCoordinator:
