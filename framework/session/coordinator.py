@@ -442,8 +442,13 @@ class SessionCoordinator:
                 steps.before[i] = (s.pipeline.pos, [len(iv.data) for iv in derived])
 
     def _run_scanners(self, now: int) -> None:
+        """After each clock step: the scanners due, then observers' `on_clock(ctx, now)`
+        (periodic exports; the clock stops at `stop_times`)."""
         for op, symbol in self.scanners.run_due(now, self.session_data):
             (self.add_symbol if op == "add" else self.remove_symbol)(symbol)
+        for observer in self.observers:
+            if hasattr(observer, "on_clock"):
+                observer.on_clock(self.context, now)
 
     def _next_stop(self, now: int, close: int, fine: bool) -> int:
         """The next moment anything can observe: the close, a stop time, a scanner run,

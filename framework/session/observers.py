@@ -62,8 +62,9 @@ class SessionContext:
 
 Observer = object
 """An observer: any object with some of `on_session_start(ctx)`, `on_bar(ctx, symbol,
-interval, bar)`, `on_session_end(ctx)` and `intervals` (all optional, so any object is one;
-`BarObserver` is the one with `on_bar`)."""
+interval, bar)`, `on_clock(ctx, now_ns)` (after every clock step, the steps at the run's
+`stop_times` included), `on_session_end(ctx)` and `intervals` (all optional, so any object
+is one; `BarObserver` is the one with `on_bar`)."""
 
 
 @runtime_checkable
