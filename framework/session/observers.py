@@ -4,6 +4,7 @@ An observer is any object with some of these methods (all optional):
 
     on_session_start(ctx)                       once per trading day, before streaming
     on_bar(ctx, symbol, interval, bar)          each closed bar, in time order
+    on_clock(ctx, now_ns)                       after each clock step (and at `stop_times`)
     on_session_end(ctx)                         once per trading day, after the close
     on_end(ctx)                                 once, after the last trading day
 
