@@ -52,6 +52,7 @@ from mismartera.config.trading import (
 from mismartera.config.values import (
     MODES,
     fail,
+    is_all,
     is_number,
     jsonable,
     parse_array,
@@ -102,6 +103,7 @@ class SessionConfig:
     source: str = "store"
     source_options: dict[str, Any] = field(default_factory=dict)
     symbols: tuple[str, ...] = ()
+    all_symbols: bool = False  # `[symbols] list = "all"` / `--symbols all`: the source's every
     intervals: tuple[Interval, ...] = (Interval.parse("1m"),)
     trailing_days: int = 0
     prefetch_days: int = 1
@@ -133,6 +135,9 @@ class SessionConfig:
             put(self, "speed", float(self.speed))
         put(self, "source", parse_str(self.source, "source"))
         put(self, "source_options", dict(self.source_options))
+        if is_all(self.symbols):
+            put(self, "symbols", ())
+            put(self, "all_symbols", True)
         put(self, "symbols", parse_symbols(self.symbols, "symbols"))
         put(self, "intervals", parse_intervals(self.intervals, "intervals"))
         for name in ("indicators", "historical_indicators", "scanners"):
@@ -197,7 +202,7 @@ class SessionConfig:
             "mode": parse_mode,
             "prefetch_days": lambda v, at: parse_int(v, at, 1),
             "source": parse_str,
-            "symbols": parse_symbols,
+            "symbols": lambda v, at: "all" if is_all(v) else parse_symbols(v, at),
             "intervals": parse_intervals,
             "trailing_days": lambda v, at: parse_int(v, at, 0),
             "export_path": parse_path,
@@ -214,6 +219,8 @@ class SessionConfig:
             section, key = FIELD_KEYS[name][0][1:].split("] ")  # "[session] start"
             if key in tables[section]:
                 values[name] = parse(tables[section][key], f"{origin}: [{section}] {key}")
+        if values.get("symbols") == "all":
+            values["symbols"], values["all_symbols"] = (), True
         if set(tables["data"]) - {"source"}:
             values["source_options"] = source_options_of(tables["data"])
         if tables["strategy"]:
@@ -245,8 +252,12 @@ class SessionConfig:
         changes: dict[str, Any] = {}
         given = flags.get
         if (v := given("symbols")) is not None:
-            changes["symbols"] = parse_symbols(
-                split_flag(v, "--symbols", "AAPL,MSFT"), "--symbols", indexed=False)
+            if is_all(v):
+                changes["symbols"], changes["all_symbols"] = (), True
+            else:
+                changes["symbols"] = parse_symbols(
+                    split_flag(v, "--symbols", "AAPL,MSFT"), "--symbols", indexed=False)
+                changes["all_symbols"] = False
         for name in ("start", "end"):
             if (v := given(name)) is not None:
                 if isinstance(v, datetime) and v.time() == time(0):
@@ -323,8 +334,9 @@ class SessionConfig:
         if self.start is not None and self.end is not None and self.start > self.end:
             raise fail(self.where("end"),
                         f"expected a date on or after the start {self.start}, got {self.end}")
-        if not self.symbols:
-            raise self._missing("symbols", "expected at least one symbol, e.g. AAPL")
+        if not self.symbols and not self.all_symbols and not self.scanners:
+            raise self._missing("symbols", 'expected at least one symbol, e.g. AAPL, "all" '
+                                "(every symbol the source has), or a scanner to fill the list")
         parse_number(self.speed, self.where("speed"), 0)
         parse_int(self.trailing_days, self.where("trailing_days"), 0)
         parse_int(self.prefetch_days, self.where("prefetch_days"), 1)
@@ -387,7 +399,7 @@ class SessionConfig:
         return {
             "session": session,
             "data": {"source": self.source, **jsonable(self.source_options)},
-            "symbols": {"list": list(self.symbols)},
+            "symbols": {"list": "all" if self.all_symbols else list(self.symbols)},
             "streams": {"intervals": [iv.name for iv in self.intervals]},
             "historical": {"trailing_days": self.trailing_days},
             "indicators": [spec.to_dict() for spec in self.indicators],

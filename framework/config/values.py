@@ -137,6 +137,11 @@ def parse_symbol(value: Any, at: str) -> str:
     return check_symbol(value, at, ConfigError)
 
 
+def is_all(value: Any) -> bool:
+    """`"all"` (lower case: `ALL` is a ticker): every symbol the source has."""
+    return isinstance(value, str) and value.strip() == "all"
+
+
 def parse_symbols(value: Any, at: str, indexed: bool = True) -> tuple[str, ...]:
     """Upper-cased, de-duplicated, in the given order."""
     items = parse_array(value, at, '["AAPL", "MSFT"]')

@@ -181,6 +181,9 @@ class SessionCoordinator:
         self._capacity: dict[Interval, int] = {}
         self.clock: BacktestClock | None = None
         self.days: list[datetime.date] = []
+        # the symbols of the first session: the configured list, or with `all` every symbol
+        # the source has that builds the streams (resolved in phase 0)
+        self.symbols: tuple[str, ...] = config.symbols
 
     # --- public, thread-safe ---------------------------------------------------------------
 
@@ -249,7 +252,8 @@ class SessionCoordinator:
         period = f"on {first}" if first == last else f"from {first} to {last}"
         rejected = ", ".join(f"{k} {v:,}" for k, v in sorted(m.rejected.items()) if v)
         why = f"; all {m.bars_read:,} bars read were rejected ({rejected})" if m.bars_read else ""
-        return DataError(f"no bars for {', '.join(self.session_data.symbols() or cfg.symbols)} "
+        named = self.session_data.symbols() or self.symbols
+        return DataError(f"no bars for {', '.join(named) or 'any symbol'} "
                          f"from source {self.source.name!r} {period} ({len(self.days)} "
                          f"{cfg.exchange} trading days){why}")
 
@@ -275,6 +279,25 @@ class SessionCoordinator:
         self.indicators.validate()
         self.indicators.anchor = self.days[0]
         self.scanners.validate()
+        if cfg.all_symbols:
+            self.symbols = self._all_symbols()
+
+    def _all_symbols(self) -> tuple[str, ...]:
+        """`[symbols] list = "all"`: every symbol the source has whose intervals build the
+        streams (a base interval `stream_plan` accepts), in the source's order."""
+        cfg, source = self.config, self.source
+        found = []
+        for symbol in source.symbols():
+            try:
+                stream_plan(symbol, list(cfg.intervals), source.intervals(symbol), source.name)
+            except UserError:
+                continue
+            found.append(symbol)
+        if not found:
+            raise ConfigError(f"{cfg.where('symbols')}: \"all\" found no symbol in source "
+                              f"{source.name!r} with data that builds "
+                              f"{', '.join(i.name for i in cfg.intervals)}")
+        return tuple(found)
 
     # phase 1 ------------------------------------------------------------------------------
 
@@ -303,7 +326,7 @@ class SessionCoordinator:
             for component in self.components:
                 component.setup(day)
             if sd.trading_days == 0:
-                for symbol in self.config.symbols:
+                for symbol in self.symbols:
                     self._register(symbol)
             for symbol_data in sd:
                 symbol_data.start_session(open_ns, close_ns)

@@ -116,11 +116,11 @@ ERRORS = [
     (base(symbols='[symbols]\nlist = "AAPL"\n'),
      "session.toml: [symbols] list: expected an array like [\"AAPL\", \"MSFT\"], got 'AAPL'"),
     (base(symbols='[symbols]\nlist = []\n'),
-     "session.toml: [symbols] list: expected at least one symbol, e.g. AAPL "
-     "(or pass --symbols)"),
+     "session.toml: [symbols] list: expected at least one symbol, e.g. AAPL, \"all\" "
+     "(every symbol the source has), or a scanner to fill the list (or pass --symbols)"),
     (base(symbols=""),
-     "session.toml: [symbols] list: expected at least one symbol, e.g. AAPL "
-     "(or pass --symbols)"),
+     "session.toml: [symbols] list: expected at least one symbol, e.g. AAPL, \"all\" "
+     "(every symbol the source has), or a scanner to fill the list (or pass --symbols)"),
     (base(session='[session]\nend = 2024-01-10\n'),
      "session.toml: [session] start: a backtest needs a start date like 2024-01-02 "
      "(or pass --start)"),
