@@ -33,6 +33,9 @@ def backtest_options(fn):
         click.option("--streams", help="Comma-separated intervals, e.g. 1m,5m,15m; derived "
                      "ones alone work too (5m on a 1m source streams 1m internally and shows "
                      "5m). 1w is not a stream."),
+        click.option("--mode", type=click.Choice(["backtest", "live"]),
+                     help="backtest (the default) or live: one session streamed as it happens "
+                          "(today's, or --start's; the source must stream, e.g. replay)."),
         click.option("--source", help="Data-source plugin name (see `mismartera plugins`)."),
         click.option("--store", help="Path of the DuckDB store."),
         click.option("--speed", type=float,

@@ -240,15 +240,20 @@ class ShellApp:
         self._pending.clear()
         self._reported_end = False
         self.run = run = SessionRun(coordinator).start()
-        speed = "as fast as possible" if not config.speed else f"{config.speed:g}x real time"
-        span = f" {config.start}..{config.end}" if config.start is not None else ""
-        self.say(f"started {config.mode} {config.exchange}{span}: "
-                 f"{', '.join(config.symbols)} ({', '.join(i.name for i in config.intervals)}), "
-                 f"speed {speed}")
         deadline = time.monotonic() + self.start_timeout
         sd = coordinator.session_data
         while not run.done and sd.trading_days == 0 and time.monotonic() < deadline:
             run.wait(0.01)
+        # phase 0 has resolved the days (a live session: today's, or [session] start) and
+        # `all` symbols by now
+        speed = "as fast as possible" if not config.speed else f"{config.speed:g}x real time"
+        days = coordinator.days
+        first, last = (days[0], days[-1]) if days else (config.start, config.end)
+        span = "" if first is None else f" {first}" if first == last else f" {first}..{last}"
+        symbols = coordinator.symbols or sd.symbols()
+        named = ", ".join(symbols) or ("all" if config.all_symbols else "none yet")
+        self.say(f"started {config.mode} {config.exchange}{span}: "
+                 f"{named} ({', '.join(i.name for i in config.intervals)}), speed {speed}")
         if run.done:
             self.report_events()
         return run
