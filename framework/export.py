@@ -3,13 +3,21 @@
 `snapshot()` is the only place that turns SessionData into the export shape
 (`"schema": "mismartera.session/1"`); every exporter plugin writes from it, so JSON, CSV and
 Parquet never disagree. It copies under SessionData's lock, so any thread may call it.
+Every document carries an opaque `cursor`; `snapshot(since=cursor)` is a delta export: per
+series only the bars closed since that export, or, where the series' past was rewritten
+(a live repair, a new session day), a `replace_from` stamp and the bars from there on;
+everything else as of now (see "Delta exports" in docs/live.md and the CHANGELOG).
+`PeriodicExport` writes snapshots every N session minutes (`backtest --export-every`).
 `atomic_write` writes one file and `atomic_paths` a set of files as a set; both give the
 files the permissions the umask allows, as `open()` would.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime
 import errno
+import json
 import math
 import os
 import secrets
@@ -27,8 +35,37 @@ from mismartera.session.indicators.state import RunningIndicator
 
 SCHEMA = "mismartera.session/1"
 
-Marks = dict[tuple[str, str], int]
-"""(symbol, interval) -> how many bars of the current session an earlier export held."""
+CURSOR_VERSION = 1
+
+Held = dict[str, dict[str, tuple[str, int, int, int | None]]]
+"""What a cursor says the consumer holds: symbol -> interval -> (session date, bar count,
+series version, start of its last bar or None)."""
+
+
+def encode_cursor(held: Held) -> str:
+    """The opaque cursor string of `held` (URL-safe base64 of compact JSON)."""
+    raw = json.dumps({"v": CURSOR_VERSION, "s": held}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Held:
+    """What the consumer of the export that gave `cursor` holds; ValueError if it is not a
+    cursor of this schema."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        doc = json.loads(raw)
+        if doc.get("v") != CURSOR_VERSION:
+            raise ValueError("version")
+        held: Held = {}
+        for sym, series in doc["s"].items():
+            held[str(sym)] = {}
+            for name, (date, count, version, last) in series.items():
+                datetime.date.fromisoformat(date)
+                held[str(sym)][str(name)] = (str(date), int(count), int(version),
+                                             None if last is None else int(last))
+        return held
+    except Exception as exc:  # any malformed input is the same error
+        raise ValueError(f"not an export cursor of {SCHEMA}: {cursor[:40]!r}") from exc
 
 
 def _num(x: float) -> float | None:
@@ -58,19 +95,25 @@ def indicator_columns(symbol_data: SymbolSessionData, interval: str,
 
 
 def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool = False,
-             since: Marks | None = None) -> tuple[dict[str, Any], Marks]:
-    """The export document and the marks to pass as `since` for the next delta export.
+             since: str | None = None) -> tuple[dict[str, Any], str]:
+    """The export document and its cursor (also `doc["cursor"]`).
 
-    With `since`, only bars closed after those marks are included and `"delta": true`."""
+    With `since` (the cursor of an earlier export of this session) it is a delta export,
+    `"delta": true`: per (symbol, interval) only what the consumer of that export lacks —
+    the bars closed since, or, when the series' past was rewritten since (a live repair, a
+    new session day), `replace_from` and every bar from that stamp on (the consumer drops
+    its bars from `replace_from` and appends) — and everything else as of now."""
     fmt = calendar.format_ts
-    marks: Marks = {}
+    held = decode_cursor(since) if since is not None else None
+    now: Held = {}
     with session_data.lock:
         doc: dict[str, Any] = {"schema": SCHEMA}
-        if since is not None:
+        if held is not None:
             doc["delta"] = True
         day = session_data.day
+        date = day.date.isoformat() if day is not None else None
         doc["session"] = {
-            "date": day.date.isoformat() if day is not None else None,
+            "date": date,
             "exchange": session_data.exchange,
             "mode": session_data.mode,
             "open": fmt(day.open_ns) if day is not None else None,
@@ -80,17 +123,29 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
         symbols: dict[str, Any] = {}
         for s in session_data:
             bars_doc = {}
+            mine = now[s.symbol] = {}
             for name, iv in s.stream_bars().items():
                 total = len(iv.data)
-                start = 0 if since is None else min(total, since.get((s.symbol, name), 0))
-                marks[(s.symbol, name)] = total
+                ts_all = iv.data.column("ts", copy=False) if total else np.empty(0, np.int64)
+                mine[name] = (date or "", total, iv.version,
+                              int(ts_all[-1]) if total else None)
+                start, replace_from = 0, None
+                if held is not None:
+                    prev = held.get(s.symbol, {}).get(name)
+                    if prev is not None:
+                        start, replace_from = _resume(prev, iv, ts_all, date, calendar,
+                                                      bool(_running(s, name)))
                 arrays = iv.data.arrays(total - start)
                 stamps = calendar.format_many(arrays[0]) if total - start else []
                 rows = [[t, *map(float, r)] for t, *r in zip(stamps, *arrays[1:], strict=True)]
-                bars_doc[name] = {
+                block: dict[str, Any] = {
                     "derived": iv.derived,
                     "base": iv.base.name if iv.base is not None else None,
                     "columns": list(COLUMNS),
+                }
+                if replace_from is not None:
+                    block["replace_from"] = fmt(replace_from)
+                block.update({
                     "data": rows,
                     "indicators": indicator_columns(s, name, arrays[0]),
                     "quality": round(iv.quality, 2),
@@ -102,7 +157,8 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                             for g in iv.gaps
                         ],
                     },
-                }
+                })
+                bars_doc[name] = block
             m = s.metrics
             symbols[s.symbol] = {
                 "base_interval": s.base_interval.name,
@@ -132,7 +188,104 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
             doc["strategy"] = session_data.strategy.to_doc(fmt, calendar.format_many)
         if session_data.errors:
             doc["errors"] = list(session_data.errors)
-    return doc, marks
+    cursor = doc["cursor"] = encode_cursor(now)
+    return doc, cursor
+
+
+def _running(symbol_data: SymbolSessionData, interval: str) -> list[RunningIndicator]:
+    return [st for st in symbol_data.indicators.values()
+            if isinstance(st, RunningIndicator) and st.interval == interval]
+
+
+def _resume(prev: tuple[str, int, int, int | None], iv: Any, ts: np.ndarray, date: str | None,
+            calendar: TimeManager, indicators: bool) -> tuple[int, int | None]:
+    """Where a delta resumes a series the consumer holds as `prev`: (index of the first bar
+    to send, `replace_from` in ns or None when the bars are only appended)."""
+    held_date, count, version, last = prev
+    known = [v for v, _ in iv.rewrites]
+    if held_date == date and version == iv.version:
+        if count <= len(ts) and (count == 0 or int(ts[count - 1]) == last):
+            return count, None
+    elif (held_date == date and version < iv.version and version in [0, *known]
+          and not indicators):
+        # repairs rebuilt the series from their first rewritten bar on; the bars before it
+        # are as they were, and bars are otherwise only appended
+        start_ns = min(f for v, f in iv.rewrites if v > version)
+        if last is None or last < start_ns:
+            return count, None
+        return int(np.searchsorted(ts, start_ns)), start_ns
+    # another day, another series of the same name, or a repair of an interval with
+    # indicators (a rebuild may move their earlier values within 1e-10): all of it anew,
+    # from the open of the day the consumer holds
+    session = calendar.session(datetime.date.fromisoformat(held_date)) if held_date else None
+    if session is not None:
+        return 0, int(session[0])
+    return 0, int(ts[0]) if len(ts) else None
+
+
+def export_times(calendar: TimeManager, days: Sequence[datetime.date],
+                 every_ns: int) -> list[int]:
+    """Every `every_ns` of session time after each day's open, before its close: the moments
+    `PeriodicExport` writes at (besides the close), to pass as the run's `stop_times`."""
+    times: list[int] = []
+    for day in days:
+        session = calendar.session(day)
+        if session is not None:
+            open_ns, close_ns = int(session[0]), int(session[1])
+            times.extend(range(open_ns + every_ns, close_ns, every_ns))
+    return times
+
+
+class PeriodicExport:
+    """An observer that writes a JSON snapshot into `directory` at each of `times` and at
+    each session's end: `DIR/<YYYY-MM-DD>T<HHMM>.json` (local time of the exchange). With
+    `delta`, each after the first of a day is a delta export from the one before.
+
+    The clock must stop at `times` (pass them as the run's `stop_times`). A backtest's files
+    wait for its first bar, as daily exports do: one without any bar writes none."""
+
+    def __init__(self, directory: str | Path, times: Sequence[int], calendar: TimeManager,
+                 plugins: Any, *, delta: bool = False, timings: bool = False,
+                 on_export: Callable[[Path], Any] | None = None) -> None:
+        self.directory = Path(directory)
+        self.times = frozenset(int(t) for t in times)
+        self.calendar = calendar
+        self.plugins = plugins
+        self.delta = delta
+        self.timings = timings
+        self.on_export = on_export
+        self._cursor: str | None = None
+        self._last: int | None = None
+        self._held: list[tuple[Path, dict[str, Any]]] = []
+
+    def on_session_start(self, ctx: Any) -> None:
+        self._cursor = self._last = None
+
+    def on_clock(self, ctx: Any, now: int) -> None:
+        if now in self.times:
+            self._export(ctx.session_data, now)
+
+    def on_session_end(self, ctx: Any) -> None:
+        self._export(ctx.session_data, ctx.session_data.now_ns)
+
+    def _export(self, session_data: SessionData, now: int) -> None:
+        if now == self._last or session_data.day is None:
+            return
+        self._last = now
+        doc, cursor = snapshot(session_data, self.calendar, timings=self.timings,
+                               since=self._cursor if self.delta else None)
+        self._cursor = cursor
+        local = self.calendar.to_local(now)
+        name = f"{session_data.day.date.isoformat()}T{local:%H%M}.json"
+        self._held.append((self.directory / name, doc))
+        metrics = session_data.metrics
+        if session_data.mode != "backtest" or (metrics is not None
+                                                and metrics.bars_processed > 0):
+            while self._held:
+                path, held = self._held.pop(0)
+                for written in write_export(path, held, self.plugins):
+                    if self.on_export is not None:
+                        self.on_export(written)
 
 
 def _new_temp(target: Path) -> Path:

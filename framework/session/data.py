@@ -78,7 +78,8 @@ class BarIntervalData:
     builds (derived) and checks (gap tracker) them."""
 
     __slots__ = ("_clock", "_gap_arrays", "_gaps", "_quality", "_taken", "aggregator", "base",
-                 "data", "derived", "interval", "name", "tracker", "updated")
+                 "data", "derived", "interval", "name", "rewrites", "tracker", "updated",
+                 "version")
 
     def __init__(self, interval: Interval, base: Interval | None, capacity: int,
                  clock: QualityClock | None = None) -> None:
@@ -96,10 +97,20 @@ class BarIntervalData:
         # `1d` is one bucket per session: [open, open + 24h) truncated at the close
         self.tracker = GapTracker(interval.ns)
         self.aggregator = StreamingAggregator(base.ns, interval.ns) if base is not None else None
+        # bumped whenever the session's past bars are rewritten (a live repair), with where
+        # from: delta exports (`mismartera.export`) tell appended bars from rewritten ones
+        self.version = 0
+        self.rewrites: list[tuple[int, int]] = []  # (version after, first rewritten bar start)
+
+    def rewritten(self, from_ns: int) -> None:
+        """Record that the bars from `from_ns` on were rewritten (not merely appended)."""
+        self.version += 1
+        self.rewrites.append((self.version, int(from_ns)))
 
     def start_session(self, open_ns: int, close_ns: int) -> None:
         """Empty the bars and reset kernel state for a new session."""
         self.data.clear()
+        self.version, self.rewrites = 0, []
         self.updated = False
         self._quality, self._taken = 100.0, None
         self._gap_arrays, self._gaps = None, []

@@ -47,11 +47,12 @@ def live_plugins() -> PluginManager:
 
 def without_live_fields(doc: dict) -> dict:
     """A copy of an export document less what a live session legitimately reports
-    differently from the backtest of the same day: `session.mode`, the run's `metrics` and
+    differently from the backtest of the same day: `session.mode`, the run's `metrics`,
     `rejected.outside_session` (at the close a live feed has not sent the after-hours bars
-    a backtest reads and counts)."""
+    a backtest reads and counts) and the `cursor` (it counts the repairs of each series)."""
     out = copy.deepcopy(doc)
     out["session"].pop("mode")
+    out.pop("cursor", None)
     out.pop("metrics")
     out["rejected"].pop("outside_session")
     return out

@@ -63,6 +63,8 @@ def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars:
     base.tracker.start_session(open_ns, close_ns)
     base.tracker.add_many(merged.ts)
     base.updated = True
+    first = int(inserted.ts[0])  # bars before it, and derived buckets before its, are as they were
+    base.rewritten(first)
     symbol_data.metrics.add(inserted)
     symbol_data.metrics.last_update = int(merged.ts[-1]) + base_ns
     opens = np.array([open_ns], np.int64)
@@ -81,6 +83,7 @@ def insert_bars(session_data: SessionData, symbol_data: SymbolSessionData, bars:
         interval_data.tracker.start_session(open_ns, close_ns)
         interval_data.tracker.add_many(derived[0][:n_closed])
         interval_data.updated = True
+        interval_data.rewritten(open_ns + (first - open_ns) // step * step)
         aggregator.start_session(open_ns, close_ns)
         if forming:
             k = int(np.searchsorted(merged.ts, derived[0][-1]))
