@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def backtest_options(fn):
                           "Each file written is printed."),
         click.option("--export-dir", type=click.Path(file_okay=False),
                      help="Write one snapshot per session day: DIR/<YYYY-MM-DD>.json, "
-                          "each with that day's errors."),
+                          "each with that day's errors (and, with --export-every, "
+                          "DIR/<YYYY-MM-DD>T<HHMM>.json during the day)."),
         click.option("--timings/--no-timings", default=None,
                      help="Include wall-clock timings in exports (makes them differ run to run)."),
         click.option("--quiet", is_flag=True, help="No progress bar or summary."),
@@ -71,7 +73,49 @@ def backtest_options(fn):
     return fn
 
 
-def _run(ctx: click.Context, config, quiet: bool) -> None:
+def export_options(fn):
+    """`--export-every` and `--delta` (the backtest and demo commands; not `system start`)."""
+    fn = click.option("--delta", is_flag=True,
+                      help="With --export-every: each snapshot after the first of a day is a "
+                           "delta export from the one before (the bars closed since; "
+                           "replace_from on a series whose past was rewritten).")(fn)
+    return click.option("--export-every", metavar="INTERVAL",
+                        help="With --export-dir: also a JSON snapshot every INTERVAL of "
+                             "session time (e.g. 30m) and at each close: "
+                             "DIR/<YYYY-MM-DD>T<HHMM>.json, HHMM the exchange's local "
+                             "time.")(fn)
+
+
+def _periodic(config, app, export_every: str | None, delta: bool,
+              written: list[Path]) -> tuple[list, list[int]]:
+    """The observer and stop times `--export-every` asks for (none without it)."""
+    if export_every is None:
+        if delta:
+            raise click.UsageError("--delta needs --export-every")
+        return [], []
+    import datetime
+
+    from mismartera.calendar import TimeManager
+    from mismartera.export import PeriodicExport, export_times
+
+    if config.export_dir is None:
+        raise click.UsageError("--export-every needs --export-dir")
+    match = re.fullmatch(r"\s*(\d+)\s*([smh])\s*", export_every)
+    if match is None or int(match[1]) == 0:
+        raise click.BadParameter(f"{export_every!r}: expected a session time like 30m, 1h "
+                                 "or 90s", param_hint="--export-every")
+    every_ns = int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]] * 10**9
+    calendar = TimeManager(config.exchange)
+    start = config.start or datetime.datetime.now(calendar.tz).date()
+    days = calendar.trading_days(start, config.end or start)
+    exporter = PeriodicExport(config.export_dir, export_times(calendar, days, every_ns),
+                              calendar, app.plugins, delta=delta, timings=config.export_timings,
+                              on_export=written.append)
+    return [exporter], sorted(exporter.times)
+
+
+def _run(ctx: click.Context, config, quiet: bool, export_every: str | None = None,
+         delta: bool = False) -> None:
     from rich.console import Console
 
     from mismartera.cli import App
@@ -95,8 +139,10 @@ def _run(ctx: click.Context, config, quiet: bool) -> None:
             progress.update(task, total=len(coord.days), advance=1, description=f"session {day}")
 
     written: list[Path] = []
+    observers, stop_times = _periodic(config, app, export_every, delta, written)
     try:
         session_data = run_backtest(config, plugins=app.plugins, on_day_end=on_day_end,
+                                    observers=observers, stop_times=stop_times,
                                     on_export=written.append, collect=False)
     finally:
         if progress is not None:
@@ -200,8 +246,10 @@ def _strategy_table(result):
 @click.command()
 @click.argument("session_file", required=False, type=click.Path(dir_okay=False))
 @backtest_options
+@export_options
 @click.pass_context
-def backtest(ctx: click.Context, session_file: str | None, quiet: bool, **flags) -> None:
+def backtest(ctx: click.Context, session_file: str | None, quiet: bool,
+             export_every: str | None, delta: bool, **flags) -> None:
     """Run a backtest from SESSION_FILE (TOML); flags override the file."""
     from mismartera.config import SessionConfig
 
@@ -210,16 +258,18 @@ def backtest(ctx: click.Context, session_file: str | None, quiet: bool, **flags)
     )
     config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())},
                                    ).validate()
-    _run(ctx, config, quiet)
+    _run(ctx, config, quiet, export_every, delta)
 
 
 @click.command()
 @backtest_options
+@export_options
 @click.pass_context
-def demo(ctx: click.Context, quiet: bool, **flags) -> None:
+def demo(ctx: click.Context, quiet: bool, export_every: str | None, delta: bool,
+         **flags) -> None:
     """Backtest on the bundled real sample data (SPY, January 2011): no set-up needed."""
     from mismartera.config import SessionConfig
 
     config = SessionConfig.from_dict(DEMO, origin="demo")
     config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())})
-    _run(ctx, config.validate(), quiet)
+    _run(ctx, config.validate(), quiet, export_every, delta)
