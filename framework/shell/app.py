@@ -77,6 +77,7 @@ class ShellApp:
         self.failures: list[int] = []  # exit code of each failed command
         self._pending: list[tuple[str, str]] = []  # (op, symbol) not yet seen applied
         self._reported_end = False
+        self._cursor: str | None = None  # of the last .json export of the current run
         self._parser: click.Command | None = None
         self._handlers: dict[tuple[str, ...], Callable[[list[str]], None]] = {
             ("system", "start"): self.cmd_start,
@@ -239,21 +240,21 @@ class ShellApp:
                                         observers=list(self.make_observers()))
         self._pending.clear()
         self._reported_end = False
+        self._cursor = None
         self.run = run = SessionRun(coordinator).start()
+        speed = "as fast as possible" if not config.speed else f"{config.speed:g}x real time"
+        first, last = config.start, config.end
+        if config.mode == "live":  # one session: [session] start's, or today's (as phase 0)
+            first = last = config.start or config.end or coordinator.calendar.date_of(
+                time.time_ns())
+        span = "" if first is None else f" {first}" if first == last else f" {first}..{last}"
+        named = ", ".join(config.symbols) or ("all" if config.all_symbols else "none yet")
+        self.say(f"started {config.mode} {config.exchange}{span}: "
+                 f"{named} ({', '.join(i.name for i in config.intervals)}), speed {speed}")
         deadline = time.monotonic() + self.start_timeout
         sd = coordinator.session_data
         while not run.done and sd.trading_days == 0 and time.monotonic() < deadline:
             run.wait(0.01)
-        # phase 0 has resolved the days (a live session: today's, or [session] start) and
-        # `all` symbols by now
-        speed = "as fast as possible" if not config.speed else f"{config.speed:g}x real time"
-        days = coordinator.days
-        first, last = (days[0], days[-1]) if days else (config.start, config.end)
-        span = "" if first is None else f" {first}" if first == last else f" {first}..{last}"
-        symbols = coordinator.symbols or sd.symbols()
-        named = ", ".join(symbols) or ("all" if config.all_symbols else "none yet")
-        self.say(f"started {config.mode} {config.exchange}{span}: "
-                 f"{named} ({', '.join(i.name for i in config.intervals)}), speed {speed}")
         if run.done:
             self.report_events()
         return run
@@ -394,13 +395,20 @@ class ShellApp:
     def cmd_export(self, args: list[str]) -> None:
         from mismartera.export import exporter_for, snapshot, write_export
 
-        if len(args) != 1:
-            raise ShellError("usage: export FILE (e.g. export out/session.json)")
+        delta = "--delta" in args
+        args = [a for a in args if a != "--delta"]
+        if len(args) != 1 or args[0].startswith("-"):
+            raise ShellError("usage: export FILE [--delta] (e.g. export out/session.json)")
         path = Path(args[0]).expanduser()
         run = self._require_run()
         c = run.coordinator
         writer = exporter_for(path, c.plugins)  # an unknown suffix fails before the snapshot
-        doc, _ = snapshot(c.session_data, c.calendar, timings=c.config.export_timings)
+        is_json = path.suffix.lower() == ".json"
+        if delta and not is_json:
+            raise ShellError(f"export {path}: --delta writes JSON only (a .json file)")
+        since = self._cursor if delta else None
+        doc, cursor = snapshot(c.session_data, c.calendar, timings=c.config.export_timings,
+                               since=since)
         try:
             written = write_export(path, doc, c.plugins, write=writer.write)
         except OSError as exc:
@@ -409,9 +417,13 @@ class ShellApp:
         session = doc["session"]
         state = "active" if session["active"] else "not active"
         n = len(doc["symbols"])
+        if is_json:
+            self._cursor = cursor
         files = ", ".join(map(str, written)) or "no file"
+        kind = ("" if not delta else ", a delta from the previous .json export"
+                if since is not None else ", in full: no earlier .json export to follow")
         self.say(f"wrote {files}: session {session['date']} ({state}), "
-                 f"{n} symbol{'' if n == 1 else 's'}")
+                 f"{n} symbol{'' if n == 1 else 's'}{kind}")
 
     def cmd_help(self, args: list[str]) -> None:
         if not args:

@@ -50,10 +50,10 @@ def test_the_live_start_message_shows_the_session_it_runs():
     assert first.startswith("started live XNYS 2011-01-05: SPY (1m"), first
 
 
-def test_the_start_message_names_the_symbols_all_resolved_to():
+def test_the_start_message_says_all():
     config = session("2011-01-05", {"source": "sample"}, [], live=None)
     app, out = _shell()
     app.start(dataclasses.replace(config, all_symbols=True))
     app.execute("system wait")
     first = out.getvalue().splitlines()[0]
-    assert first.startswith("started backtest XNYS 2011-01-05: SPY (1m"), first
+    assert first.startswith("started backtest XNYS 2011-01-05: all (1m"), first
