@@ -51,12 +51,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "indicators and quality, and catches up to the clock."),
     CommandSpec(("data", "remove-symbol"), "data remove-symbol SYM",
                 "remove a symbol from the running session at its next clock step"),
-    CommandSpec(("export",), "export FILE",
+    CommandSpec(("export",), "export FILE [--delta]",
                 "write a snapshot of the session (running or ended); format from the suffix",
                 "FILE ends in .json, .csv or .parquet (or a suffix an exporter plugin adds). "
                 "The snapshot holds the bars closed so far, quality, gaps and indicators. "
                 "A .csv export writes one file per symbol and interval (out/s.csv: "
-                "out/s.SPY.1m.csv, ...); every file written is named."),
+                "out/s.SPY.1m.csv, ...); every file written is named. --delta (JSON only) "
+                "writes what changed since the previous .json export of this session: the "
+                "bars closed since, replace_from on a series whose past was rewritten, the "
+                "rest as of now (the first one is in full)."),
     CommandSpec(("help",), "help [COMMAND]", "list the commands, or explain one"),
     CommandSpec(("quit",), "quit", "stop a running session cleanly and leave (also: exit, Ctrl-D)"),
 )
