@@ -19,7 +19,7 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,6 @@ from mismartera.calendar import TimeManager
 from mismartera.calendar.clocks import BacktestClock
 from mismartera.config import SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
-from mismartera.ext.pipeline import step_until
 from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.data import SessionData, SessionDay, SymbolSessionData
@@ -37,91 +36,14 @@ from mismartera.session.indicators import IndicatorManager
 from mismartera.session.loader import BarLoader
 from mismartera.session.metrics import PerformanceMetrics
 from mismartera.session.observers import BarObserver, Component, Observer, SessionContext
-from mismartera.session.processor import DataProcessor, changes
+from mismartera.session.processor import DataProcessor
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
+from mismartera.session.stepping import Stepper
+from mismartera.session.streams import all_symbols, stream_plan
 from mismartera.sources import DataSource
 from mismartera.symbols import check_symbol
 from mismartera.trading.runner import StrategyRunner
-
-
-def stream_plan(symbol: str, requested: Sequence[Interval], available: Sequence[Interval],
-                source_name: str) -> Interval:
-    """Phase 0 for one symbol: the base (streamed) interval; every requested interval is
-    built from it.
-
-    The base is the largest interval the source has from which every requested interval
-    derives (a whole multiple of it, or `1d` from intraday): a requested interval the source
-    has is streamed as it is; otherwise the base is internal (`5m` alone on a `1m` source
-    streams `1m` and shows `5m`). `1w` is refused: a session's bars never span sessions."""
-    if not available:
-        raise DataError(f"{symbol}: source {source_name!r} has no data for this symbol")
-    has = ", ".join(map(str, sorted(available)))
-    valid = ", ".join(i.name for i in map(Interval.parse, Interval.SUPPORTED)
-                      if i.name != "1w" and any(i.derivable_from(a) for a in available))
-    wanted = ", ".join(map(str, sorted(requested)))
-    weekly = [i for i in requested if i.name == "1w"]
-    if weekly:
-        raise DataError(f"{symbol}: interval 1w cannot be a stream (a session's bars never "
-                        f"span sessions); with source {source_name!r} ({has}) the valid "
-                        f"intervals are {valid}")
-    bases = [b for b in available if all(i.derivable_from(b) for i in requested)]
-    if not bases:
-        raise DataError(f"{symbol}: no interval that source {source_name!r} has ({has}) builds "
-                        f"all of {wanted}; the valid intervals are {valid}")
-    return max(bases)
-
-
-class _Stepper:
-    """The arguments of `step_until` for one session's loaded symbols: pipelines, per-bar
-    targets, the intervals whose closes the per-step callback hears of (those with
-    indicators), the callback itself, and the positions stepping started from (metrics)."""
-
-    def __init__(self, coordinator: SessionCoordinator, symbols: tuple[SymbolSessionData, ...]
-                 ) -> None:
-        co = coordinator
-        sd, clock, quality = co.session_data, co.clock, co.quality
-        assert clock is not None
-        self.clock, self.symbols = clock, symbols
-        self.pipelines = [s.pipeline for s in symbols]
-        self.targets = [[co._targets(s.symbol, iv.interval.name)
-                         for iv in s.bars_in_pipeline_order] for s in symbols]
-        self.before = [(s.pipeline.pos, [len(iv.data) for iv in s.derived()]) for s in symbols]
-        indicators = co.indicators if co.indicators.wants_bars else None
-        # on_step hears only of symbols that closed a bar of an interval with indicators
-        watched = co.indicators.intervals_watched() if indicators is not None else frozenset()
-        self.watch = None
-        if watched is not None and symbols:
-            width = max(len(row) for row in self.targets)
-            self.watch = np.zeros((len(symbols), width), np.uint8)
-            for i, s in enumerate(symbols):
-                for k, iv in enumerate(s.bars_in_pipeline_order):
-                    self.watch[i, k] = iv.interval.name in watched
-        open_ns, close = sd.today.open_ns, sd.today.close_ns
-        timings = co.metrics.timings_s
-        perf_counter = time.perf_counter
-        # the bucket ends of the derived intervals observers named: steps even when the base
-        # bar ending a bucket is missing, so its bar is handed out at its end
-        self.bounds = np.empty(0, np.int64)
-        ends = [np.arange(open_ns + iv.ns, close, iv.ns, dtype=np.int64)
-                for iv in co._observed if iv.is_intraday and any(
-                    iv.name in s.bars and s.bars[iv.name].derived for s in symbols)]
-        if ends:
-            self.bounds = np.unique(np.concatenate([*ends, np.array([close], np.int64)]))
-
-        def on_step(t: int, changed: list[int]) -> None:
-            # the per-step pipeline before observers: clock, indicators, quality (throttled)
-            clock.advance_to(t)
-            sd.now_ns = t
-            if indicators is not None and changed:
-                start = perf_counter()  # (a context manager per step costs more than this)
-                for i in changed:
-                    indicators.on_bars(symbols[i], changes(symbols[i]))
-                timings["indicators"] = timings.get("indicators", 0.0) + perf_counter() - start
-            if t < close:
-                quality.update(sd, t)
-
-        self.on_step = on_step
 
 
 class SessionCoordinator:
@@ -164,7 +86,7 @@ class SessionCoordinator:
         self._bar_observers: list[BarObserver] = [
             o for o in self.observers if isinstance(o, BarObserver)]
         self._target_cache: dict[tuple[str, str], list[Any]] = {}
-        self._steps: _Stepper | None = None
+        self._steps: Stepper | None = None
         # intervals observers named: their bars are handed out at their bucket ends even
         # when the base bar that ends a bucket is missing (stepping alone would wait for
         # the next base bar of any symbol)
@@ -280,24 +202,7 @@ class SessionCoordinator:
         self.indicators.anchor = self.days[0]
         self.scanners.validate()
         if cfg.all_symbols:
-            self.symbols = self._all_symbols()
-
-    def _all_symbols(self) -> tuple[str, ...]:
-        """`[symbols] list = "all"`: every symbol the source has whose intervals build the
-        streams (a base interval `stream_plan` accepts), in the source's order."""
-        cfg, source = self.config, self.source
-        found = []
-        for symbol in source.symbols():
-            try:
-                stream_plan(symbol, list(cfg.intervals), source.intervals(symbol), source.name)
-            except UserError:
-                continue
-            found.append(symbol)
-        if not found:
-            raise ConfigError(f"{cfg.where('symbols')}: \"all\" found no symbol in source "
-                              f"{source.name!r} with data that builds "
-                              f"{', '.join(i.name for i in cfg.intervals)}")
-        return tuple(found)
+            self.symbols = all_symbols(cfg, self.source)
 
     # phase 1 ------------------------------------------------------------------------------
 
@@ -429,13 +334,9 @@ class SessionCoordinator:
         """Bar by bar up to `until` in compiled code, calling observers for each closed bar
         (and indicators at each step). (False when interrupted before `until`, the time of
         the last step or None)."""
-        steps = self._stepper()
-        bounds = steps.bounds[np.searchsorted(steps.bounds, self.now_ns, side="right"):]
-        last = step_until(steps.pipelines, until, steps.targets, self._interrupt,
-                          steps.on_step, self.session_data.lock, steps.watch, bounds)
-        return last is None or last >= until or not self._interrupt[0], last
+        return self._stepper().step(until, self.now_ns, self._interrupt)
 
-    def _stepper(self) -> _Stepper:
+    def _stepper(self) -> Stepper:
         """What `step_until` needs for the loaded symbols, built once per session and set of
         symbols (a session with stops at every 5m bucket end calls it 78 times a day)."""
         sd = self.session_data
@@ -444,25 +345,15 @@ class SessionCoordinator:
         if steps is not None and steps.clock is self.clock and steps.symbols == symbols:
             return steps
         self._flush_steps()
-        steps = self._steps = _Stepper(self, symbols)
+        assert self.clock is not None
+        steps = self._steps = Stepper(symbols, sd, self.clock, self.quality, self.indicators,
+                                      self.metrics.timings_s, self._targets, self._observed)
         return steps
 
     def _flush_steps(self) -> None:
         """Count what the stepped symbols delivered and derived since the last count."""
-        steps = self._steps
-        if steps is None:
-            return
-        with self.session_data.lock:
-            for i, s in enumerate(steps.symbols):
-                pos, lengths = steps.before[i]
-                self.metrics.bars_processed += s.pipeline.pos - pos
-                if s.pipeline.pos > pos:
-                    s.base.updated = True
-                derived = s.derived()
-                for n, iv in zip(lengths, derived, strict=True):
-                    self.metrics.bars_derived += len(iv.data) - n
-                    iv.updated = iv.updated or len(iv.data) > n
-                steps.before[i] = (s.pipeline.pos, [len(iv.data) for iv in derived])
+        if self._steps is not None:
+            self._steps.flush(self.metrics)
 
     def _run_scanners(self, now: int) -> None:
         """After each clock step: the scanners due, then observers' `on_clock(ctx, now)`
@@ -590,24 +481,13 @@ class SessionCoordinator:
             elif delivered:  # distinct close times over all symbols
                 stamps = np.sort(np.concatenate(delivered))
                 self.metrics.iterations += int(np.count_nonzero(np.diff(stamps))) + 1
-            self._keep_for_history(day)
+            if (max(self.config.trailing_days, self.indicators.history_days_needed())
+                    and sd.day is not None and self.now_ns >= sd.day.close_ns):
+                self.loader.keep_day(sd, day)  # (a stopped session is incomplete)
         self._notify("session_ended", session_data=sd, session_date=day)
         for observer in self.observers:
             if hasattr(observer, "on_session_end"):
                 observer.on_session_end(self.context)
-
-    def _keep_for_history(self, day: datetime.date) -> None:
-        """Today's bars become a historical day for tomorrow, with no second fetch (only a
-        session that ran to its close: a stopped one is incomplete)."""
-        sd = self.session_data
-        if max(self.config.trailing_days, self.indicators.history_days_needed()) == 0:
-            return
-        if sd.day is None or self.now_ns < sd.day.close_ns:
-            return
-        for symbol_data in sd:
-            if symbol_data.is_loaded:
-                symbol_data.historical.day_bars[day] = {
-                    name: iv.bars() for name, iv in symbol_data.bars.items()}
 
     # --- plugins ---------------------------------------------------------------------------
 

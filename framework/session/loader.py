@@ -18,7 +18,7 @@ from mismartera.calendar import TimeManager
 from mismartera.ext.aggregate import aggregate_bars
 from mismartera.ext.gaps import classify
 from mismartera.intervals import Interval
-from mismartera.session.data import SymbolSessionData
+from mismartera.session.data import SessionData, SymbolSessionData
 from mismartera.sources import DataSource
 
 
@@ -134,6 +134,15 @@ class BarLoader:
             window = self._windows[(day, n)] = (days, {d: self.calendar.session(d)
                                                        for d in days})
         return window
+
+    @staticmethod
+    def keep_day(session_data: SessionData, day: datetime.date) -> None:
+        """The day's session bars of every loaded symbol become a historical day for the
+        next session, with no second fetch."""
+        for symbol_data in session_data:
+            if symbol_data.is_loaded:
+                symbol_data.historical.day_bars[day] = {
+                    name: iv.bars() for name, iv in symbol_data.bars.items()}
 
     def day_record(self, symbol_data: SymbolSessionData, raw: Bars,
                     day: datetime.date) -> dict[str, Bars]:

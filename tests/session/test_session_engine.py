@@ -11,8 +11,9 @@ import pytest
 from mismartera.errors import DataError
 from mismartera.export import snapshot
 from mismartera.intervals import Interval
-from mismartera.session.coordinator import SessionCoordinator, stream_plan
+from mismartera.session.coordinator import SessionCoordinator
 from mismartera.session.data import SessionData, SessionDay
+from mismartera.session.streams import stream_plan
 from tests.support.engine import (
     CALENDAR,
     AddAt,

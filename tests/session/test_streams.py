@@ -10,7 +10,8 @@ import pytest
 from mismartera.config import SessionConfig
 from mismartera.errors import DataError
 from mismartera.intervals import Interval
-from mismartera.session.coordinator import SessionCoordinator, stream_plan
+from mismartera.session.coordinator import SessionCoordinator
+from mismartera.session.streams import stream_plan
 from tests.support.engine import plugins, run
 
 
