@@ -30,7 +30,7 @@ import numpy as np
 
 from mismartera.bars import COLUMNS
 from mismartera.calendar import TimeManager
-from mismartera.session.data import SessionData, SymbolSessionData
+from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
 from mismartera.session.indicators.state import RunningIndicator
 
 SCHEMA = "mismartera.session/1"
@@ -70,6 +70,17 @@ def decode_cursor(cursor: str) -> Held:
 
 def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def gaps_doc(gaps: Sequence[GapInfo], fmt: Callable[[int], str]) -> dict[str, Any]:
+    """The export's shape of a list of gap runs: counts and one range per run (its first and
+    last missing bucket starts)."""
+    return {
+        "gap_count": len(gaps),
+        "missing_bars": sum(g.bar_count for g in gaps),
+        "ranges": [{"start": fmt(g.start), "end": fmt(g.end), "bar_count": g.bar_count}
+                   for g in gaps],
+    }
 
 
 def indicator_columns(symbol_data: SymbolSessionData, interval: str,
@@ -149,14 +160,7 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                     "data": rows,
                     "indicators": indicator_columns(s, name, arrays[0]),
                     "quality": round(iv.quality, 2),
-                    "gaps": {
-                        "gap_count": len(iv.gaps),
-                        "missing_bars": sum(g.bar_count for g in iv.gaps),
-                        "ranges": [
-                            {"start": fmt(g.start), "end": fmt(g.end), "bar_count": g.bar_count}
-                            for g in iv.gaps
-                        ],
-                    },
+                    "gaps": gaps_doc(iv.gaps, fmt),
                 })
                 bars_doc[name] = block
             m = s.metrics
@@ -176,6 +180,8 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                     "days": [d.isoformat() for d in s.historical.days],
                     "quality": {k: round(v, 2) for k, v in s.historical.quality.items()
                                 if k in s.streams},
+                    "gaps": {k: gaps_doc(v, fmt) for k, v in s.historical.gaps.items()
+                             if k in s.streams},
                     "indicators": dict(s.historical.indicators),
                 },
                 "errors": list(s.errors),

@@ -198,8 +198,19 @@ def _summary(session_data, elapsed: float) -> None:
         f"days {m.trading_days}  symbols {len(session_data)}  bars read {m.bars_read:,}  "
         f"stored {m.bars_processed:,}  derived {m.bars_derived:,}  "
         f"rejected {rejected:,} ({reasons})\n"
-        f"engine {m.run_s:.2f} s ({rate:,.0f} base bars/s), {elapsed:.2f} s in all"
+        f"engine {m.run_s:.2f} s ({rate:,.0f} base bars/s), {elapsed:.2f} s in all\n"
+        + _phases(m)
     )
+
+
+def _phases(m) -> str:
+    """The phase timings (wall seconds summed over the days; `indicators` includes the updates
+    made while streaming, which `session` counts too) and the time between sessions."""
+    phases = "  ".join(f"{k} {v:.3f} s" for k, v in m.timings_s.items())
+    gaps = len(m.days) - 1
+    between = (f"  between sessions {m.session_gap_s:.3f} s ({gaps} gap{'s' if gaps != 1 else ''})"
+               if gaps > 0 else "")
+    return f"phases: {phases}{between}"
 
 
 STAT_ROWS = (("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"),

@@ -27,12 +27,13 @@ import numpy as np
 from mismartera.bars import Bar
 from mismartera.calendar import TimeManager
 from mismartera.calendar.clocks import BacktestClock
-from mismartera.config import SessionConfig
+from mismartera.config import IndicatorSpec, SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.data import SessionData, SessionDay, SymbolSessionData
 from mismartera.session.indicators import IndicatorManager
+from mismartera.session.indicators.resolved import Resolved
 from mismartera.session.loader import BarLoader
 from mismartera.session.metrics import PerformanceMetrics
 from mismartera.session.observers import BarObserver, Component, Observer, SessionContext
@@ -93,7 +94,7 @@ class SessionCoordinator:
         self._observed: list[Interval] = sorted({Interval.parse(i) for o in self._bar_observers
                                  for i in (getattr(o, "intervals", None) or ())})
         self._stop_times = np.unique(np.asarray(list(stop_times), dtype=np.int64))
-        self._pending: deque[tuple[str, str]] = deque()
+        self._pending: deque[tuple[str, Any]] = deque()
         self._pending_lock = threading.Lock()
         self._stop = threading.Event()
         # raised (from any thread) when a symbol operation or a stop waits for the clock:
@@ -120,6 +121,18 @@ class SessionCoordinator:
         with self._pending_lock:
             self._pending.append(("remove", check_symbol(symbol, "remove_symbol")))
             self._interrupt[0] = 1
+
+    def add_indicator(self, spec: str | IndicatorSpec) -> str:
+        """Ask for a session indicator ("sma:period=20@5m" or an `IndicatorSpec`) to be
+        added between two clock steps, for every symbol, seeded exactly as at start-up (its
+        record equals that of a run that had it from the start). Checked at once: a
+        one-line UserError for an unknown name, bad parameters, an interval that is not
+        one of the streams, one running already. Returns its export key."""
+        resolved = self.indicators.resolve(spec)
+        with self._pending_lock:
+            self._pending.append(("indicator", resolved))
+            self._interrupt[0] = 1
+        return resolved.key
 
     def stop(self) -> None:
         """End the run after the current clock step (the day still ends cleanly)."""
@@ -149,10 +162,13 @@ class SessionCoordinator:
                 break
             if i:
                 self._teardown()
+            self.metrics.day_begin(day)
             self._initialise(day)
+            self.metrics.session_start()
             with self.metrics.timed("session"):
                 self._stream()
             self._end(day)
+            self.metrics.day_end()
             if on_day_end is not None:
                 on_day_end(self, day)
         for observer in self.observers:
@@ -448,7 +464,9 @@ class SessionCoordinator:
                     return
                 op, symbol = self._pending.popleft()
             sd = self.session_data
-            if op == "add" and symbol not in sd:
+            if op == "indicator":
+                self._add_indicator(symbol)
+            elif op == "add" and symbol not in sd:
                 with sd.lock:
                     symbol_data = self._register(symbol)
                     today = sd.day
@@ -465,6 +483,35 @@ class SessionCoordinator:
                 if removed is not None:
                     self.metrics.bars_dropped += removed.pipeline.size - removed.pipeline.pos
                     self._notify("symbol_removed", session_data=sd, symbol=symbol)
+
+    def _add_indicator(self, resolved: Resolved) -> None:
+        """An indicator added to the session: every loaded symbol gets it seeded from the
+        run's anchor (the seed fetched as for a symbol added now, the trailing history
+        grown to what the indicators need now) and caught up over today's closed bars."""
+        if not self.indicators.add(resolved):
+            return
+        sd = self.session_data
+        self._flush_steps()
+        self._steps = None  # the intervals watched may have changed
+        today = sd.day
+        with sd.lock, self.metrics.timed("indicators"):
+            for symbol_data in sd:
+                if today is None or not symbol_data.is_loaded:
+                    continue  # built with the rest at the symbol's next session
+                try:
+                    days = list(symbol_data.historical.days)
+                    n = max(self.config.trailing_days, self.indicators.history_days_needed())
+                    seed = self.loader.load_history(
+                        symbol_data, today.date, n,
+                        self.indicators.added_seed_days(resolved, today.date))
+                    grew = symbol_data.historical.days != days
+                    if grew:
+                        self.quality.historical(symbol_data)
+                    self.indicators.add_to_symbol(sd, symbol_data, resolved, seed, grew)
+                except UserError as exc:
+                    symbol_data.record_error(str(exc))
+                except Exception as exc:
+                    symbol_data.record_error(f"{symbol_data.symbol}: {type(exc).__name__}: {exc}")
 
     # phase 4 ------------------------------------------------------------------------------
 

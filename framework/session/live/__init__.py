@@ -130,6 +130,7 @@ class LiveSessionCoordinator(SessionCoordinator):
         self.late_bars = 0  # base bars inserted out of order (late feed and gap fills)
         self.dropped = 0  # pushed items of symbols not in the session
         self.refetched = 0  # feed bars that came after the gap filler had fetched them
+        self.metrics.gap_fill = self.gap_fill_counts
 
     # --- public ----------------------------------------------------------------------------
 
@@ -141,6 +142,15 @@ class LiveSessionCoordinator(SessionCoordinator):
     @property
     def components(self) -> tuple[Any, ...]:
         return (*super().components, self.gap_filler)
+
+    def gap_fill_counts(self) -> dict[str, int]:
+        """The run's gap-filling counters (the export's `metrics.gap_fill`): requests made,
+        missing bars filled and exhausted, late bars inserted (late feed bars and filled
+        ones), re-fetched feed bars dropped, pushed data of unknown symbols dropped."""
+        filler = self.gap_filler
+        return {"requests": filler.requests, "filled": filler.filled,
+                "exhausted": filler.exhausted, "late_bars": self.late_bars,
+                "refetched": self.refetched, "dropped": self.dropped}
 
     def add_symbol(self, symbol: str) -> None:
         super().add_symbol(symbol)

@@ -118,8 +118,9 @@ class GapFiller:
     bars of a symbol go out as one range. Bars that come back are inserted with the repair
     function the coordinator passes (`insert_bars` underneath).
 
-    Operational state only: `_failed_gaps` (symbol -> bucket start -> FailedGap) and
-    counters; symbols come from SessionData at every step."""
+    Operational state only: `_failed_gaps` (symbol -> bucket start -> FailedGap) and the
+    counters `requests`, `filled` and `exhausted`; symbols come from SessionData at every
+    step."""
 
     def __init__(self, delay_s: float = 5.0, retries: int = 3, backoff: float = 2.0) -> None:
         if not delay_s >= 0:
@@ -134,6 +135,7 @@ class GapFiller:
         self._failed_gaps: dict[str, dict[int, FailedGap]] = {}
         self.requests = 0  # source.bars() calls made
         self.filled = 0  # missing bars that a request brought in
+        self.exhausted = 0  # missing bars given up on (retries used up, or the close)
 
     def __repr__(self) -> str:
         return (f"GapFiller(delay_s={self.delay_ns / NS:g}, retries={self.retries}, "
@@ -195,7 +197,7 @@ class GapFiller:
             if closing:
                 for gaps in self._failed_gaps.values():
                     for g in gaps.values():
-                        g.exhausted = True
+                        self._exhaust(g)
         return sorted(out.items())
 
     def _missing(self, session_data: SessionData, symbol_data: SymbolSessionData,
@@ -227,8 +229,9 @@ class GapFiller:
                 del gaps[start]  # arrived meanwhile (late from the feed)
             for start in still:
                 if start not in gaps:
-                    gaps[start] = FailedGap(symbol, start, next_try=now_ns,
-                                            exhausted=self.retries == 0)
+                    gaps[start] = FailedGap(symbol, start, next_try=now_ns)
+                    if self.retries == 0:
+                        self._exhaust(gaps[start])
             due = sorted(s for s, g in gaps.items()
                          if not g.exhausted and (closing or g.next_try <= now_ns))
             if not due:
@@ -239,6 +242,11 @@ class GapFiller:
             cuts = np.flatnonzero(np.diff(due_arr) != symbol_data.base_interval.ns) + 1
             plan.extend((symbol_data, run) for run in np.split(due_arr, cuts))
         return plan
+
+    def _exhaust(self, gap: FailedGap) -> None:
+        if not gap.exhausted:
+            gap.exhausted = True
+            self.exhausted += 1
 
     def _apply(self, session_data: SessionData, symbol_data: SymbolSessionData,
                run: np.ndarray, bars: Bars, error: str | None, now_ns: int, closing: bool,
@@ -266,7 +274,7 @@ class GapFiller:
             g.attempts += 1
             g.last_error = error
             if g.attempts >= self.retries or closing:
-                g.exhausted = True
+                self._exhaust(g)
             else:
                 g.next_try = now_ns + int(self.delay_ns * self.backoff ** g.attempts)
         return first
