@@ -34,8 +34,13 @@ def _indicator_rows(table: Table, kind: str, items: Iterable[IndicatorView]) -> 
         table.add_row(kind, Text(ind.key), Text(format_value(ind.value) + ready))
 
 
+def _gaps(count: int, missing: int) -> str:
+    return "0" if not count else f"{count} ({missing} bars)"
+
+
 def symbol_table(view: SymbolView, calendar: TimeManager) -> Group:
-    """The bars of one symbol per interval, then its indicators and errors."""
+    """The bars of one symbol per interval (today's quality and gaps, then those of the held
+    historical days), then its indicators and errors."""
     state = "loaded" if view.is_loaded else "NOT loaded"
     hist = (f"{len(view.historical_days)} historical days ({view.historical_days[0]}.."
             f"{view.historical_days[-1]})" if view.historical_days else "no historical days")
@@ -48,11 +53,16 @@ def symbol_table(view: SymbolView, calendar: TimeManager) -> Group:
     table.add_column("close", justify="right")
     table.add_column("quality", justify="right")
     table.add_column("gaps", justify="right")
+    table.add_column("historical", justify="right")
     for iv in view.intervals:
         close = "-" if iv.last_close is None else f"{iv.last_close:,.4f}"
-        gaps = "0" if not iv.gap_count else f"{iv.gap_count} ({iv.missing_bars} bars)"
+        gaps = _gaps(iv.gap_count, iv.missing_bars)
+        hist = "-"
+        if iv.historical_quality is not None:
+            hist = (f"{iv.historical_quality:.2f}%, gaps "
+                    f"{_gaps(iv.historical_gap_count, iv.historical_missing_bars)}")
         table.add_row(iv.name, iv.base or "stream", str(iv.bars),
-                      local_time(calendar, iv.last_ts), close, f"{iv.quality:.2f}%", gaps)
+                      local_time(calendar, iv.last_ts), close, f"{iv.quality:.2f}%", gaps, hist)
     parts: list[Any] = [table]
     if view.indicators or view.historical_indicators:
         indicators = Table(show_header=True, box=None, padding=(0, 2, 0, 0))

@@ -66,6 +66,11 @@ def status_rows(run: SessionRun, pending: str = "") -> list[tuple[str, str]]:
          + (" (alive)" if alive else " (ended)")),
         ("source", f"{c.source.name} ({type(c.source).__name__})"),
     ]
+    gap_fill = getattr(m, "gap_fill", None)
+    if gap_fill is not None:  # a live session
+        counts = gap_fill()
+        rows.append(("gap filling", ", ".join(f"{k.replace('_', ' ')} {v:,}"
+                                              for k, v in counts.items())))
     if pending:
         rows.append(("pending", pending))
     if run.exports:

@@ -24,6 +24,10 @@ class IntervalView:
     quality: float
     gap_count: int
     missing_bars: int
+    # over the held historical days (None: no historical days)
+    historical_quality: float | None = None
+    historical_gap_count: int = 0
+    historical_missing_bars: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,16 @@ def _symbol(s: SymbolSessionData) -> SymbolView:
         n = len(iv.data)
         last = iv.data.last() if n else None
         gaps = iv.gaps
+        hist_quality = s.historical.quality.get(name)
+        hist_gaps = s.historical.gaps.get(name, [])
         intervals.append(IntervalView(
             name=name, base=iv.base.name if iv.base is not None else None, bars=n,
             last_ts=int(last[0]) if last else None, last_close=float(last[4]) if last else None,
             quality=float(iv.quality), gap_count=len(gaps),
-            missing_bars=sum(g.bar_count for g in gaps)))
+            missing_bars=sum(g.bar_count for g in gaps),
+            historical_quality=None if hist_quality is None else float(hist_quality),
+            historical_gap_count=len(hist_gaps),
+            historical_missing_bars=sum(g.bar_count for g in hist_gaps)))
     hist = s.historical
     return SymbolView(
         symbol=s.symbol, base_interval=s.base_interval.name, is_loaded=s.is_loaded,
