@@ -60,6 +60,14 @@ class SessionContext:
     def remove_symbol(self, symbol: str) -> None:
         self._coordinator.remove_symbol(symbol)
 
+    def add_indicator(self, spec: str) -> str:
+        """Add a session indicator ("sma:period=20@5m") between two clock steps, seeded as
+        at start-up; checked at once (a one-line UserError). Its export key."""
+        add = getattr(self._coordinator, "add_indicator", None)
+        if add is None:
+            raise TypeError(f"{type(self._coordinator).__name__} cannot add indicators")
+        return str(add(spec))
+
 
 Observer = object
 """An observer: any object with some of `on_session_start(ctx)`, `on_bar(ctx, symbol,

@@ -90,17 +90,23 @@ class IndicatorManager:
     def validate(self) -> None:
         """Resolve every indicator against the plugin registry, check its parameters and
         the historical indicator specs; work out how much history they need."""
-        resolved = []
-        for i, spec in enumerate(self.config.indicators):
-            at = self._where(i, spec)
-            cls = self.plugins.get("indicator", spec.name, key=at).obj
-            probe = build_indicator(cls, spec.interval, spec.params, at, spec.name)
-            r = Resolved(spec, cls, cls.resolve_params(spec.params), probe)
-            r.seed_days = 0 if cls.per_session else self._days_for(spec.interval, r.lookback)
-            resolved.append(r)
-        self._resolved = resolved
-        # at a first appearance: every seed; every session: the windows `update` indicators
-        # read and the lookback of `compute` ones (they keep no state)
+        self._resolved = [self._resolve(spec, self._where(i, spec))
+                          for i, spec in enumerate(self.config.indicators)]
+        self._needs()
+
+    def _resolve(self, spec: IndicatorSpec, at: str) -> Resolved:
+        """`spec` resolved against the plugin registry, its parameters checked."""
+        cls = self.plugins.get("indicator", spec.name, key=at).obj
+        probe = build_indicator(cls, spec.interval, spec.params, at, spec.name)
+        r = Resolved(spec, cls, cls.resolve_params(spec.params), probe)
+        r.seed_days = 0 if cls.per_session else self._days_for(spec.interval, r.lookback)
+        return r
+
+    def _needs(self) -> None:
+        """How much history the indicators need: at a first appearance, every seed; every
+        session, the windows `update` indicators read and the lookback of `compute` ones
+        (they keep no state), and the historical indicators' periods."""
+        resolved = self._resolved or []
         self._seed_days = max((r.seed_days for r in resolved), default=0)
         days = [r.seed_days if r.style == "compute" else self._days_for(r.spec.interval, r.window)
                 for r in resolved if r.style in ("update", "compute") and r.seed_days]
@@ -181,6 +187,70 @@ class IndicatorManager:
         if self.anchor is not None and self.anchor < day:
             since = len(self.calendar.trading_days(self.anchor, day)) - 1
         return self._seed_days + since
+
+    # --- added while the session runs -----------------------------------------------------
+
+    def resolve(self, spec: str | IndicatorSpec, at: str = "add_indicator") -> Resolved:
+        """An indicator to add to the running session (`spec`: "sma:period=20@5m" or an
+        `IndicatorSpec`) resolved and checked as at start-up: a known indicator, valid
+        parameters, an interval that is one of the streams, not running already; else a
+        one-line UserError."""
+        from mismartera.config import IndicatorSpec
+
+        if not isinstance(spec, IndicatorSpec):
+            if not isinstance(spec, str):
+                raise ConfigError(f"{at}: expected an indicator spec such as sma:period=20@5m, "
+                                  f"got {spec!r}")
+            spec = IndicatorSpec.parse(spec.strip())
+        at = f"{at} {spec.to_spec()}"
+        if spec.interval not in self.config.intervals:
+            streams = ", ".join(iv.name for iv in self.config.intervals)
+            raise ConfigError(f"{at}: indicator {spec.key} runs on {spec.interval}, which is "
+                              f"not one of the streams ({streams})")
+        if any(r.key == spec.key for r in self._specs()):
+            raise ConfigError(f"{at}: indicator {spec.key} is running already")
+        return self._resolve(spec, at)
+
+    def add(self, r: Resolved) -> bool:
+        """Make `r` (from `resolve`) one of the session's indicators; False when one with
+        its key runs already. Every symbol's running set takes it with `add_to_symbol`."""
+        specs = self._specs()
+        if any(o.key == r.key for o in specs):
+            return False
+        specs.append(r)  # in place: the running sets share the list
+        self._needs()
+        return True
+
+    def added_seed_days(self, r: Resolved, day: datetime.date) -> int:
+        """Trailing trading days an indicator added during the session of `day` is seeded
+        with: its seed before the anchor and every day since, as a symbol added then gets."""
+        if r.seed_days <= 0:
+            return 0
+        since = 0
+        if self.anchor is not None and self.anchor < day:
+            since = len(self.calendar.trading_days(self.anchor, day)) - 1
+        return r.seed_days + since
+
+    def add_to_symbol(self, session_data: SessionData, symbol_data: SymbolSessionData,
+                      r: Resolved, seed: SeedHistory | None, history_changed: bool) -> None:
+        """Start the added indicator `r` on a symbol whose indicators run: seeded exactly as
+        at its first appearance from `seed` (default: the symbol's historical bars) and the
+        run's anchor, then caught up over today's closed bars. `history_changed`: the
+        trailing history grew for it (its historical indicators are computed again)."""
+        run = symbol_data.indicator_set
+        if not isinstance(run, SymbolIndicators) or run.specs is not self._specs():
+            return  # built with every spec at the symbol's next session
+        run.add(r, symbol_data, self.anchor, seed)
+        symbol_data.indicators = run.states
+        if history_changed and self.config.historical_indicators:
+            from mismartera.session.indicators.historical import compute_all
+
+            compute_all(self.config.historical_indicators, session_data, symbol_data,
+                        self.calendar)
+            if self._follow:
+                from mismartera.session.indicators.historical import follow_clock
+
+                follow_clock(symbol_data)
 
     # --- per day ---------------------------------------------------------------------------
 

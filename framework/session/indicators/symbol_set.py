@@ -33,12 +33,13 @@ class SymbolIndicators:
     that are per-session by definition restart at every open; `compute` ones, which keep
     no state, read their last `lookback` bars again every session."""
 
-    __slots__ = ("banks", "build_errors", "origin", "python", "python_specs", "seeded", "specs",
-                 "states")
+    __slots__ = ("added", "banks", "build_errors", "origin", "python", "python_specs", "seeded",
+                 "specs", "states")
 
     def __init__(self, specs: list[Resolved], symbol_data: SymbolSessionData) -> None:
         self.specs = specs
         self.banks: dict[str, KernelBank] = {}
+        self.added: dict[str, list[KernelBank]] = {}  # compiled ones added while running
         self.python: dict[str, list[IndicatorState]] = {}
         self.states: dict[str, Any] = {}
         self.seeded = False
@@ -52,11 +53,13 @@ class SymbolIndicators:
         self.build_errors = [self.states[r.key].error for r in specs
                              if r.style == "kernel" and self.states[r.key].error is not None]
 
-    def _compiled(self, r: Resolved, symbol_data: SymbolSessionData) -> Any:
-        """The compiled indicator of spec `r` in its interval's bank (an error state when
-        it cannot be built)."""
+    def _compiled(self, r: Resolved, symbol_data: SymbolSessionData,
+                  bank: KernelBank | None = None) -> Any:
+        """The compiled indicator of spec `r` in its interval's bank (or `bank`; an error
+        state when it cannot be built)."""
         name = r.spec.interval.name
-        bank = self.banks.get(name)
+        if bank is None:
+            bank = self.banks.get(name)
         if bank is None:
             bank = self.banks[name] = KernelBank(symbol_data.bars[name].data.capacity)
         try:
@@ -81,7 +84,8 @@ class SymbolIndicators:
         self.origin = (anchor, hist) if first else None
         at = (hist.days.index(anchor) if first and anchor is not None and anchor in hist.days
               else len(hist.days))
-        for name, bank in self.banks.items():
+        banks = [*self.banks.items(), *((n, b) for n, bs in self.added.items() for b in bs)]
+        for name, bank in banks:
             if first:
                 bank.restart()
                 bars = hist.bars.get(name)
@@ -125,7 +129,7 @@ class SymbolIndicators:
                 if name not in series:
                     rows = [wanted[o.key] for o in self.python_specs
                             if o.spec.interval.name == name and o.style in ("update", "compute")
-                            and wanted[o.key][1] > wanted[o.key][0]]
+                            and o.key in wanted and wanted[o.key][1] > wanted[o.key][0]]
                     first = min((a for a, _ in rows), default=0)
                     seed = (Window.of(hist_bars, first, max(b for _, b in rows))
                             if rows and hist_bars is not None else _EMPTY)
@@ -140,16 +144,62 @@ class SymbolIndicators:
         except Exception as exc:
             state.fail(exc, symbol_data.symbol)
 
+    # --- added while running -----------------------------------------------------------------
+
+    def add(self, r: Resolved, symbol_data: SymbolSessionData, anchor: datetime.date | None,
+            seed: Any = None) -> None:
+        """Spec `r` (appended to `specs` already) added during a session: built and seeded
+        as at its first appearance, from `seed` (a `SeedHistory`; default: the symbol's
+        historical bars): its last `lookback` bars before `anchor` and every bar since;
+        then fed today's closed bars of its interval. A compiled one runs in a bank of its
+        own from now on (a bank seeds all its kernels at once)."""
+        if r.key in self.states:
+            return
+        hist = symbol_data.historical if seed is None else seed
+        at = (hist.days.index(anchor) if anchor is not None and anchor in hist.days
+              else len(hist.days))
+        name = r.spec.interval.name
+        ring = symbol_data.bars[name].data
+        if r.style == "kernel":
+            bank = KernelBank(ring.capacity)
+            state = self.states[r.key] = self._compiled(r, symbol_data, bank)
+            if state.error is not None:
+                self.build_errors.append(state.error)
+                symbol_data.record_error(state.error)
+                return
+            bars = hist.bars.get(name)
+            if bars is not None and hist.days:
+                bank.seed(bars.open, bars.high, bars.low, bars.close, bars.volume,
+                          hist.day_index[name], at)
+            bank.new_session()
+            self.added.setdefault(name, []).append(bank)
+            bank.advance(ring, len(ring))
+            return
+        self.python_specs.append(r)
+        state = self.states[r.key] = _built(r, symbol_data)
+        if state.error is None:
+            self._attach(r, state, symbol_data, hist, {}, {r.key: _seed_rows(r, hist, True, at)},
+                         True)
+        if state.error is None:
+            self.python.setdefault(name, []).append(state)
+            if len(ring):
+                _feed(symbol_data, [state], ring, len(ring))
+        else:
+            symbol_data.record_error(state.error)
+
     # --- per chunk -------------------------------------------------------------------------
 
     def on_bars(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         """Advance every indicator whose interval closed bars: `changed` lists (interval
         name, number of new closed bars), the new bars being the last ones of its ring."""
-        banks, python = self.banks, self.python
+        banks, python, added = self.banks, self.python, self.added
         for name, n in changed:
             bank = banks.get(name)
             if bank is not None:
                 bank.advance(symbol_data.bars[name].data, n)
+            if added:
+                for bank in added.get(name, ()):
+                    bank.advance(symbol_data.bars[name].data, n)
             states = python.get(name)
             if states:
                 _feed(symbol_data, states, symbol_data.bars[name].data, n)
