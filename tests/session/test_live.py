@@ -26,6 +26,7 @@ from mismartera.session.live.inbound import Inbound
 from tests.support.engine import CALENDAR
 from tests.support.live import (
     DAY,
+    INDICATORS,
     SAMPLE,
     STREAMS,
     assert_same_day,
@@ -147,6 +148,27 @@ def test_add_symbol_mid_session_equals_a_session_that_had_it_from_the_start(shar
     assert_same_day(doc, want)
     assert len(doc["symbols"]["MSFT"]["bars"]["1m"]["data"]) == 389  # a real vendor gap
     assert doc["symbols"]["MSFT"]["historical"]["days"] == ["2021-08-23", "2021-08-24"]
+
+
+def test_indicators_added_mid_session_equal_a_session_that_had_them_from_the_start():
+    when = CALENDAR.local_ns(DAY, 11, 0)
+    added = ["ema:period=10@1h", "sma:period=10@15m"]
+
+    class AddAt:
+        keys: tuple[str, ...] = ()
+
+        def on_bar(self, ctx, symbol, interval, bar):
+            if not self.keys and ctx.now_ns >= when:
+                self.keys = tuple(ctx.add_indicator(spec) for spec in added)
+
+    adder = AddAt()
+    _, doc = live_run(session(DAY, SAMPLE, ["SPY"], live={}), observers=[adder])
+    assert adder.keys == ("ema_10_1h", "sma_10_15m")
+    more = [{"name": "ema", "interval": "1h", "params": {"period": 10}},
+            {"name": "sma", "interval": "15m", "params": {"period": 10}}]
+    want = backtest_doc(session(DAY, SAMPLE, ["SPY"], indicators=[*INDICATORS, *more]))
+    assert_same_day(doc, want)
+    assert doc["symbols"]["SPY"]["indicators"]["ema_10_1h"]["ready"]
 
 
 def test_stop_ends_the_session_cleanly_and_closes_the_feed():

@@ -35,7 +35,7 @@ import numpy as np
 
 from mismartera.bars import Bars
 from mismartera.calendar import TimeManager
-from mismartera.config import SessionConfig
+from mismartera.config import IndicatorSpec, SessionConfig
 from mismartera.errors import ConfigError, DataError, UserError
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.coordinator import SessionCoordinator
@@ -159,6 +159,11 @@ class LiveSessionCoordinator(SessionCoordinator):
     def remove_symbol(self, symbol: str) -> None:
         super().remove_symbol(symbol)
         self.inbound.poke()
+
+    def add_indicator(self, spec: str | IndicatorSpec) -> str:
+        key = super().add_indicator(spec)
+        self.inbound.poke()
+        return key
 
     def stop(self) -> None:
         super().stop()
