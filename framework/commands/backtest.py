@@ -204,12 +204,13 @@ def _summary(session_data, elapsed: float) -> None:
 
 
 def _phases(m) -> str:
-    """The phase timings (wall seconds summed over the days; `indicators` includes the updates
+    """The phase timings (wall time summed over the days; `indicators` includes the updates
     made while streaming, which `session` counts too) and the time between sessions."""
-    phases = "  ".join(f"{k} {v:.3f} s" for k, v in m.timings_s.items())
-    gaps = len(m.days) - 1
-    between = (f"  between sessions {m.session_gap_s:.3f} s ({gaps} gap{'s' if gaps != 1 else ''})"
-               if gaps > 0 else "")
+    def wall(s: float) -> str:
+        return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+    phases = ", ".join(f"{k} {wall(v)}" for k, v in m.timings_s.items())
+    between = f"; between sessions {wall(m.session_gap_s)}" if len(m.days) > 1 else ""
     return f"phases: {phases}{between}"
 
 
