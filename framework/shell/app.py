@@ -87,6 +87,7 @@ class ShellApp:
             ("data", "session"): self.cmd_session,
             ("data", "add-symbol"): self.cmd_add_symbol,
             ("data", "remove-symbol"): self.cmd_remove_symbol,
+            ("indicator", "add"): self.cmd_add_indicator,
             ("export",): self.cmd_export,
             ("help",): self.cmd_help,
             ("quit",): self.cmd_quit,
@@ -340,6 +341,15 @@ class ShellApp:
         self.say(f"{symbol}: requested; it will be removed at the next clock step")
         self._confirm(("remove", symbol))
 
+    def cmd_add_indicator(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ShellError("usage: indicator add SPEC (e.g. indicator add sma:period=20@5m)")
+        run = self._require_running(f"add indicator {args[0]}")
+        key = run.coordinator.add_indicator(args[0])  # a bad spec: one UserError line
+        self._pending.append(("indicator", key))
+        self.say(f"{key}: requested; it will be added at the next clock step")
+        self._confirm(("indicator", key))
+
     def _confirm(self, op: tuple[str, str]) -> None:
         """Wait briefly until `op` is applied, reporting it; else say it is still pending."""
         deadline = time.monotonic() + self.confirm_timeout
@@ -362,6 +372,15 @@ class ShellApp:
         done = run.done
         still: list[tuple[str, str]] = []
         for i, (op, symbol) in enumerate(self._pending):
+            if op == "indicator":  # `symbol` is the indicator's key
+                if any(r.key == symbol for r in run.coordinator.indicators.specs):
+                    self.say(f"{symbol} added: {len(sd)} symbol{'s' if len(sd) != 1 else ''}")
+                elif done and not run.thread.is_alive():
+                    self.error(f"{symbol} was not added: the session ended before its next "
+                               "clock step")
+                else:
+                    still.append((op, symbol))
+                continue
             later = any(s == symbol for _, s in self._pending[i + 1:])
             with sd.lock:
                 symbol_data = sd.get(symbol)

@@ -51,6 +51,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "indicators and quality, and catches up to the clock."),
     CommandSpec(("data", "remove-symbol"), "data remove-symbol SYM",
                 "remove a symbol from the running session at its next clock step"),
+    CommandSpec(("indicator", "add"), "indicator add SPEC",
+                "add an indicator to the running session at its next clock step",
+                "SPEC as for --indicator, e.g. `indicator add sma:period=20@5m`: a known "
+                "indicator, its parameters, and one of the session's streams. Every symbol "
+                "gets it seeded exactly as at start-up (from the run's first session), "
+                "caught up over today's closed bars: its values and export are those of a "
+                "session that had it configured from the start."),
     CommandSpec(("export",), "export FILE [--delta]",
                 "write a snapshot of the session (running or ended); format from the suffix",
                 "FILE ends in .json, .csv or .parquet (or a suffix an exporter plugin adds). "
