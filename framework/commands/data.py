@@ -70,6 +70,14 @@ def data() -> None:
 @click.option(
     "--replace", is_flag=True, help="Overwrite stored bars whose values differ (else an error)."
 )
+@click.option(
+    "--kind",
+    type=click.Choice(["bars", "ticks", "quotes"]),
+    default="bars",
+    show_default=True,
+    help="What the files hold: bars, trades (timestamp, price, size) or quotes (timestamp, "
+    "bid, bid_size, ask, ask_size).",
+)
 def import_(
     files: tuple[Path, ...],
     symbol: str,
@@ -79,13 +87,15 @@ def import_(
     exchange: str,
     store_path: Path | None,
     replace: bool,
+    kind: str = "bars",
 ) -> None:
     """Import CSV (plain or gzip) or Parquet FILES of SYMBOL's bars into the store.
 
     Columns: timestamp|datetime|date(+time), open, high, low, close, volume (any case, extra
     columns ignored). Without --interval, the interval is the most common spacing between
     stamps of one day (1d when there is one bar a day). All files land in one transaction:
-    one bad row anywhere and nothing is stored. Re-importing the same bars changes nothing."""
+    one bad row anywhere and nothing is stored. Re-importing the same bars changes nothing.
+    With --kind ticks or quotes, the files hold trades or quotes instead."""
     from mismartera.errors import DataError
     from mismartera.importer import read_bars
     from mismartera.importer.checks import coarser_interval
@@ -102,6 +112,11 @@ def import_(
             raise DataError(f"{f}: no such file")
         if f.is_dir():
             raise DataError(f"{f}: is a folder, expected a CSV or Parquet file")
+    if kind != "bars":
+        if interval is not None:
+            raise click.UsageError(f"--interval is for bars, not {kind}")
+        _import_ticks(files, sym, kind, tz, tm, dst, store_path, replace)
+        return
 
     def session_open_of(d: Any) -> int | None:
         hit = tm.session(d) if tm.first_date <= d <= tm.last_date else None
@@ -153,6 +168,36 @@ def import_(
     replaced = f", {total.replaced} replaced" if total.replaced else ""
     click.echo(
         f"{sym} {iv.name}: {rows} bars read from {len(files)} file{_s(len(files))}{span}; "
+        f"{total.inserted} inserted, {total.unchanged} unchanged{replaced} in {store.path}"
+    )
+
+
+def _import_ticks(files: tuple[Path, ...], sym: str, kind: str, tz: ZoneInfo,
+                  tm: TimeManager, dst: str, store_path: Path | None, replace: bool) -> None:
+    """`data import --kind ticks|quotes`: every file read and checked, then all written in
+    one transaction."""
+    from mismartera.errors import DataError
+    from mismartera.importer import read_ticks
+    from mismartera.store import BarStore, WriteResult
+
+    parsed = [(f, read_ticks(f, kind, tz, symbol=sym, dst=dst)) for f in files]
+    store = BarStore(store_path)
+    with store:
+        total = WriteResult(0, 0)
+        with store.transaction():
+            for f, records in parsed:
+                try:
+                    total += store.write_ticks(sym, records, replace=replace, tz=tm.tz)
+                except DataError as exc:
+                    raise DataError(f"{f}: {exc}") from None
+    rows = sum(len(r) for _, r in parsed)
+    first = min((int(r.ts[0]) for _, r in parsed if len(r)), default=None)
+    last = max((int(r.ts[-1]) for _, r in parsed if len(r)), default=None)
+    span = (f", {tm.date_of(first)} .. {tm.date_of(last)}"
+            if first is not None and last is not None else "")
+    replaced = f", {total.replaced} replaced" if total.replaced else ""
+    click.echo(
+        f"{sym} {kind}: {rows} read from {len(files)} file{_s(len(files))}{span}; "
         f"{total.inserted} inserted, {total.unchanged} unchanged{replaced} in {store.path}"
     )
 

@@ -44,6 +44,7 @@ from mismartera.importer.db import connection, parquet_schema, quote
 from mismartera.importer.layout import EXPECTED_COLUMNS
 from mismartera.importer.reader import Reader, file_kind
 from mismartera.intervals import Interval
+from mismartera.ticks import TickSeries, check_kind
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -55,6 +56,7 @@ __all__ = [
     "parquet_symbols",
     "read_bars",
     "read_bars_file",
+    "read_ticks",
 ]
 
 
@@ -100,6 +102,29 @@ def read_bars(
         raise ValueError(f"reading {interval} bars needs session_open_of")
     with Reader(path, tz, symbol, dst) as reader:
         return reader.read(interval, session_open_of, on_progress)
+
+
+def read_ticks(
+    path: str | Path,
+    kind: str,
+    tz: ZoneInfo,
+    *,
+    symbol: str | None = None,
+    dst: str = "refuse",
+) -> TickSeries:
+    """The trades (`kind="ticks"`: `timestamp, price, size`) or quotes (`"quotes"`:
+    `timestamp, bid, bid_size, ask, ask_size`) of one CSV (plain or gzip) or Parquet file,
+    read and checked as bar files are (stamps, `--tz`, `dst`, a Parquet `symbol` column),
+    each row also checked for prices above zero, sizes not negative and `bid <= ask`;
+    stamps in time order, equal ones allowed. DataError naming the file and line (or row)."""
+    check_kind(kind)
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a CSV or Parquet file")
+    with Reader(path, tz, symbol, dst, kind=kind) as reader:
+        return reader.read_series()
 
 
 def infer_interval(path: str | Path, tz: ZoneInfo, *, symbol: str | None = None) -> Interval:

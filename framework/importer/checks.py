@@ -27,6 +27,7 @@ from mismartera.importer.layout import VALUE_NAMES
 from mismartera.importer.rows import STAMP_RANGE
 from mismartera.importer.stamps import DAY_NS
 from mismartera.intervals import NS, Interval
+from mismartera.ticks import TickSeries
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -67,39 +68,19 @@ def check_rows(
 ) -> tuple[Bars | None, _Problem | None]:
     """Validate a block (rows after one whose stamp was `prev` = (ts, local)): its bars, or
     the first bad row and why."""
+    if ctx.layout.kind != "bars":
+        series, problem = check_series_rows(typed, ctx, prev)
+        return series, problem  # type: ignore[return-value]
     n = len(typed)
     v = typed.values
     o, h, lo, c, vol = (v[k] for k in VALUE_NAMES)
-    checks: list[tuple[B8, Callable[[int, dict[str, str | None]], str]]] = []
+    checks = _common_checks(typed, ctx)
+
     layout = ctx.layout
 
     def raw_stamp(raw: dict[str, str | None]) -> str:
         return " ".join((raw.get(f"c{i}") or "").strip() for i in layout.stamp)
 
-    checks.append((typed.stamp_null, lambda i, raw: (
-        f"missing value in {'columns' if len(layout.stamp) == 2 else 'column'} "
-        f"{layout.stamp_label}")))
-    checks.append((typed.far, lambda i, raw: (
-        f"timestamp {raw_stamp(raw)} is out of range: expected a time {STAMP_RANGE}")))
-    checks.append((~typed.stamp_ok, lambda i, raw: (
-        f"'{raw_stamp(raw)}' is not {layout.stamp_noun()}: expected ISO-8601 such as "
-        "2024-01-03 09:30:00 or 2024-01-03T09:30:00-05:00")))
-    def dst_reason(what: str) -> Callable[[int, dict[str, str | None]], str]:
-        return lambda i, raw: (
-            f"timestamp {raw_stamp(raw)} {what} in {ctx.tz.key} (a daylight-saving change): "
-            "give its UTC offset, or choose --dst earliest or --dst latest")
-
-    for mask, what in ((typed.dst_gap, "does not exist"), (typed.dst_twice, "is ambiguous")):
-        checks.append((mask, dst_reason(what)))
-    for name in VALUE_NAMES:
-        with np.errstate(invalid="ignore"):
-            not_finite = ~np.isfinite(v[name]) & ~typed.nulls[name] & ~typed.bad[name]
-        checks += [
-            (typed.nulls[name], _missing_reason(name)),
-            (typed.bad[name], _not_number_reason(name, f"c{layout.values[name]}")),
-            (not_finite, _not_finite_reason(name, v[name])),
-            (np.abs(v[name]) > MAX_MAGNITUDE, _too_large_reason(name, v[name])),
-        ]
     with np.errstate(invalid="ignore"):
         checks += [
             (h < lo, lambda i, raw: f"high {float(h[i])!r} is below low {float(lo[i])!r}"),
@@ -154,6 +135,90 @@ def check_rows(
 
 
 _Reason = Callable[[int, dict[str, "str | None"]], str]
+
+
+def _common_checks(typed: Typed, ctx: Context) -> list[tuple[B8, _Reason]]:
+    """The checks every kind of row gets: a valid stamp and finite numbers."""
+    v = typed.values
+    checks: list[tuple[B8, _Reason]] = []
+    layout = ctx.layout
+
+    def raw_stamp(raw: dict[str, str | None]) -> str:
+        return " ".join((raw.get(f"c{i}") or "").strip() for i in layout.stamp)
+
+    checks.append((typed.stamp_null, lambda i, raw: (
+        f"missing value in {'columns' if len(layout.stamp) == 2 else 'column'} "
+        f"{layout.stamp_label}")))
+    checks.append((typed.far, lambda i, raw: (
+        f"timestamp {raw_stamp(raw)} is out of range: expected a time {STAMP_RANGE}")))
+    checks.append((~typed.stamp_ok, lambda i, raw: (
+        f"'{raw_stamp(raw)}' is not {layout.stamp_noun()}: expected ISO-8601 such as "
+        "2024-01-03 09:30:00 or 2024-01-03T09:30:00-05:00")))
+    def dst_reason(what: str) -> Callable[[int, dict[str, str | None]], str]:
+        return lambda i, raw: (
+            f"timestamp {raw_stamp(raw)} {what} in {ctx.tz.key} (a daylight-saving change): "
+            "give its UTC offset, or choose --dst earliest or --dst latest")
+
+    for mask, what in ((typed.dst_gap, "does not exist"), (typed.dst_twice, "is ambiguous")):
+        checks.append((mask, dst_reason(what)))
+    for name in layout.values:
+        with np.errstate(invalid="ignore"):
+            not_finite = ~np.isfinite(v[name]) & ~typed.nulls[name] & ~typed.bad[name]
+        checks += [
+            (typed.nulls[name], _missing_reason(name)),
+            (typed.bad[name], _not_number_reason(name, f"c{layout.values[name]}")),
+            (not_finite, _not_finite_reason(name, v[name])),
+            (np.abs(v[name]) > MAX_MAGNITUDE, _too_large_reason(name, v[name])),
+        ]
+    return checks
+
+
+def check_series_rows(
+    typed: Typed, ctx: Context, prev: tuple[int, int] | None
+) -> tuple[TickSeries | None, _Problem | None]:
+    """`check_rows` for ticks or quotes: a valid stamp, finite numbers, prices above zero,
+    sizes not negative, `bid <= ask`, stamps in time order (equal ones allowed)."""
+    n = len(typed)
+    v = typed.values
+    layout = ctx.layout
+    checks = _common_checks(typed, ctx)
+
+    def raw_stamp(raw: dict[str, str | None]) -> str:
+        return " ".join((raw.get(f"c{i}") or "").strip() for i in layout.stamp)
+
+    checks.append((typed.date_only, lambda i, raw: (
+        f"'{raw_stamp(raw)}' has no time of day: {layout.kind} need a timestamp")))
+    with np.errstate(invalid="ignore"):
+        for name in layout.values:
+            a = v[name]
+            if name.endswith("size"):
+                checks.append((a < 0, _bad_value(name, a, "is negative")))
+            else:
+                checks.append((a <= 0, _bad_value(name, a, "is not above zero")))
+        if layout.kind == "quotes":
+            bid, ask = v["bid"], v["ask"]
+            checks.append((bid > ask, lambda i, raw: (
+                f"bid {float(bid[i])!r} is above ask {float(ask[i])!r}")))
+    ts = typed.ts
+    if n:
+        before = np.empty(n, np.int64)
+        before[1:] = ts[:-1]
+        before[0] = prev[0] if prev is not None else np.iinfo(np.int64).min
+        checks.append((ts < before, lambda i, raw: (
+            f"timestamp {raw_stamp(raw)} is before the previous row's "
+            f"({_fmt_local(int(before[i]), ctx.tz)})")))
+    any_bad = np.zeros(n, np.bool_)
+    for mask, _ in checks:
+        any_bad |= mask
+    if not any_bad.any():
+        return TickSeries(layout.kind, ts, dict(v)), None
+    first = int(np.argmax(any_bad))
+    why = next(fn for mask, fn in checks if mask[first])
+    return None, _Problem(first, functools.partial(why, first))
+
+
+def _bad_value(name: str, values: F64, what: str) -> _Reason:
+    return lambda i, raw: f"{name} {float(values[i])!r} {what}"
 
 
 def _steps(typed: Typed, prev: tuple[int, int] | None, iv: Interval) -> tuple[I64, B8]:

@@ -24,10 +24,11 @@ from mismartera.bars import Bars
 from mismartera.errors import DataError
 from mismartera.importer.checks import Context, SessionOpenOf, check_rows, infer_from_stamps
 from mismartera.importer.db import connection, parquet_schema, quote, run_query
-from mismartera.importer.layout import COLUMNS, EXPECTED_COLUMNS, Layout, match_columns
+from mismartera.importer.layout import Layout, expected_columns, match_columns
 from mismartera.importer.rows import Typed, concat_typed, to_typed, typed_sql
 from mismartera.importer.stamps import NUMERIC_TYPES, TIMESTAMP_TYPES
 from mismartera.intervals import Interval
+from mismartera.ticks import TickSeries
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -49,12 +50,14 @@ class Reader:
     """One file being read: the fast vectorised pass and the exact fallback."""
 
     def __init__(
-        self, path: Path, tz: ZoneInfo, symbol: str | None, dst: str = "refuse"
+        self, path: Path, tz: ZoneInfo, symbol: str | None, dst: str = "refuse",
+        kind: str = "bars",
     ) -> None:
         import duckdb
 
         self.path = path
         self.tz = tz
+        self.records = kind  # bars, ticks or quotes
         self.dst = dst
         self.symbol = symbol.strip().upper() if symbol else None
         self.kind = file_kind(path)
@@ -108,7 +111,8 @@ class Reader:
                 if not head:
                     raise DataError(f"{path}: corrupt gzip data ({exc})") from None
         if not head.strip():
-            raise DataError(f"{path}: file is empty: expected a header line ({COLUMNS})")
+            raise DataError(f"{path}: file is empty: expected a header line "
+                            f"({self._columns()})")
         first, _, rest = head.partition(b"\n")
         if b"\0" in first:
             raise DataError(f"{path}: not a CSV text file (binary data)")
@@ -127,9 +131,9 @@ class Reader:
                     shown = "tab" if sep == "\t" else f"'{sep}'"
                     raise DataError(
                         f"{path}:1: columns are separated by {shown}: expected ',' "
-                        f"({EXPECTED_COLUMNS})"
+                        f"({expected_columns(self.records)})"
                     )
-        self.layout = match_columns(names, f"{path}:1")
+        self.layout = match_columns(names, f"{path}:1", kind=self.records)
         if not rest.strip() and len(head) < _SNIFF_BYTES:
             raise DataError(f"{path}: no data rows after the header")
 
@@ -137,7 +141,7 @@ class Reader:
         schema = parquet_schema(self.con, self.path)
         names = [n for n, _ in schema]
         self.types = [t for _, t in schema]
-        self.layout = match_columns(names, str(self.path), parquet=True)
+        self.layout = match_columns(names, str(self.path), parquet=True, kind=self.records)
         for name, i in self.layout.values.items():
             if not NUMERIC_TYPES.match(self.types[i]):
                 raise DataError(
@@ -300,9 +304,12 @@ class Reader:
             raise DataError(f"{self.path}: no data rows after the header")
         return concat_typed(parts)
 
-    def slow(self, ctx: Context) -> Bars:
+    def _columns(self) -> str:
+        return expected_columns(self.records).removeprefix("expected ")
+
+    def slow(self, ctx: Context) -> Any:
         """The exact pass: validates block by block and names the first bad line."""
-        parts: list[Bars] = []
+        parts: list[Any] = []
         prev: tuple[int, int] | None = None
         for lines, cols, typed in self._chunks():
             bars, problem = check_rows(typed, ctx, prev)
@@ -316,7 +323,15 @@ class Reader:
         if not parts:
             raise DataError(f"{self.path}: no data rows after the header")
         # (when DuckDB's reader refused what this pass accepts, this pass is right)
-        return Bars.concat(parts)
+        return type(parts[0]).concat(parts)
+
+    def read_series(self) -> TickSeries:
+        """The checked ticks or quotes of the file (a Reader opened with that kind)."""
+        typed = self.fast()
+        ctx = Context(None, self.tz, self.layout, None, {})
+        out = self._validate(typed, ctx)
+        assert isinstance(out, TickSeries)
+        return out
 
     # -------------------------------------------------------------- reading
 
@@ -344,7 +359,7 @@ class Reader:
         ctx = Context(interval, self.tz, self.layout, session_open_of, {})
         return self._validate(typed, ctx), interval
 
-    def _validate(self, typed: Typed | None, ctx: Context) -> Bars:
+    def _validate(self, typed: Typed | None, ctx: Context) -> Any:
         """The checked bars of the file (typed by the fast pass, or None when it failed);
         DataError naming the first bad line or row."""
         if typed is not None:

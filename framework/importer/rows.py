@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 
 from mismartera.importer.dst import resolve
-from mismartera.importer.layout import VALUE_NAMES
 from mismartera.importer.stamps import is_integer_type, stamp_sql, utc_offsets
 
 if TYPE_CHECKING:
@@ -98,7 +97,7 @@ def to_typed(got: dict[str, Any], tz: ZoneInfo, dst: str = "refuse") -> Typed:
     values: dict[str, F64] = {}
     nulls: dict[str, B8] = {}
     bad: dict[str, B8] = {}
-    for n in VALUE_NAMES:
+    for n in [k[2:] for k in got if k.startswith("v_")]:
         values[n], missing = plain(f"v_{n}", np.float64, np.nan)
         if f"n_{n}" in got:
             nulls[n] = plain(f"n_{n}", np.bool_, False)[0]
@@ -131,7 +130,7 @@ def concat_typed(parts: list[Typed]) -> Typed:
         dst_gap=np.concatenate([p.dst_gap for p in parts]),
         dst_twice=np.concatenate([p.dst_twice for p in parts]),
         date_only=np.concatenate([p.date_only for p in parts]),
-        values={n: np.concatenate([p.values[n] for p in parts]) for n in VALUE_NAMES},
-        nulls={n: np.concatenate([p.nulls[n] for p in parts]) for n in VALUE_NAMES},
-        bad={n: np.concatenate([p.bad[n] for p in parts]) for n in VALUE_NAMES},
+        values={n: np.concatenate([p.values[n] for p in parts]) for n in parts[0].values},
+        nulls={n: np.concatenate([p.nulls[n] for p in parts]) for n in parts[0].values},
+        bad={n: np.concatenate([p.bad[n] for p in parts]) for n in parts[0].values},
     )
