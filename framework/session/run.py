@@ -103,6 +103,20 @@ def run_backtest(
     return RunResult(session_data, collector)
 
 
+def run_label(config: SessionConfig, calendar: Any = None) -> str:
+    """What a run covers, for start messages: "backtest XNYS 2011-01-03..2011-01-31", or for
+    a live run its real trading days ("live XNYS 2011-01-04..2011-01-06"; today's session when
+    the config names no date; `calendar` a TimeManager of the exchange, built when None)."""
+    first, last = config.start, config.end
+    if config.mode == "live":
+        from mismartera.calendar import TimeManager
+        from mismartera.session.live import live_days
+
+        first, last = live_days(config, calendar or TimeManager(config.exchange))
+    span = "" if first is None else f" {first}" if first == last else f" {first}..{last}"
+    return f"{config.mode} {config.exchange}{span}"
+
+
 def build_coordinator(config: SessionConfig, **kwargs: Any) -> SessionCoordinator:
     """The coordinator for the config's mode: backtest, or live (`mode = "live"`)."""
     if config.mode == "live":

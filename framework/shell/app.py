@@ -235,7 +235,7 @@ class ShellApp:
     def start(self, config: Any) -> SessionRun:
         """Start a coordinator for `config` on a background thread and wait (at most
         `start_timeout`) until its first day is loaded; a run that fails by then is an error."""
-        from mismartera.session.run import build_coordinator
+        from mismartera.session.run import build_coordinator, run_label
 
         coordinator = build_coordinator(config, plugins=self.plugins,
                                         observers=list(self.make_observers()))
@@ -244,13 +244,8 @@ class ShellApp:
         self._cursor = None
         self.run = run = SessionRun(coordinator).start()
         speed = "as fast as possible" if not config.speed else f"{config.speed:g}x real time"
-        first, last = config.start, config.end
-        if config.mode == "live":  # one session: [session] start's, or today's (as phase 0)
-            first = last = config.start or config.end or coordinator.calendar.date_of(
-                time.time_ns())
-        span = "" if first is None else f" {first}" if first == last else f" {first}..{last}"
         named = ", ".join(config.symbols) or ("all" if config.all_symbols else "none yet")
-        self.say(f"started {config.mode} {config.exchange}{span}: "
+        self.say(f"started {run_label(config, coordinator.calendar)}: "  # live: its trading days
                  f"{named} ({', '.join(i.name for i in config.intervals)}), speed {speed}")
         deadline = time.monotonic() + self.start_timeout
         sd = coordinator.session_data

@@ -466,7 +466,8 @@ def test_replay_from_an_unknown_source_names_the_option():
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"session": {"start": DAY, "end": "2011-01-06"}}, "covers one day"),
+    ({"session": {"start": "2011-01-15", "end": "2011-01-17"}},
+     "no XNYS trading day between 2011-01-15 and 2011-01-17"),
     ({"session": {"start": "2011-01-17"}}, "not a trading day on XNYS"),
     ({"data": {"source": "sample"}}, "cannot stream live"),
 ])

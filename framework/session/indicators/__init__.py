@@ -297,6 +297,30 @@ class IndicatorManager:
         if changed:
             self.on_bars(symbol_data, changed)
 
+    def rebuild_seed_days(self, symbol_data: SymbolSessionData, day: datetime.date) -> int:
+        """Trailing trading days of history an exact `rebuild_symbol` in the session of `day`
+        needs: 0 when the symbol's indicators hold their seed (they first appeared today) or
+        need none, else their seed before the anchor and every day since (as a symbol added
+        now gets); give them with `keep_seed` before the rebuild."""
+        specs = self._specs()
+        run = symbol_data.indicator_set
+        need = max((r.seed_days for r in specs), default=0)
+        if (not need or not isinstance(run, SymbolIndicators) or run.specs is not specs
+                or run.origin is not None):
+            return 0
+        since = 0
+        if self.anchor is not None and self.anchor < day:
+            since = len(self.calendar.trading_days(self.anchor, day)) - 1
+        return need + since
+
+    def keep_seed(self, symbol_data: SymbolSessionData, seed: SeedHistory | None) -> None:
+        """Keep `seed` (fetched for `rebuild_seed_days`) as what a rebuild of the symbol's
+        indicators starts from: seeded at the anchor, then fed every bar since, so that a
+        repair in a later session gives the state the indicators carried into it."""
+        run = symbol_data.indicator_set
+        if seed is not None and isinstance(run, SymbolIndicators) and run.origin is None:
+            run.origin = (self.anchor, seed)
+
     def on_bars(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         """Update every indicator whose interval closed bars: `changed` lists (interval
         name, number of new closed bars), the new bars being the last ones of its ring."""

@@ -6,11 +6,14 @@ thread runs the same per-step pipeline as a backtest on a session clock.
         close derived bars whose bucket ended, indicators, live gap filling, quality
         (throttled), observers; stop at the close; then phase 4 as in a backtest.
 
-A live session covers one day: `[session] start` if given (the session a `replay` source
-plays), else today. The session clock comes from the source when it offers one
-(`session_clock(open_ns, close_ns, speed)`, which the `replay` source implements: replay
-time = start + (wall - wall0) x speed, or a simulated clock for speed 0), else it is the
-wall clock (`WallClock`, a `mismartera.calendar.LiveClock`).
+A live run covers `[session] start..end` (the sessions a `replay` source plays; `start`
+alone is that one session, neither is today's), session after session as a backtest: at each
+close phase 4 (the day's exports), then teardown and the next trading day's initialise, with
+indicators and history carried across; each session subscribes anew and closes its
+subscriptions at its close, and has a clock of its own. The session clock comes from the
+source when it offers one (`session_clock(open_ns, close_ns, speed)`, which the `replay`
+source implements: replay time = start + (wall - wall0) x speed, or a simulated clock for
+speed 0), else it is the wall clock (`WallClock`, a `mismartera.calendar.LiveClock`).
 
 Clocks have two sides: the coordinator waits for its next wake-up with `wait(target,
 inbound)` (woken early when something arrives); a source thread paces itself with
@@ -79,13 +82,38 @@ __all__ = [
     "WallClock",
     "deliver_arrivals",
     "late_threshold",
+    "live_days",
+    "live_range",
     "sort_arrivals",
 ]
 
 
+def live_range(config: SessionConfig, calendar: TimeManager,
+               now_ns: int | None = None) -> tuple[datetime.date, datetime.date]:
+    """The first and last dates a live run covers: `[session] start..end`; `start` (or `end`)
+    alone is that one day; neither is today's session in the exchange's zone."""
+    first = config.start or config.end
+    if first is None:
+        first = calendar.date_of(time.time_ns() if now_ns is None else now_ns)
+    return first, config.end or first
+
+
+def live_days(config: SessionConfig, calendar: TimeManager,
+              now_ns: int | None = None) -> tuple[datetime.date, datetime.date]:
+    """The first and last trading days of a live run (`live_range` narrowed to its trading
+    days; the range itself when it has none)."""
+    first, last = live_range(config, calendar, now_ns)
+    try:
+        days = calendar.trading_days(first, last) if first <= last else []
+    except UserError:  # outside the calendar's range: phase 0 says so
+        days = []
+    return (days[0], days[-1]) if days else (first, last)
+
+
 class LiveSessionCoordinator(SessionCoordinator):
-    """Runs one live session (`mode = "live"`): bars pushed by the source's subscription,
-    the per-step pipeline of a backtest, live gap filling, stop at the close.
+    """Runs live sessions (`mode = "live"`), one per trading day of `start..end`: bars
+    pushed by the source's subscription, the per-step pipeline of a backtest, live gap
+    filling, stop at each close.
 
     `gap_filler` (default `GapFiller()`) re-requests missing base bars; `close_grace_s`
     (session seconds; default the clock's: 2 s live, 50 ms of wall time for a replay, 0
@@ -173,18 +201,18 @@ class LiveSessionCoordinator(SessionCoordinator):
 
     def _validate(self) -> None:
         cfg = self.config
-        if cfg.start is not None and cfg.end is not None and cfg.end != cfg.start:
-            raise ConfigError(f"{cfg.where('end')}: a live session covers one day: expected "
-                              f"the start date {cfg.start} or no end, got {cfg.end}")
-        day = cfg.start or cfg.end or self.calendar.date_of(time.time_ns())
-        if not self.calendar.is_trading_day(day):
-            where = cfg.where("start") if cfg.start or cfg.end else "live session"
-            raise ConfigError(f"{where}: {day} is not a trading day on {cfg.exchange} (a live "
-                              f"session runs one session: today's, or [session] start)")
+        first, last = live_range(cfg, self.calendar)
+        where = cfg.where("start") if cfg.start or cfg.end else "live session"
+        if first == last and not self.calendar.is_trading_day(first):
+            raise ConfigError(f"{where}: {first} is not a trading day on {cfg.exchange} (a live "
+                              f"session runs today's session, or [session] start..end)")
+        if not self.calendar.trading_days(first, last):
+            raise ConfigError(f"{where}: no {cfg.exchange} trading day between {first} and "
+                              f"{last}")
         if not isinstance(self.source, LiveDataSource):
             raise ConfigError(f"{cfg.where('source')}: source {self.source.name!r} cannot stream "
                               f"live (it has no subscribe()); use a live source or 'replay'")
-        self.config = dataclasses.replace(cfg, start=day, end=day, mode="live")
+        self.config = dataclasses.replace(cfg, start=first, end=last, mode="live")
         super()._validate()
 
     # --- phase 2 ---------------------------------------------------------------------------
@@ -408,6 +436,7 @@ class LiveSessionCoordinator(SessionCoordinator):
         sd = self.session_data
         until = self._close_mark(now) if closed_until is None else closed_until
         with sd.lock:
+            self._keep_seed(symbol_data)
             with self.metrics.timed("indicators"):
                 n = insert_bars(sd, symbol_data, bars, closed_until_ns=until,
                                 indicators=self.indicators)
@@ -415,3 +444,22 @@ class LiveSessionCoordinator(SessionCoordinator):
             self.late_bars += n
             self.quality.update_symbol(sd, symbol_data, now)
         return n
+
+    def _keep_seed(self, symbol_data: SymbolSessionData) -> None:
+        """Before the first repair of a later session: fetch the symbol's indicator seed
+        (before the run's anchor, and every day since) so that the indicators' rebuild
+        restarts from the state they carried into this session, as a backtest's record has
+        it (once per symbol and session)."""
+        today = self.session_data.today.date
+        seed_days = self.indicators.rebuild_seed_days(symbol_data, today)
+        if not seed_days:
+            return
+        n = max(self.config.trailing_days, self.indicators.history_days_needed())
+        try:
+            with self.metrics.timed("historical_load"):
+                seed = self.loader.load_history(symbol_data, today, n, seed_days)
+        except Exception as exc:  # the rebuild seeds from the held history instead
+            symbol_data.record_error(f"{symbol_data.symbol}: the indicator seed for a repair "
+                                     f"failed: {type(exc).__name__}: {exc}")
+            return
+        self.indicators.keep_seed(symbol_data, seed)
