@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from mismartera.bars import Bars
 from mismartera.intervals import Interval
+from mismartera.ticks import TickSeries
 
 
 @runtime_checkable
@@ -36,6 +37,16 @@ class DataSource(Protocol):
 
 Tick = tuple[int, float, float]  # ts, price, size
 Quote = tuple[int, float, float, float, float]  # ts, bid, ask, bid_size, ask_size
+
+
+@runtime_checkable
+class TickHistorySource(Protocol):
+    """A source that also holds past trades and quotes (`[streams] ticks` / `quotes` in a
+    backtest): `kind` is "ticks" or "quotes"; an empty series when it has none."""
+
+    def tick_records(self, symbol: str, kind: str, start_ns: int, end_ns: int) -> TickSeries:
+        """`kind` records of `symbol` with start_ns <= ts < end_ns, in time order."""
+        ...
 
 
 class LiveSubscription(Protocol):

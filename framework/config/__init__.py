@@ -105,6 +105,8 @@ class SessionConfig:
     symbols: tuple[str, ...] = ()
     all_symbols: bool = False  # `[symbols] list = "all"` / `--symbols all`: the source's every
     intervals: tuple[Interval, ...] = (Interval.parse("1m"),)
+    ticks: bool = False  # [streams] ticks: deliver the source's trades into .ticks
+    quotes: bool = False  # [streams] quotes: deliver the source's quotes into .quotes
     trailing_days: int = 0
     prefetch_days: int = 1
     indicators: tuple[IndicatorSpec, ...] = ()
@@ -204,6 +206,8 @@ class SessionConfig:
             "source": parse_str,
             "symbols": lambda v, at: "all" if is_all(v) else parse_symbols(v, at),
             "intervals": parse_intervals,
+            "ticks": parse_bool,
+            "quotes": parse_bool,
             "trailing_days": lambda v, at: parse_int(v, at, 0),
             "export_path": parse_path,
             "export_dir": parse_path,
@@ -400,7 +404,9 @@ class SessionConfig:
             "session": session,
             "data": {"source": self.source, **jsonable(self.source_options)},
             "symbols": {"list": "all" if self.all_symbols else list(self.symbols)},
-            "streams": {"intervals": [iv.name for iv in self.intervals]},
+            "streams": {"intervals": [iv.name for iv in self.intervals],
+                        **({"ticks": True} if self.ticks else {}),
+                        **({"quotes": True} if self.quotes else {})},
             "historical": {"trailing_days": self.trailing_days},
             "indicators": [spec.to_dict() for spec in self.indicators],
             "historical_indicators": [spec.to_dict() for spec in self.historical_indicators],

@@ -20,7 +20,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "session": ("exchange", "start", "end", "speed", "mode", "prefetch_days"),
     "data": ("source",),  # any other key is an option for the data source
     "symbols": ("list",),
-    "streams": ("intervals",),
+    "streams": ("intervals", "ticks", "quotes"),
     "historical": ("trailing_days",),
     "export": ("path", "dir", "timings"),
     "quality": ("interval_s",),
@@ -53,6 +53,8 @@ FIELD_KEYS: dict[str, tuple[str, str | None]] = {
     "source_options": ("[data]", "--store"),
     "symbols": ("[symbols] list", "--symbols"),
     "intervals": ("[streams] intervals", "--streams"),
+    "ticks": ("[streams] ticks", None),
+    "quotes": ("[streams] quotes", None),
     "trailing_days": ("[historical] trailing_days", "--trailing-days"),
     "indicators": ("[[indicators]]", "--indicator"),
     "historical_indicators": ("[[historical_indicators]]", None),

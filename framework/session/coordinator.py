@@ -42,7 +42,7 @@ from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.session.stepping import Stepper
 from mismartera.session.streams import all_symbols, stream_plan
-from mismartera.sources import DataSource
+from mismartera.sources import DataSource, TickHistorySource
 from mismartera.symbols import check_symbol
 from mismartera.trading.runner import StrategyRunner
 
@@ -312,6 +312,24 @@ class SessionCoordinator:
         if symbol_data.pipeline.size == 0:
             symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
                                      f"in the {day} session")
+        self._load_ticks(symbol_data)
+
+    def _load_ticks(self, symbol_data: SymbolSessionData) -> None:
+        """Today's trades and quotes (`[streams] ticks` / `quotes`) into the symbol's tick
+        queue, released as the clock reaches them."""
+        kinds = [k for k in ("ticks", "quotes") if getattr(self.config, k)]
+        if not kinds:
+            return
+        today = self.session_data.today
+        if not isinstance(self.source, TickHistorySource):
+            symbol_data.record_error(f"{symbol_data.symbol}: source {self.source.name} has no "
+                                     f"{' or '.join(kinds)}")
+            return
+        for kind in kinds:
+            records = self.source.tick_records(symbol_data.symbol, kind, today.open_ns,
+                                               today.close_ns)
+            symbol_data.queue_ticks(records)
+        symbol_data.release_ticks(self.now_ns)
 
     # phase 3 ------------------------------------------------------------------------------
 
@@ -337,6 +355,8 @@ class SessionCoordinator:
                 if not done:
                     continue  # interrupted before `target`: apply what was asked, then go on
                 if last == target:  # stepped onto `target`: everything ending by then is out
+                    with sd.lock:
+                        self._release_ticks(target)
                     self._run_scanners(target)
                     continue
                 self._flush_steps()
@@ -413,10 +433,17 @@ class SessionCoordinator:
                     observed.append((symbol_data, changed))
             sd.now_ns = t
             clock.advance_to(t)
+            self._release_ticks(t)
             if t < sd.today.close_ns:  # at the close, phase 4 computes the final quality
                 self.quality.update(sd, t)
         for symbol_data, changed in observed:
             self._dispatch(symbol_data, changed)
+
+    def _release_ticks(self, t: int) -> None:
+        """The queued trades and quotes the clock has reached, into `.ticks` / `.quotes`."""
+        for symbol_data in self.session_data:
+            if symbol_data.tick_queue:
+                symbol_data.release_ticks(t)
 
     def _deliver(self, symbol_data: SymbolSessionData, t: int) -> list[tuple[str, int]]:
         n, changed = self.processor.advance(symbol_data, t)

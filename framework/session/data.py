@@ -29,6 +29,7 @@ from mismartera.ext.gaps import GapTracker, find_gaps
 from mismartera.ext.pipeline import SymbolPipeline
 from mismartera.ext.ring import BarRing
 from mismartera.intervals import Interval
+from mismartera.ticks import TickSeries
 
 REJECT_KINDS = ("invalid", "duplicate", "misaligned", "outside_session")
 
@@ -304,6 +305,8 @@ class SymbolSessionData:
         # ts, bid, ask, bid_size, ask_size
         self.quotes: list[tuple[int, float, float, float, float]] = []
         self.ticks: list[tuple[int, float, float]] = []  # ts, price, size
+        # today's stored ticks / quotes not yet reached by the clock: kind -> (records, next)
+        self.tick_queue: dict[str, tuple[TickSeries, int]] = {}
         # the bar structure is fixed from here on: the base, then the derived intervals
         self._derived = tuple(b for b in self.bars.values() if b.derived)
         self._pipeline_order = (self.base, *self._derived)
@@ -361,11 +364,30 @@ class SymbolSessionData:
         self.pipeline.reset_metrics()
         self.quotes.clear()
         self.ticks.clear()
+        self.tick_queue.clear()
         self.rejected.clear()
         self.pipeline.clear_queue()
         self.errors.clear()
         if self.stream_error is not None:
             self.record_error(self.stream_error)
+
+    def queue_ticks(self, records: TickSeries) -> None:
+        """Today's trades or quotes, released into `.ticks` / `.quotes` as the clock reaches
+        them (`release_ticks`)."""
+        self.tick_queue[records.kind] = (records, 0)
+
+    def release_ticks(self, now_ns: int) -> int:
+        """Move the queued trades and quotes stamped at or before `now_ns` into `.ticks` /
+        `.quotes` (a record at t is seen once the clock is at t); how many moved."""
+        moved = 0
+        for kind, (records, pos) in self.tick_queue.items():
+            end = int(np.searchsorted(records.ts, now_ns, side="right"))
+            if end > pos:
+                target = self.ticks if kind == "ticks" else self.quotes
+                target.extend(records.take(slice(pos, end)).records())
+                self.tick_queue[kind] = (records, end)
+                moved += end - pos
+        return moved
 
     def take_quality(self, now_ns: int) -> None:
         """Take quality as of `now_ns` afresh (after bars were inserted or rebuilt)."""

@@ -15,6 +15,7 @@ from mismartera.bars import Bars
 from mismartera.errors import ConfigError
 from mismartera.intervals import Interval
 from mismartera.store import BarStore, default_store_path
+from mismartera.ticks import TickSeries
 
 _OPTIONS = ("store", "exchange")
 
@@ -55,6 +56,10 @@ class StoreSource:
 
     def bars(self, symbol: str, interval: Interval, start_ns: int, end_ns: int) -> Bars:
         return self.store.read(symbol, interval, start_ns, end_ns)
+
+    def tick_records(self, symbol: str, kind: str, start_ns: int, end_ns: int) -> TickSeries:
+        """Stored trades (`ticks`) or quotes of `symbol` (`data import --kind`)."""
+        return self.store.read_ticks(symbol, kind, start_ns, end_ns)
 
     def close(self) -> None:
         self.store.close()

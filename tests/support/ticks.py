@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -70,4 +71,26 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
                     f"TO '{path}' (FORMAT PARQUET)")
     finally:
         con.close()
+    return path
+
+
+def minute_bars(day: str = "2024-01-03") -> Any:
+    """Flat 1m bars over the whole regular session of `day` (09:30-16:00 New York)."""
+    from mismartera.bars import Bars
+
+    ts = ns(f"{day}T09:30:00") + np.arange(390, dtype=np.int64) * 60 * NS
+    one = np.full(390, 100.0)
+    return Bars.from_arrays(ts, one, one, one, one, one * 10)
+
+
+def tick_store(path: Path, day: str = "2024-01-03", symbol: str = "AAPL") -> Path:
+    """A store with flat 1m bars, `trades()` and `quotes()` of `symbol` on `day`."""
+    from mismartera.store import BarStore
+    from mismartera.ticks import TickSeries
+
+    t, q = trades(day), quotes(day)
+    with BarStore(path) as store:
+        store.write(symbol, "1m", minute_bars(day))
+        store.write_ticks(symbol, TickSeries("ticks", t["ts"], t))
+        store.write_ticks(symbol, TickSeries("quotes", q["ts"], q))
     return path
