@@ -282,9 +282,10 @@ class IndicatorManager:
     def rebuild_symbol(self, session_data: SessionData, symbol_data: SymbolSessionData) -> None:
         """Recompute a symbol's indicators over today's bars as they are now (after a
         repair rewrote them): built anew and seeded as at the start of the session when
-        they first appeared today, else from their last `lookback` held bars before today
-        (equal to the carried state within `SEED_TOLERANCE`), then fed every closed bar of
-        the session."""
+        they first appeared today or a seed was given (`keep_seed`: seeded at the anchor,
+        then fed every day since — exactly the carried state), else from their last
+        `lookback` held bars before today (the carried state only when the held history
+        covers the lookback), then fed every closed bar of the session."""
         specs = self._specs()
         old = symbol_data.indicator_set
         origin = old.origin if isinstance(old, SymbolIndicators) and old.specs is specs else None
