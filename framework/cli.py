@@ -29,6 +29,7 @@ CORE_COMMANDS = {
     "demo": "mismartera.commands.backtest:demo",
     "data": "mismartera.commands.data:data",
     "plugins": "mismartera.commands.plugins:plugins",
+    "report": "mismartera.commands.report:report",
     "shell": "mismartera.commands.shell:shell",
 }
 

@@ -1,0 +1,75 @@
+"""The report page: one Jinja2 template, plotly.js inlined, the model embedded as JSON.
+
+The charts are drawn in the browser by plotly.js from the embedded model (`#report-data`),
+so the data is in the page once, the interval selector switches series without a reload
+and tests read back exactly what the charts show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mismartera.errors import UserError
+
+STAT_ROWS = (("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"),
+             ("volatility", "volatility", "pct"), ("Sharpe", "sharpe", "num"),
+             ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
+             ("Calmar", "calmar", "num"), ("trades (closed)", "trades", "int"),
+             ("win rate", "win_rate", "pct"), ("profit factor", "profit_factor", "num"),
+             ("average trade", "avg_trade", "money"), ("exposure", "exposure", "pct"))
+GAP_ROWS_SHOWN = 500
+
+
+def _stat(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{value * 100:,.2f}%"
+    if kind == "int":
+        return f"{value:,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.3f}"
+
+
+def _embed(model: dict[str, Any]) -> str:
+    """The model as JSON safe inside a <script> element."""
+    text = json.dumps(model, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render(model: dict[str, Any]) -> str:
+    """The report page (one self-contained HTML document)."""
+    try:
+        import jinja2
+        from plotly.offline import get_plotlyjs
+    except ImportError as e:
+        raise UserError(f"the report needs plotly and jinja2 ({e.name} is missing): "
+                        "pip install 'mismartera[report]'") from None
+    env = jinja2.Environment(loader=jinja2.PackageLoader("mismartera.report", "."),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.get_template("report.html.j2")
+    strategy = model.get("strategy")
+    stats = []
+    if strategy is not None:
+        stats = [(label, _stat(strategy["stats"].get(key), kind))
+                 for label, key, kind in STAT_ROWS]
+    base_gaps = [g for g in model["gaps"]
+                 if g["interval"] == model["symbols"][g["symbol"]]["base_interval"]]
+    return template.render(
+        model=model, summary=model["summary"], strategy=strategy, stats=stats,
+        gaps=base_gaps[:GAP_ROWS_SHOWN], gaps_total=len(base_gaps),
+        data_json=_embed(model), plotly_js=get_plotlyjs(),
+    )
+
+
+def write_report(path: str | Path, model: dict[str, Any]) -> Path:
+    """Render the model to `path` (atomically) and return the path."""
+    from mismartera.export import atomic_write
+
+    page = render(model)
+    target = Path(path)
+    with atomic_write(target) as fh:
+        fh.write(page)
+    return target
