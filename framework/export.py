@@ -32,6 +32,8 @@ from mismartera.bars import COLUMNS
 from mismartera.calendar import TimeManager
 from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
 from mismartera.session.indicators.state import RunningIndicator
+from mismartera.ticks import COLUMNS as TICK_COLUMNS
+from mismartera.ticks import KINDS, TickSeries
 
 SCHEMA = "mismartera.session/1"
 
@@ -186,6 +188,7 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
                 },
                 "errors": list(s.errors),
             }
+            symbols[s.symbol].update(tick_blocks(s, calendar))
         doc["symbols"] = symbols
         metrics = session_data.metrics
         doc["metrics"] = metrics.to_dict(timings=timings) if metrics is not None else {}
@@ -196,6 +199,30 @@ def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool 
             doc["errors"] = list(session_data.errors)
     cursor = doc["cursor"] = encode_cursor(now)
     return doc, cursor
+
+
+def tick_blocks(symbol_data: SymbolSessionData, calendar: TimeManager) -> dict[str, Any]:
+    """A symbol's `ticks` and `quotes` blocks, for each the session streams or holds:
+    `count`, `last` (the latest record as an object, or null), `columns` and `data` (the
+    series, `ts` ISO; the JSON exporter leaves `columns` and `data` out, the Parquet one
+    writes them to their own files)."""
+    out: dict[str, Any] = {}
+    for kind in KINDS:
+        held = symbol_data.ticks if kind == "ticks" else symbol_data.quotes
+        if not held and kind not in symbol_data.tick_queue:
+            continue
+        series = TickSeries.from_records(kind, held)
+        names = TICK_COLUMNS[kind]
+        stamps = calendar.format_many(series.ts) if len(series) else []
+        rows = [[t, *r] for t, *r in zip(stamps, *(series.values[c].tolist() for c in names),
+                                          strict=True)]
+        out[kind] = {
+            "count": len(series),
+            "last": dict(zip(("ts", *names), rows[-1], strict=True)) if rows else None,
+            "columns": ["ts", *names],
+            "data": rows,
+        }
+    return out
 
 
 def _running(symbol_data: SymbolSessionData, interval: str) -> list[RunningIndicator]:

@@ -25,6 +25,11 @@ def local_time(calendar: TimeManager, ts_ns: int | None, with_date: bool = False
     return dt.strftime("%Y-%m-%d %H:%M:%S %Z") if with_date else dt.strftime("%H:%M")
 
 
+def _seconds(calendar: TimeManager, ts_ns: int) -> str:
+    """`HH:MM:SS.fff` in the exchange's zone (a trade's or quote's time)."""
+    return calendar.to_local(int(ts_ns)).strftime("%H:%M:%S.%f")[:-3]
+
+
 def _indicator_rows(table: Table, kind: str, items: Iterable[IndicatorView]) -> None:
     for ind in items:
         if ind.error:
@@ -74,6 +79,17 @@ def symbol_table(view: SymbolView, calendar: TimeManager) -> Group:
         parts.append(indicators)
     else:
         parts.append(Text("indicators: none"))
+    if view.tick_count is not None:
+        last = view.last_tick
+        parts.append(Text(f"ticks: {view.tick_count}" + (
+            "" if last is None else
+            f", last {last[1]:,.4f} x {last[2]:g} at {_seconds(calendar, last[0])}")))
+    if view.quote_count is not None:
+        q = view.last_quote
+        parts.append(Text(f"quotes: {view.quote_count}" + (
+            "" if q is None else
+            f", last {q[1]:,.4f} x {q[3]:g} / {q[2]:,.4f} x {q[4]:g} at "
+            f"{_seconds(calendar, q[0])}")))
     for error in view.errors:
         parts.append(Text(f"error: {error}", style="red"))
     return Group(*parts)

@@ -49,6 +49,12 @@ class SymbolView:
     historical_indicators: tuple[IndicatorView, ...]
     volume: float
     errors: tuple[str, ...]
+    # trades / quotes held (None when the session streams none), and the last of each:
+    # (ts, price, size) / (ts, bid, ask, bid_size, ask_size)
+    tick_count: int | None = None
+    last_tick: tuple[Any, ...] | None = None
+    quote_count: int | None = None
+    last_quote: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,11 @@ def _symbol(s: SymbolSessionData) -> SymbolView:
         indicators=tuple(_indicator(k, v) for k, v in s.indicators.items()),
         historical_days=tuple(d.isoformat() for d in hist.days),
         historical_indicators=tuple(_indicator(k, v) for k, v in hist.indicators.items()),
-        volume=float(s.metrics.volume), errors=tuple(s.errors))
+        volume=float(s.metrics.volume), errors=tuple(s.errors),
+        tick_count=len(s.ticks) if s.ticks or "ticks" in s.tick_queue else None,
+        last_tick=tuple(s.ticks[-1]) if s.ticks else None,
+        quote_count=len(s.quotes) if s.quotes or "quotes" in s.tick_queue else None,
+        last_quote=tuple(s.quotes[-1]) if s.quotes else None)
 
 
 def session_view(session_data: SessionData, symbols: list[str] | None = None) -> SessionView:

@@ -18,7 +18,9 @@ class JsonExporter:
     @staticmethod
     def write(doc: dict[str, Any], path: Path) -> None:
         """Write `doc`; a number JSON cannot hold (inf, NaN) is a DataError naming where it
-        is, and the file is left as it was."""
+        is, and the file is left as it was. Of trades and quotes only the count and the last
+        record are written (their series go to Parquet)."""
+        doc = without_tick_series(doc)
         try:
             with atomic_write(path) as fh:
                 json.dump(doc, fh, indent=1, allow_nan=False)
@@ -29,6 +31,23 @@ class JsonExporter:
                 raise
             raise DataError(f"cannot export {path}: {where} is not a finite number, which "
                             "JSON cannot hold; nothing was written") from None
+
+
+def without_tick_series(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with each symbol's `ticks` / `quotes` block cut to `count` and `last`."""
+    symbols = doc.get("symbols")
+    if not isinstance(symbols, dict) or not any(
+            kind in s for s in symbols.values() if isinstance(s, dict)
+            for kind in ("ticks", "quotes")):
+        return doc
+    cut = {}
+    for name, s in symbols.items():
+        s = dict(s)
+        for kind in ("ticks", "quotes"):
+            if kind in s:
+                s[kind] = {k: v for k, v in s[kind].items() if k in ("count", "last")}
+        cut[name] = s
+    return {**doc, "symbols": cut}
 
 
 def first_non_finite(value: Any, at: str = "") -> str | None:

@@ -3,7 +3,8 @@ with columns symbol, interval, derived, ts (`timestamp[ns, tz=UTC]`), open, high
 close, volume, then one float64 column per session indicator (NaN until it is ready, and on
 the rows of other intervals). When a strategy ran, `out/day.trades.parquet` (one row per
 trade, times `timestamp[ns, tz=UTC]`) and `out/day.equity.parquet` (ts, equity, exposed)
-come with it."""
+come with it, and when trades or quotes were streamed `out/day.ticks.parquet` /
+`out/day.quotes.parquet` (symbol, ts, then price, size / bid, bid_size, ask, ask_size)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,26 @@ def _strategy_table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]
     return out
 
 
+def tick_tables(doc: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The trades and quotes of every symbol that has them, one table per kind (symbol, ts,
+    then the kind's columns), in symbol order."""
+    out: dict[str, tuple[list[str], list[list[Any]]]] = {}
+    for kind in ("ticks", "quotes"):
+        blocks = [(sym, s[kind]) for sym, s in doc["symbols"].items() if kind in s]
+        if blocks:
+            columns = ["symbol", *blocks[0][1]["columns"]]
+            out[kind] = (columns, [[sym, *row] for sym, b in blocks for row in b["data"]])
+    return out
+
+
+def _tick_table(columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
+    import numpy as np
+
+    return {name: np.array([row[j] for row in rows],
+                           dtype=object if name in ("symbol", "ts") else np.float64)
+            for j, name in enumerate(columns)}
+
+
 class ParquetExporter:
     suffixes = (".parquet", ".pq")
 
@@ -69,6 +90,10 @@ class ParquetExporter:
         bars_table = _table(doc)  # noqa: F841 - read by duckdb's replacement scan below
         extra = strategy_paths(doc, path, path.suffix)
         tables = strategy_tables(doc) if extra else {}
+        ticks = tick_tables(doc)
+        stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+        extra.update({kind: path.with_name(f"{stem}.{kind}{path.suffix}") for kind in ticks})
+        tables.update(ticks)
         with atomic_paths([path, *extra.values()]) as temps:
             con = duckdb.connect()
             try:
@@ -79,7 +104,8 @@ class ParquetExporter:
                             "TO ? (FORMAT parquet)", [str(temps[0])])
                 for name, tmp in zip(extra, temps[1:], strict=True):
                     columns, rows = tables[name]
-                    table = _strategy_table(columns, rows)
+                    table = (_tick_table(columns, rows) if name in ticks
+                             else _strategy_table(columns, rows))
                     con.register("strategy_table", table)
                     casts = ", ".join(
                         f"CAST({c} AS VARCHAR) AS {c}" if c in ("symbol", "side")
