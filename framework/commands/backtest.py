@@ -35,8 +35,9 @@ def backtest_options(fn):
                      "ones alone work too (5m on a 1m source streams 1m internally and shows "
                      "5m). 1w is not a stream."),
         click.option("--mode", type=click.Choice(["backtest", "live"]),
-                     help="backtest (the default) or live: one session streamed as it happens "
-                          "(today's, or --start's; the source must stream, e.g. replay)."),
+                     help="backtest (the default) or live: sessions streamed as they happen "
+                          "(today's, or --start..--end's, holidays skipped; the source must "
+                          "stream, e.g. replay)."),
         click.option("--source", help="Data-source plugin name (see `mismartera plugins`)."),
         click.option("--store", help="Path of the DuckDB store."),
         click.option("--speed", type=float,
@@ -74,7 +75,11 @@ def backtest_options(fn):
 
 
 def export_options(fn):
-    """`--export-every` and `--delta` (the backtest and demo commands; not `system start`)."""
+    """`--export-every`, `--delta` and `--report` (the backtest and demo commands; not
+    `system start`)."""
+    fn = click.option("--report", "report", type=click.Path(dir_okay=False),
+                      help="Write the run's HTML report (one self-contained page) at the "
+                           "end; `mismartera report` builds it later from exports.")(fn)
     fn = click.option("--delta", is_flag=True,
                       help="With --export-every: each snapshot after the first of a day is a "
                            "delta export from the one before (the bars closed since; "
@@ -115,15 +120,18 @@ def _periodic(config, app, export_every: str | None, delta: bool,
 
 
 def _run(ctx: click.Context, config, quiet: bool, export_every: str | None = None,
-         delta: bool = False) -> None:
+         delta: bool = False, report: str | None = None) -> None:
     from rich.console import Console
 
     from mismartera.cli import App
-    from mismartera.session.run import run_backtest
+    from mismartera.session.run import run_backtest, run_label
 
     app = ctx.ensure_object(App)
     console = Console(stderr=True)
     show_progress = not quiet and console.is_terminal
+    label = run_label(config)  # a live run: its real trading days
+    if not quiet and config.mode == "live":  # it may last hours: say what it runs
+        click.echo(f"started {label}: {', '.join(config.symbols) or 'all'}", err=True)
     started = time.perf_counter()
     progress = None
     if show_progress:
@@ -132,9 +140,17 @@ def _run(ctx: click.Context, config, quiet: bool, export_every: str | None = Non
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             console=console, transient=True)
         progress.start()
-        task = progress.add_task("backtest", total=None)
+        task = progress.add_task(label, total=None)
+
+    reporter = None
+    if report is not None:
+        from mismartera.report import ReportCollector
+
+        reporter = ReportCollector(config.exchange)
 
     def on_day_end(coord, day) -> None:
+        if reporter is not None:
+            reporter.day_end(coord, day)
         if progress is not None:
             progress.update(task, total=len(coord.days), advance=1, description=f"session {day}")
 
@@ -151,6 +167,12 @@ def _run(ctx: click.Context, config, quiet: bool, export_every: str | None = Non
         _summary(session_data, time.perf_counter() - started)
         for path in written:
             click.echo(f"wrote {path}")
+    if reporter is not None and report is not None:
+        from mismartera.report import write_report
+
+        target = write_report(report, reporter.model(session_data))
+        if not quiet:
+            click.echo(f"wrote {target}")
 
 
 def _errors_cell(errors: list[str]) -> str:
@@ -170,7 +192,8 @@ def _summary(session_data, elapsed: float) -> None:
     table = readable_table(
         Column("symbol", no_wrap=True), "intervals", Column("bars today", justify="right"),
         Column("quality", justify="right"), "errors",
-        title=f"mismartera backtest — {session_data.exchange}, last session {session_data.date}"
+        title=f"mismartera {session_data.mode} — {session_data.exchange}, last session "
+              f"{session_data.date}"
     )
     indicators = readable_table(Column("symbol", no_wrap=True), Column("indicator", no_wrap=True),
                                 "value", title="indicators at the close")
@@ -261,7 +284,7 @@ def _strategy_table(result):
 @export_options
 @click.pass_context
 def backtest(ctx: click.Context, session_file: str | None, quiet: bool,
-             export_every: str | None, delta: bool, **flags) -> None:
+             export_every: str | None, delta: bool, report: str | None, **flags) -> None:
     """Run a backtest from SESSION_FILE (TOML); flags override the file."""
     from mismartera.config import SessionConfig
 
@@ -270,7 +293,7 @@ def backtest(ctx: click.Context, session_file: str | None, quiet: bool,
     )
     config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())},
                                    ).validate()
-    _run(ctx, config, quiet, export_every, delta)
+    _run(ctx, config, quiet, export_every, delta, report)
 
 
 @click.command()
@@ -278,10 +301,10 @@ def backtest(ctx: click.Context, session_file: str | None, quiet: bool,
 @export_options
 @click.pass_context
 def demo(ctx: click.Context, quiet: bool, export_every: str | None, delta: bool,
-         **flags) -> None:
+         report: str | None, **flags) -> None:
     """Backtest on the bundled real sample data (SPY, January 2011): no set-up needed."""
     from mismartera.config import SessionConfig
 
     config = SessionConfig.from_dict(DEMO, origin="demo")
     config = config.with_overrides(**{k: v for k, v in flags.items() if v not in (None, ())})
-    _run(ctx, config.validate(), quiet, export_every, delta)
+    _run(ctx, config.validate(), quiet, export_every, delta, report)
