@@ -4,6 +4,7 @@ real date range of the session (a live session's one day, resolved in phase 0)."
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import io
 import subprocess
 import sys
@@ -57,3 +58,26 @@ def test_the_start_message_says_all():
     app.execute("system wait")
     first = out.getvalue().splitlines()[0]
     assert first.startswith("started backtest XNYS 2011-01-05: all (1m"), first
+
+
+def test_the_live_start_message_shows_the_trading_days_of_its_range():
+    config = session("2011-01-15", {"source": "sample"}, ["SPY"], live={}, trailing=0,
+                     indicators=[])
+    app, out = _shell()
+    # a Saturday to a Wednesday over Martin Luther King Day: the 18th and the 19th
+    app.start(dataclasses.replace(config, end=datetime.date(2011, 1, 19)))
+    app.execute("system wait")
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("started live XNYS 2011-01-18..2011-01-19: SPY (1m"), lines[0]
+    assert any("2 of 2 trading days" in line for line in lines), lines
+
+
+def test_the_cli_says_what_a_live_run_covers(tmp_path):
+    session_file = tmp_path / "s.toml"
+    session_file.write_text('[data]\nsource = "replay"\nfrom = "sample"\n')
+    done = _backtest(str(session_file), "--mode", "live", "--symbols", "SPY", "--start",
+                     "2011-01-04", "--end", "2011-01-05", "--streams", "1m", "--speed", "0")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == "started live XNYS 2011-01-04..2011-01-05: SPY"
+    assert "mismartera live — XNYS, last session 2011-01-05" in done.stdout
+    assert "days 2 " in done.stdout
