@@ -102,6 +102,24 @@ class TickSeries:
         hi = int(np.searchsorted(self.ts, end_ns, side="left"))
         return self.take(slice(lo, hi))
 
+    def to_bars(self, interval_ns: int) -> tuple[I64, F64, F64, F64, F64, F64]:
+        """Trades as OHLCV bars of `interval_ns` (1s, 1m: buckets on the UTC grid, which is
+        the exchange's wall-time grid for any zone offset of whole minutes): ts the bucket
+        start, open the first price, high / low the extremes, close the last price, volume
+        the sum of sizes. A bucket without trades yields no bar. Columns for `Bars`."""
+        if self.kind != "ticks":
+            raise ValueError("bars are built from trades (ticks), not quotes")
+        ts, price, size = self.ts, self.values["price"], self.values["size"]
+        if not len(ts):
+            e = np.empty(0)
+            return np.empty(0, np.int64), e, e.copy(), e.copy(), e.copy(), e.copy()
+        bucket = ts - ts % int(interval_ns)
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        ends = np.r_[starts[1:], len(ts)] - 1
+        return (np.ascontiguousarray(bucket[starts]), price[starts],
+                np.maximum.reduceat(price, starts), np.minimum.reduceat(price, starts),
+                price[ends], np.add.reduceat(size, starts))
+
     def records(self) -> list[tuple[Any, ...]]:
         """SymbolSessionData-order tuples: `(ts, price, size)`, `(ts, bid, ask, bid_size,
         ask_size)`."""

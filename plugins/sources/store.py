@@ -18,6 +18,7 @@ from mismartera.store import BarStore, default_store_path
 from mismartera.ticks import TickSeries
 
 _OPTIONS = ("store", "exchange")
+TICK_BAR_INTERVALS = (Interval.parse("1s"), Interval.parse("1m"))
 
 
 class StoreSource:
@@ -52,10 +53,24 @@ class StoreSource:
         return self.store.symbols()
 
     def intervals(self, symbol: str) -> list[Interval]:
-        return self.store.intervals(symbol)
+        """The stored intervals, and 1s and 1m when trades are stored (built from them)."""
+        stored = self.store.intervals(symbol)
+        if self._has_trades(symbol):
+            stored = sorted({*stored, *TICK_BAR_INTERVALS})
+        return stored
 
     def bars(self, symbol: str, interval: Interval, start_ns: int, end_ns: int) -> Bars:
+        """Stored bars; of 1s / 1m not stored as bars, those built from the stored trades."""
+        if interval in TICK_BAR_INTERVALS and interval not in self.store.intervals(symbol):
+            # a trade in [start, end) belongs to a bucket starting in it, bucket starts
+            # being multiples of the interval as start_ns is
+            ticks = self.store.read_ticks(symbol, "ticks", start_ns, end_ns)
+            return Bars.from_arrays(*ticks.to_bars(interval.ns))
         return self.store.read(symbol, interval, start_ns, end_ns)
+
+    def _has_trades(self, symbol: str) -> bool:
+        sym = str(symbol).strip().upper()
+        return any(row[0] == sym for row in self.store.tick_summary("ticks"))
 
     def tick_records(self, symbol: str, kind: str, start_ns: int, end_ns: int) -> TickSeries:
         """Stored trades (`ticks`) or quotes of `symbol` (`data import --kind`)."""
