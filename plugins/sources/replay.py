@@ -15,8 +15,11 @@ tested) end to end without a market connection.
 Bars are read from the upstream source and pushed to the live coordinator from a daemon
 thread, each at its close time (`ts + interval`, at the latest the session close) in replay
 time. Bars that closed before `start_time` are pushed at once on subscription, as a live
-feed joined late back-fills. `bars()` (historical requests, and the live gap filler's
-retries) serves from the upstream source.
+feed joined late back-fills. Trades and quotes (`[streams] ticks` / `quotes`; the upstream
+must hold them, as the `store` source does: `TickHistorySource`) are pushed the same way,
+each record of the session at its stamp (`subscribe_ticks` / `subscribe_quotes`).
+`bars()` (historical requests, and the live gap filler's retries) serves from the upstream
+source.
 
 Options for tests of gap filling and late data:
 
@@ -37,7 +40,7 @@ from __future__ import annotations
 import re
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +49,7 @@ from mismartera import hookimpl
 from mismartera.bars import Bars
 from mismartera.errors import ConfigError, DataError
 from mismartera.intervals import NS, Interval
+from mismartera.sources import Quote, Tick, TickHistorySource
 
 if TYPE_CHECKING:
     from mismartera.hookspecs import SourceContext
@@ -90,10 +94,11 @@ def _whole(name: str, value: Any, lo: int) -> int:
 
 
 class _Subscription:
-    """The feeding thread of one `subscribe()` call; `close()` stops it promptly."""
+    """The feeding thread of one `subscribe()` (or `subscribe_ticks()` /
+    `subscribe_quotes()`) call; `close()` stops it promptly."""
 
-    def __init__(self, clock: Any, schedule: list[tuple[int, list[tuple[str, Bars]]]],
-                 sink: Callable[[str, Bars], None]) -> None:
+    def __init__(self, clock: Any, schedule: list[tuple[int, list[tuple[str, Any]]]],
+                 sink: Callable[[str, Any], None]) -> None:
         self._clock = clock
         self._schedule = schedule
         self._sink = sink
@@ -306,6 +311,49 @@ class ReplaySource:
                 timeline.setdefault(t, []).append((symbol, rest.slice(cuts[k], cuts[k + 1])))
         for symbol, bars in backfill:
             sink(symbol, bars)
+        return _Subscription(clock, sorted(timeline.items()), sink)
+
+    def subscribe_ticks(self, symbols: Iterable[str],
+                        sink: Callable[[str, Sequence[Tick]], None]) -> _Subscription:
+        """Push each symbol's stored trades of the session (`open <= ts < close`, from the
+        upstream's `tick_records`) at their stamps in replay time, `(ts, price, size)`."""
+        return self._subscribe_records("ticks", symbols, sink)
+
+    def subscribe_quotes(self, symbols: Iterable[str],
+                         sink: Callable[[str, Sequence[Quote]], None]) -> _Subscription:
+        """As `subscribe_ticks`, for the stored quotes: `(ts, bid, ask, bid_size,
+        ask_size)`."""
+        return self._subscribe_records("quotes", symbols, sink)
+
+    def _subscribe_records(self, kind: str, symbols: Iterable[str],
+                           sink: Callable[[str, Any], None]) -> _Subscription:
+        """Records stamped at or before the replay's start at once (from this thread), the
+        rest each at its stamp (records sharing a stamp together), until the close or
+        `close()`."""
+        if self._session is None or self._clock is None:
+            raise DataError(f"replay source: session_clock() must be called before "
+                            f"subscribe_{kind}() (the live coordinator does this)")
+        upstream = self.upstream
+        if not isinstance(upstream, TickHistorySource):
+            name = getattr(upstream, "name", type(upstream).__name__)
+            raise DataError(f"source {name} has no {kind}")
+        open_ns, close_ns = self._session
+        clock = self._clock
+        now = clock.now
+        timeline: dict[int, list[tuple[str, list[tuple[Any, ...]]]]] = {}
+        backfill: list[tuple[str, list[tuple[Any, ...]]]] = []
+        for symbol in symbols:
+            records = upstream.tick_records(symbol, kind, open_ns, close_ns)
+            rows = records.records()
+            due = int(np.searchsorted(records.ts, now, side="right"))
+            if due:
+                backfill.append((symbol, rows[:due]))
+            times, firsts = np.unique(records.ts[due:], return_index=True)
+            cuts = [*(firsts + due).tolist(), len(rows)]
+            for k, t in enumerate(times.tolist()):
+                timeline.setdefault(t, []).append((symbol, rows[cuts[k]:cuts[k + 1]]))
+        for symbol, rows in backfill:
+            sink(symbol, rows)
         return _Subscription(clock, sorted(timeline.items()), sink)
 
 

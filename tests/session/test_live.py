@@ -258,7 +258,7 @@ def ticking_config(**extra: Any) -> SessionConfig:
         "session": {"mode": "live", "start": DAY},
         "data": {"source": "ticking"},
         "symbols": {"list": ["XYZ"]},
-        "streams": {"intervals": ["1m", "5m"]},
+        "streams": {"intervals": ["1m", "5m"], "ticks": True, "quotes": True},
         **extra,
     }, origin="test")
 

@@ -69,6 +69,7 @@ from mismartera.sources import (
     Tick,
     TickSource,
 )
+from mismartera.ticks import TickSeries
 
 __all__ = [
     "NS",
@@ -244,6 +245,9 @@ class LiveSessionCoordinator(SessionCoordinator):
         """Live: nothing is queued ahead; bars come from the subscription (a symbol added
         while streaming subscribes here, after its historical load)."""
         symbol_data.queue = Bars.empty()
+        for kind in ("ticks", "quotes"):  # streamed kinds are exported even while empty
+            if getattr(self.config, kind):
+                symbol_data.queue_ticks(TickSeries.empty(kind))
         if self._streaming:
             self._subscribe([symbol_data])
 
@@ -257,15 +261,37 @@ class LiveSessionCoordinator(SessionCoordinator):
         for interval, names in groups.items():
             try:
                 self._subscriptions.append(source.subscribe(names, interval, self._bar_sink))
-                if isinstance(source, TickSource):
-                    self._subscriptions.append(source.subscribe_ticks(names, self._tick_sink))
-                if isinstance(source, QuoteSource):
-                    self._subscriptions.append(source.subscribe_quotes(names, self._quote_sink))
             except UserError:
                 raise
             except Exception as exc:
                 raise DataError(f"{', '.join(names)}: source {source.name!r} failed to "
                                 f"subscribe: {type(exc).__name__}: {exc}") from exc
+            self._subscribe_records(names)
+
+    def _subscribe_records(self, names: list[str]) -> None:
+        """Trades and quotes (`[streams] ticks` / `quotes`): a source that cannot push them,
+        or fails to, is an error of each symbol; its bars still run (as in a backtest)."""
+        source = self.source
+        for kind in ("ticks", "quotes"):
+            if not getattr(self.config, kind):
+                continue
+            try:
+                if kind == "ticks" and isinstance(source, TickSource):
+                    subscription = source.subscribe_ticks(names, self._tick_sink)
+                elif kind == "quotes" and isinstance(source, QuoteSource):
+                    subscription = source.subscribe_quotes(names, self._quote_sink)
+                else:
+                    raise DataError(f"source {source.name} has no {kind}")
+            except Exception as exc:
+                reason = str(exc) if isinstance(exc, UserError) else (
+                    f"source {source.name!r} failed to subscribe to {kind}: "
+                    f"{type(exc).__name__}: {exc}")
+                for name in names:
+                    symbol_data = self.session_data.get(name)
+                    if symbol_data is not None:
+                        symbol_data.record_error(f"{name}: {reason}")
+                continue
+            self._subscriptions.append(subscription)
 
     def _bar_sink(self, symbol: str, bars: Bars) -> None:
         self.inbound.put("bars", symbol, Bars.from_arrays(*bars))
