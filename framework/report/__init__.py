@@ -6,6 +6,7 @@ directory or one JSON file); `ReportBuilder` takes the same documents one day at
 """
 
 from mismartera.report.model import (
+    MAX_BARS,
     MAX_POINTS,
     ReportBuilder,
     ReportCollector,
@@ -14,5 +15,5 @@ from mismartera.report.model import (
 )
 from mismartera.report.render import render, write_report
 
-__all__ = ["MAX_POINTS", "ReportBuilder", "ReportCollector", "build_model", "read_exports",
-           "render", "write_report"]
+__all__ = ["MAX_BARS", "MAX_POINTS", "ReportBuilder", "ReportCollector", "build_model",
+           "read_exports", "render", "write_report"]

@@ -5,11 +5,13 @@ per session day, `mismartera.session/1`): `mismartera report DIR` reads them bac
 `backtest --report` snapshots each day at its end and feeds the same builder, so the numbers
 in a report are the export's by construction.
 
-Large runs: each (symbol, interval) series keeps at most `max_points` bars. A longer series
+Large runs: the page embeds at most `max_bars` bars, given out from the coarsest interval
+to the finest (`ReportBuilder._limits`), and a series at most `max_points`. A longer series
 keeps its most recent whole days that fit (`"first_day"` and `"total_bars"` say what was
 cut), so the coarse intervals still span the whole run while the base interval shows the
-last days at full resolution; nothing is resampled, so every embedded bar is an exported one.
-The equity curve is strided to `max_points` points (the last point always kept).
+last days at full resolution; nothing is resampled, so every embedded bar is an exported one
+(prices to 8 significant digits). The equity curve is strided to at most `EQUITY_POINTS`
+points (the last point always kept).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from mismartera.intervals import Interval
 SCHEMA = "mismartera.session/1"
 MAX_POINTS = 50_000
 """Bars embedded per (symbol, interval) series by default."""
+MAX_BARS = 200_000
+"""Bars embedded in the whole page by default (all symbols and intervals together)."""
+EQUITY_POINTS = 10_000
+"""Points of the equity curve embedded at most (fewer when `max_points` is lower)."""
+DIGITS = 8
+"""Significant digits of the embedded prices and indicator values (the exports keep all)."""
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 
@@ -48,6 +56,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _short(values: list[Any]) -> list[Any]:
+    """Numbers to `DIGITS` significant digits (a chart shows fewer; the synthetic source's
+    and computed values have 17, which would double the page), NaN as null."""
+    out = []
+    for v in values:
+        if isinstance(v, float):
+            v = float(f"{v:.{DIGITS}g}") if math.isfinite(v) else None
+        out.append(v)
+    return out
+
+
 class _Series:
     __slots__ = ("days", "indicators", "ts", "values")
 
@@ -61,10 +80,11 @@ class _Series:
 class ReportBuilder:
     """Feed it full export documents in day order (`add`), then take `model()`."""
 
-    def __init__(self, max_points: int = MAX_POINTS) -> None:
-        if max_points < 1:
-            raise ValueError("max_points must be at least 1")
+    def __init__(self, max_points: int = MAX_POINTS, max_bars: int = MAX_BARS) -> None:
+        if max_points < 1 or max_bars < 1:
+            raise ValueError("max_points and max_bars must be at least 1")
         self.max_points = max_points
+        self.max_bars = max_bars
         self.exchange: str | None = None
         self.sessions: list[dict[str, Any]] = []
         self.series: dict[str, dict[str, _Series]] = {}
@@ -153,12 +173,14 @@ class ReportBuilder:
             "bars_stored": stored, "bars_rejected": sum(rejected.values()),
             "rejected": rejected,
         }
+        limits = self._limits()
         symbols = {}
         for symbol, by_interval in self.series.items():
             order = sorted(by_interval, key=lambda n: Interval.parse(n).ns)
             symbols[symbol] = {
                 "base_interval": self.base.get(symbol),
-                "intervals": {n: self._series(by_interval[n], self.derived[symbol][n])
+                "intervals": {n: self._series(by_interval[n], self.derived[symbol][n],
+                                              limits[symbol, n])
                               for n in order},
             }
         model: dict[str, Any] = {
@@ -171,35 +193,64 @@ class ReportBuilder:
             "symbols": symbols,
             "errors": self.errors,
             "max_points": self.max_points,
+            "max_bars": self.max_bars,
         }
         strategy = self.last.get("strategy")
         if strategy is not None:
             model["strategy"] = self._strategy(strategy)
         return model
 
-    def _series(self, s: _Series, derived: bool) -> dict[str, Any]:
+    def _limits(self) -> dict[tuple[str, str], int]:
+        """The bars each (symbol, interval) series may embed (see docs/report.md): the page's
+        `max_bars`, given out from the coarsest interval to the finest. An interval is
+        embedded whole (every symbol's series) while that takes at most half of what is
+        left; from the first one that does not, each series gets an equal share of what is
+        left over the series still to come, and what one does not use passes on to the
+        finer ones. A series never takes more than `max_points`."""
+        by_ns: dict[int, list[tuple[str, str, int]]] = {}
+        for symbol, by_interval in self.series.items():
+            for name, s in by_interval.items():
+                by_ns.setdefault(Interval.parse(name).ns, []).append((symbol, name, len(s.ts)))
+        left = self.max_bars
+        limits: dict[tuple[str, str], int] = {}
+        levels = sorted(by_ns, reverse=True)
+        whole = True
+        for i, ns in enumerate(levels):
+            group = by_ns[ns]
+            need = sum(min(total, self.max_points) for _, _, total in group)
+            whole = whole and i < len(levels) - 1 and need <= left // 2
+            still = sum(len(by_ns[k]) for k in levels[i:])
+            share = self.max_points if whole else min(self.max_points, max(1, left // still))
+            for symbol, name, total in group:
+                limits[symbol, name] = share
+                left -= min(total, share)
+            left = max(left, 0)
+        return limits
+
+    def _series(self, s: _Series, derived: bool, limit: int) -> dict[str, Any]:
         total = len(s.ts)
         keep = 0
         first_day = s.days[0][0] if s.days else None
         for date, n in reversed(s.days):
-            if keep and keep + n > self.max_points:
+            if keep and keep + n > limit:
                 break
             keep += n
             first_day = date
-        keep = min(keep, total) if keep <= self.max_points else self.max_points
+        keep = min(keep, total) if keep <= limit else limit
         cut = total - keep
         return {
             "derived": derived, "total_bars": total, "first_day": first_day,
-            "truncated": cut > 0,
+            "truncated": cut > 0, "last_day": s.days[-1][0] if s.days else None,
             "ts": s.ts[cut:],
-            "open": s.values[0][cut:], "high": s.values[1][cut:], "low": s.values[2][cut:],
-            "close": s.values[3][cut:], "volume": s.values[4][cut:],
-            "indicators": {k: [_clean(v) for v in col[cut:]] for k, col in s.indicators.items()},
+            "open": _short(s.values[0][cut:]), "high": _short(s.values[1][cut:]),
+            "low": _short(s.values[2][cut:]), "close": _short(s.values[3][cut:]),
+            "volume": s.values[4][cut:],
+            "indicators": {k: _short(col[cut:]) for k, col in s.indicators.items()},
         }
 
     def _strategy(self, doc: dict[str, Any]) -> dict[str, Any]:
         rows = (doc.get("equity") or {}).get("data") or []
-        stride = max(1, math.ceil(len(rows) / self.max_points))
+        stride = max(1, math.ceil(len(rows) / min(self.max_points, EQUITY_POINTS)))
         picked = rows[::stride]
         if rows and picked[-1] is not rows[-1]:
             picked.append(rows[-1])
@@ -270,17 +321,40 @@ def read_exports(run: str | Path) -> list[tuple[str, dict[str, Any]]]:
     else:
         raise DataError(f"{path}: no such export directory or JSON file")
     docs = []
-    for f in files:
+    for i, f in enumerate(files):
         try:
-            docs.append((str(f), json.loads(f.read_text())))
+            text = f.read_text()
+            docs.append((str(f), _load(text, whole=i == len(files) - 1)))
         except (OSError, ValueError) as e:
             raise DataError(f"{f}: not a readable JSON export ({e})") from None
     return docs
 
 
+_STRATEGY_KEY = '\n "strategy": '
+
+
+def _load(text: str, whole: bool) -> Any:
+    """One export document. A day before the last needs no strategy block (the run's end
+    state is the last day's), and a strategy run writes the whole run's trades, orders and
+    equity into every day's export, so reading them all would cost quadratic time: the
+    indented JSON exporter writes `"strategy"` as a top-level key on a line of its own (a
+    raw newline cannot occur inside a JSON string), so the text before it is parsed alone.
+    Any other layout is parsed whole."""
+    if not whole:
+        at = text.find(_STRATEGY_KEY)
+        if at > 0:
+            head = text[:at].rstrip()
+            if head.endswith(","):
+                try:
+                    return json.loads(head[:-1] + "\n}")
+                except ValueError:
+                    pass
+    return json.loads(text)
+
+
 def build_model(docs: Iterable[tuple[str, dict[str, Any]]], max_points: int = MAX_POINTS,
-                calendar: Any | None = None) -> dict[str, Any]:
-    builder = ReportBuilder(max_points)
+                calendar: Any | None = None, max_bars: int = MAX_BARS) -> dict[str, Any]:
+    builder = ReportBuilder(max_points, max_bars)
     for source, doc in docs:
         builder.add(doc, source)
     return builder.model(calendar)

@@ -39,8 +39,8 @@ def _embed(model: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render(model: dict[str, Any]) -> str:
-    """The report page (one self-contained HTML document)."""
+def _template(name: str) -> tuple[Any, str]:
+    """The Jinja2 template and plotly.js."""
     try:
         import jinja2
         from plotly.offline import get_plotlyjs
@@ -49,7 +49,15 @@ def render(model: dict[str, Any]) -> str:
                         "pip install 'mismartera[report]'") from None
     env = jinja2.Environment(loader=jinja2.PackageLoader("mismartera.report", "."),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    template = env.get_template("report.html.j2")
+    return env.get_template(name), get_plotlyjs()
+
+
+def render(model: dict[str, Any]) -> str:
+    """The report page (one self-contained HTML document); a comparison model
+    (`compare_model`) gives the comparison page."""
+    if model.get("schema") == "mismartera.compare/1":
+        return _render_compare(model)
+    template, plotly_js = _template("report.html.j2")
     strategy = model.get("strategy")
     stats = []
     if strategy is not None:
@@ -60,8 +68,19 @@ def render(model: dict[str, Any]) -> str:
     return template.render(
         model=model, summary=model["summary"], strategy=strategy, stats=stats,
         gaps=base_gaps[:GAP_ROWS_SHOWN], gaps_total=len(base_gaps),
-        data_json=_embed(model), plotly_js=get_plotlyjs(),
+        data_json=_embed(model), plotly_js=plotly_js,
     )
+
+
+def _render_compare(model: dict[str, Any]) -> str:
+    template, plotly_js = _template("compare.html.j2")
+    runs = model["runs"]
+    stats = [(label, [_stat(r["strategy"]["stats"].get(key), kind) if r["strategy"] else "-"
+                      for r in runs])
+             for label, key, kind in STAT_ROWS]
+    return template.render(runs=runs, stats=stats,
+                           any_strategy=any(r["strategy"] for r in runs),
+                           data_json=_embed(model), plotly_js=plotly_js)
 
 
 def write_report(path: str | Path, model: dict[str, Any]) -> Path:

@@ -89,6 +89,7 @@ class ShellApp:
             ("data", "remove-symbol"): self.cmd_remove_symbol,
             ("indicator", "add"): self.cmd_add_indicator,
             ("export",): self.cmd_export,
+            ("report",): self.cmd_report,
             ("help",): self.cmd_help,
             ("quit",): self.cmd_quit,
         }
@@ -404,7 +405,33 @@ class ShellApp:
     def _pending_text(self) -> str:
         return ", ".join(f"{op} {symbol}" for op, symbol in self._pending)
 
-    # --- export, help, quit ----------------------------------------------------------------
+    # --- export, report, help, quit --------------------------------------------------------
+
+    def cmd_report(self, args: list[str]) -> None:
+        from mismartera.export import snapshot
+        from mismartera.report import ReportBuilder, write_report
+
+        if len(args) != 1 or args[0].startswith("-"):
+            raise ShellError("usage: report FILE (e.g. report out/session.html)")
+        path = Path(args[0]).expanduser()
+        run = self._require_run()
+        c = run.coordinator
+        doc, _ = snapshot(c.session_data, c.calendar)
+        builder = ReportBuilder()
+        builder.add(doc, "the session")
+        metrics = c.session_data.metrics
+        builder.finish(doc, bars_read=metrics.bars_read if metrics is not None else None)
+        model = builder.model(c.calendar)
+        try:
+            write_report(path, model)
+        except OSError as exc:
+            raise ShellError(f"report {path}: cannot write the file "
+                             f"({exc.strerror or type(exc).__name__})") from None
+        session = doc["session"]
+        state = "active" if session["active"] else "not active"
+        n = len(doc["symbols"])
+        self.say(f"wrote {path}: the report of session {session['date']} ({state}), "
+                 f"{n} symbol{'' if n == 1 else 's'}")
 
     def cmd_export(self, args: list[str]) -> None:
         from mismartera.export import exporter_for, snapshot, write_export

@@ -67,6 +67,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "writes what changed since the previous .json export of this session: the "
                 "bars closed since, replace_from on a series whose past was rewritten, the "
                 "rest as of now (the first one is in full)."),
+    CommandSpec(("report",), "report FILE",
+                "write the HTML report of the session (running or ended)",
+                "FILE is one self-contained page (plotly.js inlined, opens offline), as "
+                "`mismartera report` builds from exports: the session day's summary, data "
+                "quality and gaps, each symbol's candles with its indicators and, with a "
+                "strategy, its trades, equity curve and statistics so far."),
     CommandSpec(("help",), "help [COMMAND]", "list the commands, or explain one"),
     CommandSpec(("quit",), "quit", "stop a running session cleanly and leave (also: exit, Ctrl-D)"),
 )

@@ -81,10 +81,11 @@ class Completer:
             subs = sorted(s.words[1] for s in commands.COMMANDS if s.words[0] == words[0])
             return [s + " " for s in subs if s.startswith(text)]
         head = tuple(words[:2])
-        if head == ("system", "start") or words[0] == "export":
+        if head == ("system", "start") or words[0] in ("export", "report"):
             if text.startswith("-") and head == ("system", "start"):
                 return [f + " " for f in self._start_flags() if f.startswith(text)]
-            suffixes = (".toml",) if head == ("system", "start") else (".json", ".csv", ".parquet")
+            suffixes = ((".toml",) if head == ("system", "start") else (".html",)
+                        if words[0] == "report" else (".json", ".csv", ".parquet"))
             return self._paths(text, suffixes)
         if head == ("data", "remove-symbol") or head == ("data", "session"):
             run = self.app.run

@@ -42,7 +42,7 @@ def test_help():
     ok, out, _ = shell.run("help")
     for usage in ("system start [SESSION.toml]", "system stop", "system status",
                   "data session", "data add-symbol SYM", "data remove-symbol SYM",
-                  "indicator add SPEC", "export FILE", "help [COMMAND]", "quit"):
+                  "indicator add SPEC", "export FILE", "report FILE", "help [COMMAND]", "quit"):
         assert usage in out
     ok, out, _ = shell.run("help system start")
     assert ok and "--speed FLOAT" in out and "--trailing-days INTEGER" in out
@@ -53,6 +53,9 @@ def test_help():
     assert ok and out.startswith("quit")
 
 
+TOP = ["data ", "exit ", "export ", "help ", "indicator ", "quit ", "report ", "system "]
+
+
 def test_completion(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_session(tmp_path, "a1.toml")
@@ -60,11 +63,11 @@ def test_completion(tmp_path, monkeypatch):
     (tmp_path / "a3").mkdir()
     c = Completer(Shell().app)
     assert c.candidates("sy", "sy") == ["system "]
-    assert c.candidates("", "") == ["data ", "exit ", "export ", "help ", "indicator ", "quit ", "system "]
+    assert c.candidates("", "") == TOP
     assert c.candidates("system st", "st") == ["start ", "status ", "stop "]
     assert c.candidates("data ", "") == ["add-symbol ", "remove-symbol ", "session "]
     assert c.candidates("help data r", "r") == ["remove-symbol "]
-    assert c.candidates("help ", "") == ["data ", "exit ", "export ", "help ", "indicator ", "quit ", "system "]
+    assert c.candidates("help ", "") == TOP
     assert c.candidates("system start a", "a") == ["a1.toml ", "a3/"]
     assert "--speed " in c.candidates("system start a1.toml --sp", "--sp")
     assert c.candidates("data remove-symbol ", "") == []  # no session yet

@@ -36,6 +36,10 @@ def demo_run(tmp_path_factory) -> dict[str, Path]:
     return {"exp": tmp / "exp", "run": tmp / "run.html", "later": tmp / "later.html"}
 
 
+def short(v):
+    return float(f"{v:.8g}") if isinstance(v, float) else v
+
+
 def exports(folder: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("????-??-??.json"))]
 
@@ -73,7 +77,7 @@ def test_bars_indicators_and_summary_equal_the_exports(demo_run):
         assert series["close"] == [r[4] for r in rows]
         assert series["ts"] == [r[0][:19] for r in rows]  # local wall time, offset dropped
         for key, values in series["indicators"].items():
-            assert values == [v for d in docs
+            assert values == [short(v) for d in docs  # 8 significant digits
                               for v in d["symbols"]["SPY"]["bars"][name]["indicators"][key]]
     assert set(model["symbols"]["SPY"]["intervals"]["1m"]["indicators"]) >= {"rsi_14_1m"}
     last = docs[-1]
@@ -148,3 +152,34 @@ def test_a_delta_export_is_refused(demo_run, tmp_path):
     (tmp_path / "d.json").write_text(json.dumps(doc))
     result = cli(["report", str(tmp_path / "d.json"), "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 2 and "a delta export" in result.output
+
+
+def test_several_runs_compare_side_by_side(demo_run, tmp_path):
+    other = tmp_path / "other"
+    result = cli(["demo", "--quiet", "--end", "2011-01-12", "--strategy",
+                  "sma_cross:fast=5,slow=20@5m", "--export-dir", str(other)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "compare.html"
+    result = cli(["report", str(demo_run["exp"]), str(other), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    model = data_of(out)
+    assert model["schema"] == "mismartera.compare/1"
+    assert [r["name"] for r in model["runs"]] == ["exp", "other"]
+    for run, folder in zip(model["runs"], (demo_run["exp"], other), strict=True):
+        docs = exports(folder)
+        last = docs[-1]
+        assert run["strategy"]["stats"] == last["strategy"]["stats"]
+        assert run["strategy"]["params"] == last["strategy"]["params"]
+        assert run["strategy"]["trades"] == len(last["strategy"]["trades"])
+        assert run["strategy"]["equity"]["equity"][-1] == last["strategy"]["equity"]["data"][-1][1]
+        assert run["summary"]["days"] == len(docs)
+        q = run["quality"]["SPY"]
+        base = [d["symbols"]["SPY"]["bars"]["1m"] for d in docs]
+        assert q["days"] == len(docs) and q["interval"] == "1m"
+        assert q["gap_count"] == sum(b["gaps"]["gap_count"] for b in base)
+        assert q["missing_bars"] == sum(b["gaps"]["missing_bars"] for b in base)
+        assert q["min_quality"] == min(b["quality"] for b in base)
+    assert model["runs"][0]["strategy"]["params"] != model["runs"][1]["strategy"]["params"]
+    page = out.read_text()
+    assert 'id="stats-table"' in page and 'id="chart-equity"' in page
+    assert page.count('class="quality-table"') == 2

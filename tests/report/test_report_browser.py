@@ -125,3 +125,21 @@ def test_real_files_holiday_absent_early_close_marked(browser, nov2014_page, scr
     assert rebuilt.exit_code == 0, rebuilt.output
     later = data_of(nov2014_page / "later.html")
     assert later["quality"] == model["quality"] and later["gaps"] == model["gaps"]
+
+
+def test_the_comparison_draws_every_run(browser, tmp_path):
+    for name, params in (("a", "fast=10,slow=30"), ("b", "fast=5,slow=20")):
+        result = cli(["demo", "--quiet", "--end", "2011-01-06", "--strategy",
+                      f"sma_cross:{params}@5m", "--export-dir", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    page = tmp_path / "compare.html"
+    result = cli(["report", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    browser.console()
+    browser.open(page)
+    assert [e for e in browser.console() if e["level"] == "SEVERE"] == []
+    traces = browser.js("""return Object.fromEntries([...document.querySelectorAll('[data-chart]')]
+        .map(el => [el.id, (el._fullData || []).map(t => t.name)]))""")
+    assert traces["chart-equity"] == ["a", "a drawdown", "b", "b drawdown"]
+    assert traces["chart-quality"] == ["a", "b"]
+    assert len(data_of(page)["runs"]) == 2
