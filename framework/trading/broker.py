@@ -14,6 +14,7 @@ would fill. Cash is not checked (no margin model): it may go negative.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+
+
+Quality = float | F64 | Callable[[int], float] | None
+"""The data quality fills record: one value, one per bar, or a function of the bar's position."""
 
 
 class _Columns(NamedTuple):
@@ -113,10 +118,10 @@ class SimulatedBroker:
         prices = (np.array([x], dtype=np.float64) for x in (open, high, low, close, volume))
         return self._run(symbol, _Columns(np.array([ts], dtype=np.int64), *prices), quality)
 
-    def on_bars(self, symbol: str, bars: Bars, quality: float | F64 | None = None
-                ) -> list[Fill]:
+    def on_bars(self, symbol: str, bars: Bars, quality: Quality = None) -> list[Fill]:
         """`on_bar` for a chunk of consecutive base bars (not spanning a session end);
-        `quality` is one value for the chunk or one per bar (what its fills record)."""
+        `quality` is one value for the chunk, one per bar, or a function of the bar's
+        position in the chunk (what its fills record; asked only for bars that fill)."""
         return self._run(symbol, bars, quality)
 
     def end_session(self, close_ns: int) -> None:
@@ -150,8 +155,7 @@ class SimulatedBroker:
         """Every submitted order with its current (after `finish`: final) state, by sequence."""
         return [o.to_dict() for o in self._log]
 
-    def _run(self, symbol: str, bars: Bars | _Columns, quality: float | F64 | None
-             ) -> list[Fill]:
+    def _run(self, symbol: str, bars: Bars | _Columns, quality: Quality) -> list[Fill]:
         ts, open, high, low, close, volume = (
             bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume
         )  # fmt: skip
@@ -165,8 +169,12 @@ class SimulatedBroker:
             if j == n:
                 break
             bar = (float(open[j]), float(high[j]), float(low[j]), float(volume[j]))
-            q = (math.nan if quality is None
-                 else float(quality[j] if np.ndim(quality) else quality))  # type: ignore[index]
+            if quality is None:
+                q = math.nan
+            elif callable(quality):
+                q = float(quality(j))
+            else:
+                q = float(quality[j] if np.ndim(quality) else quality)  # type: ignore[index]
             fills += self._fill_bar(symbol, int(ts[j]), *bar, q)
             self.portfolio.mark(symbol, closes_at[j : j + 1], close[j : j + 1])
             i = j + 1

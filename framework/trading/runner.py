@@ -15,6 +15,7 @@ held costs no per-bar Python work. See docs/architecture.md ("Trading").
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -151,22 +152,23 @@ class StrategyRunner:
         k = self._handed.get(symbol_data.symbol, 0)
         if n <= k:
             return
-        bars = Bars(*ring.arrays(n - k))
-        self.broker.on_bars(symbol_data.symbol, bars, self._quality(symbol_data, bars.ts, k))
+        bars = Bars(*ring.arrays(n - k))  # a copy: the portfolio keeps its closes
+        quality = functools.partial(self._quality, symbol_data, bars.ts, k)
+        self.broker.on_bars(symbol_data.symbol, bars, quality)
         self._handed[symbol_data.symbol] = n
 
-    def _quality(self, symbol_data: SymbolSessionData, ts: np.ndarray, before: int
-                 ) -> np.ndarray:
-        """The base interval's quality at each bar's close: present / expected bars so far."""
-        sd = self.session_data
+    def _quality(self, symbol_data: SymbolSessionData, ts: np.ndarray, before: int, j: int
+                 ) -> float:
+        """The base interval's quality at the close of bar j of a hand-off whose first bar is
+        the day's bar number `before`: present / expected bars so far (worked out only for
+        the bars that fill an order)."""
         step = symbol_data.base_interval.ns
-        day = sd.day
+        day = self.session_data.day
         open_ns = day.open_ns if day is not None else int(ts[0])
         close_ns = day.close_ns if day is not None else int(ts[-1]) + step
-        ends = np.minimum(ts + step, close_ns) - open_ns
-        expected = np.maximum(1, -(-ends // step))
-        present = np.arange(before + 1, before + 1 + len(ts), dtype=np.float64)
-        return np.minimum(100.0, np.round(100.0 * present / expected, 2))
+        end = min(int(ts[j]) + step, close_ns) - open_ns
+        expected = max(1, -(-end // step))
+        return min(100.0, round(100.0 * (before + 1 + j) / expected, 2))
 
     def settle(self, symbol: str) -> None:
         """Before reading or changing `symbol`'s orders: its fills so far."""
