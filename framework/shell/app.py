@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mismartera.errors import UserError
-from mismartera.shell import commands
+from mismartera.shell import commands, exports
 from mismartera.shell.commands import CommandSpec, ShellError
 from mismartera.shell.reports import added_summary, outcome, status_rows
 from mismartera.shell.runner import FAILED, SessionRun, describe_error
@@ -408,63 +407,11 @@ class ShellApp:
     # --- export, report, help, quit --------------------------------------------------------
 
     def cmd_report(self, args: list[str]) -> None:
-        from mismartera.export import snapshot
-        from mismartera.report import ReportBuilder, write_report
-
-        if len(args) != 1 or args[0].startswith("-"):
-            raise ShellError("usage: report FILE (e.g. report out/session.html)")
-        path = Path(args[0]).expanduser()
-        run = self._require_run()
-        c = run.coordinator
-        doc, _ = snapshot(c.session_data, c.calendar)
-        builder = ReportBuilder()
-        builder.add(doc, "the session")
-        metrics = c.session_data.metrics
-        builder.finish(doc, bars_read=metrics.bars_read if metrics is not None else None)
-        model = builder.model(c.calendar)
-        try:
-            write_report(path, model)
-        except OSError as exc:
-            raise ShellError(f"report {path}: cannot write the file "
-                             f"({exc.strerror or type(exc).__name__})") from None
-        session = doc["session"]
-        state = "active" if session["active"] else "not active"
-        n = len(doc["symbols"])
-        self.say(f"wrote {path}: the report of session {session['date']} ({state}), "
-                 f"{n} symbol{'' if n == 1 else 's'}")
+        self.say(exports.write_report(args, self._require_run))
 
     def cmd_export(self, args: list[str]) -> None:
-        from mismartera.export import exporter_for, snapshot, write_export
-
-        delta = "--delta" in args
-        args = [a for a in args if a != "--delta"]
-        if len(args) != 1 or args[0].startswith("-"):
-            raise ShellError("usage: export FILE [--delta] (e.g. export out/session.json)")
-        path = Path(args[0]).expanduser()
-        run = self._require_run()
-        c = run.coordinator
-        writer = exporter_for(path, c.plugins)  # an unknown suffix fails before the snapshot
-        is_json = path.suffix.lower() == ".json"
-        if delta and not is_json:
-            raise ShellError(f"export {path}: --delta writes JSON only (a .json file)")
-        since = self._cursor if delta else None
-        doc, cursor = snapshot(c.session_data, c.calendar, timings=c.config.export_timings,
-                               since=since)
-        try:
-            written = write_export(path, doc, c.plugins, write=writer.write)
-        except OSError as exc:
-            raise ShellError(f"export {path}: cannot write the file "
-                             f"({exc.strerror or type(exc).__name__})") from None
-        session = doc["session"]
-        state = "active" if session["active"] else "not active"
-        n = len(doc["symbols"])
-        if is_json:
-            self._cursor = cursor
-        files = ", ".join(map(str, written)) or "no file"
-        kind = ("" if not delta else ", a delta from the previous .json export"
-                if since is not None else ", in full: no earlier .json export to follow")
-        self.say(f"wrote {files}: session {session['date']} ({state}), "
-                 f"{n} symbol{'' if n == 1 else 's'}{kind}")
+        message, self._cursor = exports.write_export(args, self._require_run, self._cursor)
+        self.say(message)
 
     def cmd_help(self, args: list[str]) -> None:
         if not args:
