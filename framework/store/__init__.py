@@ -25,7 +25,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -35,9 +34,16 @@ from mismartera.bars import COLUMNS, Bars
 from mismartera.errors import DataError
 from mismartera.intervals import NS, Interval
 from mismartera.store import file as store_file
+from mismartera.store.schema import I64_MAX as _I64_MAX
+from mismartera.store.schema import I64_MIN as _I64_MIN
+from mismartera.store.schema import SCHEMA as _SCHEMA
+from mismartera.store.schema import SCHEMA_VERSION, WriteResult
+from mismartera.store.schema import SELECT as _SELECT
+from mismartera.store.schema import VALUES as _VALUES
+from mismartera.store.schema import bulk as _bulk
+from mismartera.store.schema import iso as _iso
+from mismartera.store.ticks import TickTables
 from mismartera.symbols import check_symbol
-from mismartera.ticks import COLUMNS as TICK_COLUMNS
-from mismartera.ticks import TickSeries, check_kind
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -47,55 +53,15 @@ if TYPE_CHECKING:
 __all__ = ["BarStore", "SeriesSummary", "WriteResult", "default_store_path"]
 
 DAY_NS = 86_400 * NS
-SCHEMA_VERSION = "1"
 READAHEAD_NS = 32 * DAY_NS
 MEMORY = ":memory:"
 _CACHE_ROWS = 4_000_000  # about 190 MB of bars across all series
-_BULK_ROWS = 100_000
-_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bars (
-    symbol VARCHAR NOT NULL,
-    "interval" VARCHAR NOT NULL,
-    ts BIGINT NOT NULL,
-    open DOUBLE NOT NULL,
-    high DOUBLE NOT NULL,
-    low DOUBLE NOT NULL,
-    close DOUBLE NOT NULL,
-    volume DOUBLE NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ticks (
-    symbol VARCHAR NOT NULL, ts BIGINT NOT NULL, price DOUBLE NOT NULL, size DOUBLE NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quotes (
-    symbol VARCHAR NOT NULL, ts BIGINT NOT NULL, bid DOUBLE NOT NULL,
-    bid_size DOUBLE NOT NULL, ask DOUBLE NOT NULL, ask_size DOUBLE NOT NULL
-);
-CREATE TABLE IF NOT EXISTS mismartera_meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL);
-"""
-_VALUES = "open, high, low, close, volume"
-_SELECT = f"SELECT ts, {_VALUES} FROM bars"
 
 
 def default_store_path() -> Path:
     """`$MISMARTERA_HOME/bars.duckdb`, with MISMARTERA_HOME defaulting to `~/.mismartera`."""
     home = os.environ.get("MISMARTERA_HOME") or "~/.mismartera"
     return Path(home).expanduser() / "bars.duckdb"
-
-
-class WriteResult(NamedTuple):
-    """What one `write()` did: bars newly stored, bars already stored with the same values,
-    and (with replace=True) stored bars whose values were overwritten."""
-
-    inserted: int
-    unchanged: int
-    replaced: int = 0
-
-    def __add__(self, other: object) -> WriteResult:
-        if not isinstance(other, WriteResult):
-            return NotImplemented
-        return WriteResult(*(a + b for a, b in zip(self, other, strict=True)))
 
 
 class SeriesSummary(NamedTuple):
@@ -108,16 +74,7 @@ class SeriesSummary(NamedTuple):
     bar_count: int
 
 
-def _iso(ts_ns: int, tz: ZoneInfo | None) -> str:
-    seconds, frac = divmod(int(ts_ns), NS)
-    dt = datetime.fromtimestamp(seconds, tz or UTC)
-    text = dt.isoformat()
-    if frac:
-        text = dt.replace(microsecond=frac // 1000).isoformat()
-    return text
-
-
-class BarStore:
+class BarStore(TickTables):
     """Bars in a DuckDB file, keyed by (symbol, interval, ts).
 
     `read_only=True` opens the file for reading (several processes may read at once); a
@@ -446,103 +403,6 @@ class BarStore:
     def count(self) -> int:
         """Number of stored bars."""
         return sum(s.bar_count for s in self.summary())
-
-    # ------------------------------------------------------------------ ticks and quotes
-
-    def _has_table(self, kind: str) -> bool:
-        assert self._con is not None
-        return bool(self._con.execute(
-            "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [kind]).fetchall())
-
-    def write_ticks(self, symbol: str, records: TickSeries, replace: bool = False, *,
-                    tz: ZoneInfo | None = None) -> WriteResult:
-        """Store `records` (trades or quotes, in time order) of `symbol` in one transaction.
-
-        Ticks have no key (several may share a stamp), so a write covers the time span from
-        its first to its last stamp: when the store already holds exactly these records
-        there, nothing changes (re-importing is idempotent, all of them count as
-        unchanged); other stored records in the span are a DataError unless `replace`, which
-        puts these in their place. On any error nothing changes."""
-        sym = check_symbol(symbol, "BarStore.write_ticks", DataError)
-        kind = records.kind
-        n = len(records)
-        if n == 0:
-            return WriteResult(0, 0)
-        if n > 1 and not bool(np.all(records.ts[1:] >= records.ts[:-1])):
-            raise ValueError("records passed to BarStore.write_ticks must be in time order")
-        cols = TICK_COLUMNS[kind]
-        lo, hi = int(records.ts[0]), int(records.ts[-1])
-        with self._lock, self.transaction():
-            con = self._connect()
-            stored = self._query_ticks(sym, kind, lo, hi + 1)
-            if stored == records:
-                return WriteResult(0, n)
-            if len(stored) and not replace:
-                raise DataError(
-                    f"{sym} {kind} from {_iso(lo, tz)} to {_iso(hi, tz)}: the store holds "
-                    f"{len(stored)} other {kind} in that span: use --replace to overwrite"
-                )
-            con.execute(f"DELETE FROM {kind} WHERE symbol = ? AND ts BETWEEN ? AND ?",
-                        [sym, lo, hi])
-            incoming = {"ts": records.ts, **records.values}
-            con.register("incoming", incoming)
-            try:
-                with _bulk(con, n):
-                    con.execute(f"INSERT INTO {kind} SELECT ?, ts, {', '.join(cols)} "
-                                "FROM incoming", [sym])
-            finally:
-                with suppress(Exception):  # fails only in an aborted transaction
-                    con.unregister("incoming")
-        return WriteResult(n, 0, len(stored))
-
-    def read_ticks(self, symbol: str, kind: str, start_ns: int, end_ns: int) -> TickSeries:
-        """Trades (`kind="ticks"`) or quotes of `symbol` with start_ns <= ts < end_ns, in
-        time order (records sharing a stamp in the order they were written)."""
-        check_kind(kind)
-        sym = str(symbol).strip().upper()
-        start_ns, end_ns = max(int(start_ns), _I64_MIN), min(int(end_ns), _I64_MAX)
-        with self._lock:
-            if self._con is None or end_ns <= start_ns or not self._has_table(kind):
-                return TickSeries.empty(kind)
-            return self._query_ticks(sym, kind, start_ns, end_ns)
-
-    def _query_ticks(self, sym: str, kind: str, lo: int, hi: int) -> TickSeries:
-        assert self._con is not None
-        cols = TICK_COLUMNS[kind]
-        got = self._con.execute(
-            f"SELECT ts, {', '.join(cols)} FROM {kind} WHERE symbol = ? AND ts >= ? AND ts < ? "
-            "ORDER BY ts, rowid",
-            [sym, lo, hi],
-        ).fetchnumpy()
-        return TickSeries(kind, got["ts"], {c: got[c] for c in cols})
-
-    def tick_summary(self, kind: str) -> list[tuple[str, int, int, int]]:
-        """(symbol, first_ts, last_ts, count) of every symbol with stored `kind` records."""
-        check_kind(kind)
-        with self._lock:
-            if self._con is None or not self._has_table(kind):
-                return []
-            rows = self._con.execute(
-                f"SELECT symbol, min(ts), max(ts), count(*) FROM {kind} GROUP BY symbol "
-                "ORDER BY symbol").fetchall()
-        return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
-
-
-@contextmanager
-def _bulk(con: duckdb.DuckDBPyConnection, rows: int) -> Iterator[None]:
-    """For a large insert, let DuckDB use every core and write row groups in any order (reads
-    sort what they fetch); small queries stay on one thread, where they are quickest."""
-    if rows < _BULK_ROWS:
-        yield
-        return
-    con.execute(f"SET threads = {max(1, os.cpu_count() or 1)}")
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        with suppress(Exception):  # fails only in an aborted transaction
-            con.execute("SET threads = 1")
-            con.execute("SET preserve_insertion_order = true")
 
 
 def _interval_ns(name: str) -> int:
