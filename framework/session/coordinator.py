@@ -15,7 +15,6 @@ chunk. Chunking never changes the result (see tests/test_chunking.py).
 from __future__ import annotations
 
 import datetime
-import functools
 import threading
 import time
 from collections import deque
@@ -24,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from mismartera.bars import Bar
 from mismartera.calendar import TimeManager
 from mismartera.calendar.clocks import BacktestClock
 from mismartera.config import IndicatorSpec, SessionConfig
@@ -33,16 +31,24 @@ from mismartera.intervals import Interval
 from mismartera.plugin_manager import PluginManager
 from mismartera.session.data import SessionData, SessionDay, SymbolSessionData
 from mismartera.session.indicators import IndicatorManager
+from mismartera.session.indicators.added import seed_added_indicator
 from mismartera.session.indicators.resolved import Resolved
 from mismartera.session.loader import BarLoader
 from mismartera.session.metrics import PerformanceMetrics
-from mismartera.session.observers import BarObserver, Component, Observer, SessionContext
+from mismartera.session.observers import (
+    BarObserver,
+    BarTargets,
+    Component,
+    Observer,
+    SessionContext,
+)
 from mismartera.session.processor import DataProcessor
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
 from mismartera.session.stepping import Stepper
 from mismartera.session.streams import all_symbols, stream_plan
-from mismartera.sources import DataSource, TickHistorySource
+from mismartera.session.ticks_feed import load_ticks, release_ticks
+from mismartera.sources import DataSource
 from mismartera.symbols import check_symbol
 from mismartera.trading.runner import StrategyRunner
 
@@ -86,7 +92,7 @@ class SessionCoordinator:
         self.context = SessionContext(self)
         self._bar_observers: list[BarObserver] = [
             o for o in self.observers if isinstance(o, BarObserver)]
-        self._target_cache: dict[tuple[str, str], list[Any]] = {}
+        self._targets = BarTargets(self.context, self._bar_observers, lambda: self.config.intervals)
         self._steps: Stepper | None = None
         # intervals observers named: their bars are handed out at their bucket ends even
         # when the base bar that ends a bucket is missing (stepping alone would wait for
@@ -185,15 +191,8 @@ class SessionCoordinator:
         return self.metrics.bars_processed > 0
 
     def _no_bars(self) -> DataError:
-        cfg, m = self.config, self.metrics
-        first, last = self.days[0], self.days[-1]
-        period = f"on {first}" if first == last else f"from {first} to {last}"
-        rejected = ", ".join(f"{k} {v:,}" for k, v in sorted(m.rejected.items()) if v)
-        why = f"; all {m.bars_read:,} bars read were rejected ({rejected})" if m.bars_read else ""
-        named = self.session_data.symbols() or self.symbols
-        return DataError(f"no bars for {', '.join(named) or 'any symbol'} "
-                         f"from source {self.source.name!r} {period} ({len(self.days)} "
-                         f"{cfg.exchange} trading days){why}")
+        return self.metrics.no_bars_error(self.days, self.session_data.symbols() or self.symbols,
+                                          self.source.name, self.config.exchange)
 
     # phase 0 ------------------------------------------------------------------------------
 
@@ -312,24 +311,7 @@ class SessionCoordinator:
         if symbol_data.pipeline.size == 0:
             symbol_data.record_error(f"{symbol_data.symbol}: no {symbol_data.base_interval} bars "
                                      f"in the {day} session")
-        self._load_ticks(symbol_data)
-
-    def _load_ticks(self, symbol_data: SymbolSessionData) -> None:
-        """Today's trades and quotes (`[streams] ticks` / `quotes`) into the symbol's tick
-        queue, released as the clock reaches them."""
-        kinds = [k for k in ("ticks", "quotes") if getattr(self.config, k)]
-        if not kinds:
-            return
-        today = self.session_data.today
-        if not isinstance(self.source, TickHistorySource):
-            symbol_data.record_error(f"{symbol_data.symbol}: source {self.source.name} has no "
-                                     f"{' or '.join(kinds)}")
-            return
-        for kind in kinds:
-            records = self.source.tick_records(symbol_data.symbol, kind, today.open_ns,
-                                               today.close_ns)
-            symbol_data.queue_ticks(records)
-        symbol_data.release_ticks(self.now_ns)
+        load_ticks(symbol_data, self.config, self.source, sd, self.now_ns)
 
     # phase 3 ------------------------------------------------------------------------------
 
@@ -356,7 +338,7 @@ class SessionCoordinator:
                     continue  # interrupted before `target`: apply what was asked, then go on
                 if last == target:  # stepped onto `target`: everything ending by then is out
                     with sd.lock:
-                        self._release_ticks(target)
+                        release_ticks(self.session_data, target)
                     self._run_scanners(target)
                     continue
                 self._flush_steps()
@@ -433,17 +415,11 @@ class SessionCoordinator:
                     observed.append((symbol_data, changed))
             sd.now_ns = t
             clock.advance_to(t)
-            self._release_ticks(t)
+            release_ticks(self.session_data, t)
             if t < sd.today.close_ns:  # at the close, phase 4 computes the final quality
                 self.quality.update(sd, t)
         for symbol_data, changed in observed:
             self._dispatch(symbol_data, changed)
-
-    def _release_ticks(self, t: int) -> None:
-        """The queued trades and quotes the clock has reached, into `.ticks` / `.quotes`."""
-        for symbol_data in self.session_data:
-            if symbol_data.tick_queue:
-                symbol_data.release_ticks(t)
 
     def _deliver(self, symbol_data: SymbolSessionData, t: int) -> list[tuple[str, int]]:
         n, changed = self.processor.advance(symbol_data, t)
@@ -455,32 +431,8 @@ class SessionCoordinator:
                 self.indicators.on_bars(symbol_data, changed)
         return changed
 
-    def _targets(self, symbol: str, interval: str) -> list[Any]:
-        """The per-bar callbacks that want `symbol`'s bars of `interval` (an observer may
-        name the intervals it wants in `intervals`); an internal base has none."""
-        key = (symbol, interval)
-        cached = self._target_cache.get(key)
-        if cached is not None:
-            return cached
-        if all(interval != i.name for i in self.config.intervals):
-            targets = []
-        else:
-            targets = [functools.partial(o.on_bar, self.context, symbol, interval)
-                       for o in self._bar_observers
-                       if (wanted := getattr(o, "intervals", None)) is None or interval in wanted]
-        self._target_cache[key] = targets
-        return targets
-
     def _dispatch(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
-        for interval, n in changed:
-            targets = self._targets(symbol_data.symbol, interval)
-            if not targets:
-                continue
-            arrays = symbol_data.bars[interval].data.arrays(n)
-            for row in zip(*arrays, strict=True):
-                bar = Bar(int(row[0]), *map(float, row[1:]))
-                for target in targets:
-                    target(bar)
+        self._targets.dispatch(symbol_data, changed)
 
     def _apply_pending(self) -> None:
         """Symbol operations requested since the last step, in the order asked."""
@@ -512,33 +464,13 @@ class SessionCoordinator:
                     self._notify("symbol_removed", session_data=sd, symbol=symbol)
 
     def _add_indicator(self, resolved: Resolved) -> None:
-        """An indicator added to the session: every loaded symbol gets it seeded from the
-        run's anchor (the seed fetched as for a symbol added now, the trailing history
-        grown to what the indicators need now) and caught up over today's closed bars."""
+        """An indicator added to the session (see `seed_added_indicator`)."""
         if not self.indicators.add(resolved):
             return
-        sd = self.session_data
         self._flush_steps()
         self._steps = None  # the intervals watched may have changed
-        today = sd.day
-        with sd.lock, self.metrics.timed("indicators"):
-            for symbol_data in sd:
-                if today is None or not symbol_data.is_loaded:
-                    continue  # built with the rest at the symbol's next session
-                try:
-                    days = list(symbol_data.historical.days)
-                    n = max(self.config.trailing_days, self.indicators.history_days_needed())
-                    seed = self.loader.load_history(
-                        symbol_data, today.date, n,
-                        self.indicators.added_seed_days(resolved, today.date))
-                    grew = symbol_data.historical.days != days
-                    if grew:
-                        self.quality.historical(symbol_data)
-                    self.indicators.add_to_symbol(sd, symbol_data, resolved, seed, grew)
-                except UserError as exc:
-                    symbol_data.record_error(str(exc))
-                except Exception as exc:
-                    symbol_data.record_error(f"{symbol_data.symbol}: {type(exc).__name__}: {exc}")
+        seed_added_indicator(resolved, self.indicators, self.session_data, self.loader,
+                             self.quality, self.metrics, self.config.trailing_days)
 
     # phase 4 ------------------------------------------------------------------------------
 
@@ -549,12 +481,8 @@ class SessionCoordinator:
                 self.quality.update(sd, min(self.now_ns, sd.day.close_ns), force=True)
             sd.active = False
             self.metrics.trading_days += 1
-            delivered = [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded]
-            if len(delivered) == 1:
-                self.metrics.iterations += len(delivered[0])
-            elif delivered:  # distinct close times over all symbols
-                stamps = np.sort(np.concatenate(delivered))
-                self.metrics.iterations += int(np.count_nonzero(np.diff(stamps))) + 1
+            self.metrics.count_iterations(
+                [s.base.data.arrays(copy=False)[0] for s in sd if s.is_loaded])
             if (max(self.config.trailing_days, self.indicators.history_days_needed())
                     and sd.day is not None and self.now_ns >= sd.day.close_ns):
                 self.loader.keep_day(sd, day)  # (a stopped session is incomplete)

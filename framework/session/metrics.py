@@ -9,6 +9,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from mismartera.errors import DataError
+
 PHASES = ("historical_load", "indicators", "queue_load", "session")
 COUNTERS = ("bars_read", "bars_processed", "bars_derived", "iterations")
 
@@ -92,6 +96,30 @@ class PerformanceMetrics:
         day.timings_s = {k: v - timings.get(k, 0.0) for k, v in self.timings_s.items()}
         self.days.append(day)
         self._day = None
+
+    def count_iterations(self, delivered: list[np.ndarray]) -> None:
+        """Add a session's clock steps: the distinct close times of the base bars each
+        loaded symbol had delivered (`delivered`, one array of times per symbol)."""
+        if len(delivered) == 1:
+            self.iterations += len(delivered[0])
+        elif delivered:  # distinct close times over all symbols
+            stamps = np.sort(np.concatenate(delivered))
+            self.iterations += int(np.count_nonzero(np.diff(stamps))) + 1
+
+    # --- the run's outcome -------------------------------------------------------------------
+
+    def no_bars_error(self, days: list[datetime.date], symbols: tuple[str, ...] | list[str],
+                      source_name: str, exchange: str) -> DataError:
+        """The error of a backtest over `days` that ran to its end without a single bar of
+        any of `symbols`: the period, the source, and why (every bar read was rejected)."""
+        first, last = days[0], days[-1]
+        period = f"on {first}" if first == last else f"from {first} to {last}"
+        rejected = ", ".join(f"{k} {v:,}" for k, v in sorted(self.rejected.items()) if v)
+        why = (f"; all {self.bars_read:,} bars read were rejected ({rejected})"
+               if self.bars_read else "")
+        return DataError(f"no bars for {', '.join(symbols) or 'any symbol'} "
+                         f"from source {source_name!r} {period} ({len(days)} "
+                         f"{exchange} trading days){why}")
 
     # --- export ------------------------------------------------------------------------------
 

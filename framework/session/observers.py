@@ -18,11 +18,15 @@ receive only those intervals' bars.
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from mismartera.bars import Bar
 
 if TYPE_CHECKING:
-    from mismartera.bars import Bar
-    from mismartera.session.data import SessionData
+    from mismartera.intervals import Interval
+    from mismartera.session.data import SessionData, SymbolSessionData
 
 
 class SessionHost(Protocol):
@@ -90,3 +94,42 @@ class Component(Protocol):
     def setup(self, session_date: datetime.date) -> None: ...
 
     def teardown(self) -> None: ...
+
+
+class BarTargets:
+    """The per-bar callbacks of the `BarObserver`s, per symbol and interval (built once,
+    cached), and the hand-out of closed bars to them. `streamed()`: the configured intervals
+    (an internal base has no targets)."""
+
+    def __init__(self, context: SessionContext, observers: list[BarObserver],
+                 streamed: Callable[[], Iterable[Interval]]) -> None:
+        self._context, self._observers, self._streamed = context, observers, streamed
+        self._cache: dict[tuple[str, str], list[Any]] = {}
+
+    def __call__(self, symbol: str, interval: str) -> list[Any]:
+        """The per-bar callbacks that want `symbol`'s bars of `interval` (an observer may
+        name the intervals it wants in `intervals`); an internal base has none."""
+        key = (symbol, interval)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if all(interval != i.name for i in self._streamed()):
+            targets = []
+        else:
+            targets = [functools.partial(o.on_bar, self._context, symbol, interval)
+                       for o in self._observers
+                       if (wanted := getattr(o, "intervals", None)) is None or interval in wanted]
+        self._cache[key] = targets
+        return targets
+
+    def dispatch(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
+        """Hand each bar `changed` names (interval, count of new bars) to its callbacks."""
+        for interval, n in changed:
+            targets = self(symbol_data.symbol, interval)
+            if not targets:
+                continue
+            arrays = symbol_data.bars[interval].data.arrays(n)
+            for row in zip(*arrays, strict=True):
+                bar = Bar(int(row[0]), *map(float, row[1:]))
+                for target in targets:
+                    target(bar)
