@@ -5,6 +5,7 @@ Thanksgiving holiday is absent and the next day's early close is marked."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -115,6 +116,16 @@ def test_real_files_holiday_absent_early_close_marked(browser, nov2014_page, scr
         notes = browser.js(f"return document.getElementById('chart-{symbol}')"
                            ".layout.annotations.map(a => a.text)")
         assert "early close 2014-11-28" in notes
+        # the axis hides exactly what lies between consecutive sessions (the holiday, the
+        # weekend, the hours after the early close), in disjoint breaks: overlapping ones
+        # made plotly draw two days over each other
+        breaks = browser.js(f"return document.getElementById('chart-{symbol}')"
+                            ".layout.xaxis.rangebreaks.map(b => b.bounds)")
+        sessions = model["sessions"]
+        assert breaks == [[a["close"].replace("T", " "), b["open"].replace("T", " ")]
+                          for a, b in itertools.pairwise(sessions)]
+        assert ["2014-11-26 16:00:00", "2014-11-28 09:30:00"] in breaks
+        assert ["2014-11-28 13:00:00", "2014-12-01 09:30:00"] in breaks
     section = browser.driver.find_element("id", "symbol-SPY")
     browser.js("arguments[0].scrollIntoView()", section)
     png = section.screenshot_as_png
