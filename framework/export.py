@@ -31,7 +31,7 @@ import numpy as np
 from mismartera.bars import COLUMNS
 from mismartera.calendar import TimeManager
 from mismartera.session.data import GapInfo, SessionData, SymbolSessionData
-from mismartera.session.indicators.state import RunningIndicator
+from mismartera.session.indicators.state import RunningIndicator, indicator_arrays
 from mismartera.ticks import COLUMNS as TICK_COLUMNS
 from mismartera.ticks import KINDS, TickSeries
 
@@ -90,21 +90,8 @@ def indicator_columns(symbol_data: SymbolSessionData, interval: str,
     """The session indicators of `interval` as columns beside its bars stamped `ts`: one
     value per bar (None until ready); a multi-output indicator gives one column per output,
     named `KEY.OUTPUT`."""
-    columns: dict[str, list[float | None]] = {}
-    for key, state in symbol_data.indicators.items():
-        if not isinstance(state, RunningIndicator) or state.interval != interval:
-            continue
-        stamps = state.history_ts()
-        at = np.searchsorted(ts, stamps)
-        hit = at < len(ts)
-        hit[hit] = ts[at[hit]] == stamps[hit]
-        for output in state.outputs:
-            values = np.full(len(ts), np.nan)
-            history = state.history(output)
-            values[at[hit]] = history[len(history) - len(stamps):][hit]
-            name = key if len(state.outputs) == 1 else f"{key}.{output}"
-            columns[name] = [_num(v) for v in values.tolist()]
-    return columns
+    return {name: [_num(v) for v in values.tolist()]
+            for name, values in indicator_arrays(symbol_data.indicators, interval, ts).items()}
 
 
 def snapshot(session_data: SessionData, calendar: TimeManager, *, timings: bool = False,

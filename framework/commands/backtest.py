@@ -237,31 +237,12 @@ def _phases(m) -> str:
     return f"phases: {phases}{between}"
 
 
-STAT_ROWS = (("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"),
-             ("volatility", "volatility", "pct"), ("Sharpe", "sharpe", "num"),
-             ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
-             ("Calmar", "calmar", "num"), ("trades (closed)", "trades", "int"),
-             ("win rate", "win_rate", "pct"), ("profit factor", "profit_factor", "num"),
-             ("average trade", "avg_trade", "money"), ("exposure", "exposure", "pct"))
-
-
-def _stat(value, kind: str) -> str:
-    if value is None:
-        return "-"
-    if kind == "pct":
-        return f"{value * 100:,.2f}%"
-    if kind == "int":
-        return f"{value:,}"
-    if kind == "money":
-        return f"{value:,.2f}"
-    return f"{value:,.3f}"
-
-
 def _strategy_table(result):
     """The strategy's main statistics (the run's summary)."""
     from rich.table import Column
 
     from mismartera.commands.tables import readable_table
+    from mismartera.trading.stats import STAT_ROWS, format_stat
 
     params = ", ".join(f"{k}={v}" for k, v in result.params.items()) or "no parameters"
     at = f"@{result.interval}" if result.interval else ""
@@ -271,7 +252,7 @@ def _strategy_table(result):
     table.add_row("cash start", f"{result.cash_start:,.2f}")
     table.add_row("equity end", f"{result.equity_end:,.2f}")
     for label, key, kind in STAT_ROWS:
-        table.add_row(label, _stat(stats.get(key), kind))
+        table.add_row(label, format_stat(stats.get(key), kind))
     table.add_row("orders", f"{len(result.orders):,}")
     if result.errors:
         table.add_row("errors", _errors_cell(result.errors))

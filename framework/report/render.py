@@ -11,26 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from mismartera.errors import UserError
+from mismartera.trading.stats import STAT_ROWS, format_stat
 
-STAT_ROWS = (("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"),
-             ("volatility", "volatility", "pct"), ("Sharpe", "sharpe", "num"),
-             ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
-             ("Calmar", "calmar", "num"), ("trades (closed)", "trades", "int"),
-             ("win rate", "win_rate", "pct"), ("profit factor", "profit_factor", "num"),
-             ("average trade", "avg_trade", "money"), ("exposure", "exposure", "pct"))
 GAP_ROWS_SHOWN = 500
-
-
-def _stat(value: Any, kind: str) -> str:
-    if value is None:
-        return "-"
-    if kind == "pct":
-        return f"{value * 100:,.2f}%"
-    if kind == "int":
-        return f"{value:,}"
-    if kind == "money":
-        return f"{value:,.2f}"
-    return f"{value:,.3f}"
 
 
 def _embed(model: dict[str, Any]) -> str:
@@ -61,7 +44,7 @@ def render(model: dict[str, Any]) -> str:
     strategy = model.get("strategy")
     stats = []
     if strategy is not None:
-        stats = [(label, _stat(strategy["stats"].get(key), kind))
+        stats = [(label, format_stat(strategy["stats"].get(key), kind))
                  for label, key, kind in STAT_ROWS]
     base_gaps = [g for g in model["gaps"]
                  if g["interval"] == model["symbols"][g["symbol"]]["base_interval"]]
@@ -75,7 +58,7 @@ def render(model: dict[str, Any]) -> str:
 def _render_compare(model: dict[str, Any]) -> str:
     template, plotly_js = _template("compare.html.j2")
     runs = model["runs"]
-    stats = [(label, [_stat(r["strategy"]["stats"].get(key), kind) if r["strategy"] else "-"
+    stats = [(label, [format_stat(r["strategy"]["stats"].get(key), kind) if r["strategy"] else "-"
                       for r in runs])
              for label, key, kind in STAT_ROWS]
     return template.render(runs=runs, stats=stats,

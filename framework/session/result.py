@@ -26,7 +26,7 @@ import numpy as np
 
 from mismartera.bars import COLUMNS
 from mismartera.session.data import SessionData, SymbolSessionData
-from mismartera.session.indicators.state import RunningIndicator
+from mismartera.session.indicators.state import indicator_arrays
 
 DEFAULT_SPILL_BYTES = 256 * 2**20
 """Columns held in memory before they go to Parquet files (256 MiB)."""
@@ -56,26 +56,6 @@ class Columns(dict[str, np.ndarray]):
     def rows(self) -> int:
         """How many rows."""
         return len(next(iter(self.values()))) if self else 0
-
-
-def indicator_arrays(symbol_data: SymbolSessionData, interval: str,
-                     ts: np.ndarray) -> dict[str, np.ndarray]:
-    """The session indicators of `interval` as float64 columns beside its bars stamped `ts`
-    (NaN until ready); a multi-output indicator gives one column per output, `KEY.OUTPUT`."""
-    columns: dict[str, np.ndarray] = {}
-    for key, state in symbol_data.indicators.items():
-        if not isinstance(state, RunningIndicator) or state.interval != interval:
-            continue
-        stamps = state.history_ts()
-        at = np.searchsorted(ts, stamps)
-        hit = at < len(ts)
-        hit[hit] = ts[at[hit]] == stamps[hit]
-        for output in state.outputs:
-            values = np.full(len(ts), np.nan)
-            history = state.history(output)
-            values[at[hit]] = history[len(history) - len(stamps):][hit]
-            columns[key if len(state.outputs) == 1 else f"{key}.{output}"] = values
-    return columns
 
 
 def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -124,7 +104,7 @@ class RunCollector:
                 for name, iv in s.stream_bars().items():
                     arrays = iv.data.arrays()
                     chunk = dict(zip(COLUMNS, arrays, strict=True))
-                    for key, values in indicator_arrays(s, name, arrays[0]).items():
+                    for key, values in indicator_arrays(s.indicators, name, arrays[0]).items():
                         chunk[_IND + key] = values
                     self._chunks.setdefault((s.symbol, name), []).append(chunk)
                     self._held += sum(a.nbytes for a in chunk.values())

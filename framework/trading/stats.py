@@ -117,6 +117,28 @@ def summary(portfolio: Portfolio, sessions_per_year: int = 252) -> Stats:
     }
 
 
+STAT_ROWS = (("total return", "total_return", "pct"), ("CAGR", "cagr", "pct"),
+             ("volatility", "volatility", "pct"), ("Sharpe", "sharpe", "num"),
+             ("Sortino", "sortino", "num"), ("max drawdown", "max_drawdown", "pct"),
+             ("Calmar", "calmar", "num"), ("trades (closed)", "trades", "int"),
+             ("win rate", "win_rate", "pct"), ("profit factor", "profit_factor", "num"),
+             ("average trade", "avg_trade", "money"), ("exposure", "exposure", "pct"))
+"""(label, statistic, kind) of the statistics tables (the summary, the report)."""
+
+
+def format_stat(value: float | int | None, kind: str) -> str:
+    """A statistic as the tables show it: "-" when undefined; `kind` pct, int, money or num."""
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{value * 100:,.2f}%"
+    if kind == "int":
+        return f"{value:,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.3f}"
+
+
 def _ratio(num: float, den: float) -> float | None:
     return _finite(num / den) if den > 0 else None
 

@@ -399,6 +399,27 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
+def indicator_arrays(indicators: Mapping[str, Any], interval: str,
+                     ts: np.ndarray) -> dict[str, np.ndarray]:
+    """A symbol's session indicators (`SymbolSessionData.indicators`) of `interval` as
+    float64 columns beside its bars stamped `ts` (NaN until ready); a multi-output indicator
+    gives one column per output, `KEY.OUTPUT`."""
+    columns: dict[str, np.ndarray] = {}
+    for key, state in indicators.items():
+        if not isinstance(state, RunningIndicator) or state.interval != interval:
+            continue
+        stamps = state.history_ts()
+        at = np.searchsorted(ts, stamps)
+        hit = at < len(ts)
+        hit[hit] = ts[at[hit]] == stamps[hit]
+        for output in state.outputs:
+            values = np.full(len(ts), np.nan)
+            history = state.history(output)
+            values[at[hit]] = history[len(history) - len(stamps):][hit]
+            columns[key if len(state.outputs) == 1 else f"{key}.{output}"] = values
+    return columns
+
+
 def add_kernel(bank: Any, key: str, indicator: Indicator, params: Mapping[str, Any],
                seed_days: int = 0, lookback: int | None = None) -> KernelState:
     """Put a compiled indicator's kernel into `bank` (a `KernelBank`), seeded with its last
@@ -448,4 +469,5 @@ def drive(indicator: Indicator, bars: Bars, chunks: Any = None) -> RunningIndica
     return state
 
 
-__all__ = ["IndicatorState", "KernelState", "RunningIndicator", "Series", "add_kernel", "drive"]
+__all__ = ["IndicatorState", "KernelState", "RunningIndicator", "Series", "add_kernel", "drive",
+           "indicator_arrays"]
