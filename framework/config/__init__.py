@@ -40,13 +40,13 @@ from mismartera.config.specs import (
     historical_from_toml,
     indicator_from_toml,
     scanner_from_toml,
+    spec_from_flag,
 )
 from mismartera.config.trading import (
     BrokerSpec,
     CommissionSpec,
     StrategySpec,
     broker_from_toml,
-    parse_strategy_flag,
     strategy_from_toml,
 )
 from mismartera.config.values import (
@@ -288,7 +288,8 @@ class SessionConfig:
         if (v := given("indicators")) is not None:
             specs = [v] if isinstance(v, str | IndicatorSpec) else list(v)
             if specs:
-                changes["indicators"] = tuple(_flag_indicator(s) for s in specs)
+                changes["indicators"] = tuple(spec_from_flag(IndicatorSpec, s, "--indicator")
+                                               for s in specs)
         if (v := given("export")) is not None:
             changes["export_path"] = parse_path(v, "--export")
         if (v := given("export_dir")) is not None:
@@ -298,7 +299,7 @@ class SessionConfig:
         if (v := given("mode")) is not None:
             changes["mode"] = parse_mode(v, "--mode")
         if (v := given("strategy")) is not None:
-            changes["strategy"] = parse_strategy_flag(v)
+            changes["strategy"] = spec_from_flag(StrategySpec, v, "--strategy")
         broker: dict[str, Any] = {}
         if (v := given("cash")) is not None:
             broker["cash"] = parse_number(v, "--cash", 0, strict=True)
@@ -426,12 +427,3 @@ class SessionConfig:
 _FLAG_FIELDS = ("symbols", "start", "end", "exchange", "streams", "source", "store", "speed",
                 "trailing_days", "indicators", "export", "export_dir", "timings", "mode",
                 "strategy", "cash", "commission", "slippage_bps")
-
-
-def _flag_indicator(spec: str | IndicatorSpec) -> IndicatorSpec:
-    if isinstance(spec, IndicatorSpec):
-        return spec
-    try:
-        return IndicatorSpec.parse(spec)
-    except ConfigError as exc:
-        raise fail("--indicator", str(exc)) from None

@@ -40,6 +40,17 @@ _SPEC = re.compile(
 _SPEC_FORM = "expected NAME[:PARAM=VALUE,...]@INTERVAL, e.g. sma:period=20@5m or rsi@1m"
 
 
+def spec_from_flag(kind: Any, value: Any, flag: str) -> Any:
+    """`value` as given to a spec flag (`--indicator`, `--strategy`): already a `kind`
+    instance, or a spec string `kind.parse` reads; errors name the flag."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind.parse(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
+
+
 def parse_spec(spec: str, what: str, form: str, interval_required: bool = True
                ) -> tuple[str, dict[str, Any], Interval | None]:
     """The parts of a command-line spec `NAME[:PARAM=VALUE,...][@INTERVAL]` (the interval

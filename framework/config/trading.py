@@ -31,7 +31,6 @@ from mismartera.config.values import (
     parse_params,
     show,
 )
-from mismartera.errors import ConfigError
 from mismartera.intervals import Interval
 
 STRATEGY_KEYS = ("name", "interval", "params")
@@ -229,15 +228,5 @@ def broker_from_toml(table: Mapping[str, Any], at: str) -> BrokerSpec:
     return BrokerSpec(**values)
 
 
-def parse_strategy_flag(value: str | StrategySpec) -> StrategySpec:
-    """`--strategy SPEC`; errors name the flag."""
-    if isinstance(value, StrategySpec):
-        return value
-    try:
-        return StrategySpec.parse(value)
-    except ConfigError as exc:
-        raise fail("--strategy", str(exc)) from None
-
-
 __all__ = ["BROKER_KEYS", "COMMISSION_FORM", "STRATEGY_KEYS", "BrokerSpec", "CommissionSpec",
-           "StrategySpec", "broker_from_toml", "parse_strategy_flag", "strategy_from_toml"]
+           "StrategySpec", "broker_from_toml", "strategy_from_toml"]
