@@ -30,20 +30,16 @@ def five_minute_closes(day: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory) -> PluginVenv:
-    env = PluginVenv(tmp_path_factory.mktemp("indicator-venv") / "venv")
-    env.pip_install(EXAMPLE)
-    return env
+    return PluginVenv.with_plugin(tmp_path_factory.mktemp("indicator-venv") / "venv", EXAMPLE)
 
 
 @pytest.mark.venv
 def test_installed_indicator_is_listed(venv):
-    result = venv.mismartera("plugins", "--json")
-    assert result.returncode == 0, result.stderr
-    rows = [r for r in json.loads(result.stdout) if r["name"] == "momentum"]
-    assert rows == [{"name": "momentum", "kind": "indicator", "plugin": "example-indicator",
-                     "distribution": "mismartera-example-indicator", "version": "0.1.0",
-                     "hooks": ["register_indicators"],
-                     "description": "close minus the close n bars ago (example)"}]
+    assert venv.listed("momentum") == [
+        {"name": "momentum", "kind": "indicator", "plugin": "example-indicator",
+         "distribution": "mismartera-example-indicator", "version": "0.1.0",
+         "hooks": ["register_indicators"],
+         "description": "close minus the close n bars ago (example)"}]
 
 
 @pytest.mark.venv

@@ -61,20 +61,16 @@ def expected_trades(period: int, qty: int) -> list[tuple[float, float | None]]:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory) -> PluginVenv:
-    env = PluginVenv(tmp_path_factory.mktemp("strategy-venv") / "venv")
-    env.pip_install(EXAMPLE)
-    return env
+    return PluginVenv.with_plugin(tmp_path_factory.mktemp("strategy-venv") / "venv", EXAMPLE)
 
 
 @pytest.mark.venv
 def test_installed_strategy_is_listed(venv):
-    result = venv.mismartera("plugins", "--json")
-    assert result.returncode == 0, result.stderr
-    rows = [r for r in json.loads(result.stdout) if r["name"] == "ema_trend"]
-    assert rows == [{"name": "ema_trend", "kind": "strategy", "plugin": "example-strategy",
-                     "distribution": "mismartera-example-strategy", "version": "0.1.0",
-                     "hooks": ["register_strategies"],
-                     "description": "long above the EMA of closes (example)"}]
+    assert venv.listed("ema_trend") == [
+        {"name": "ema_trend", "kind": "strategy", "plugin": "example-strategy",
+         "distribution": "mismartera-example-strategy", "version": "0.1.0",
+         "hooks": ["register_strategies"],
+         "description": "long above the EMA of closes (example)"}]
 
 
 @pytest.mark.venv

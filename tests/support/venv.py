@@ -3,12 +3,14 @@ dependencies) and get third-party plugin distributions pip-installed into them."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 class PluginVenv:
@@ -38,3 +40,16 @@ class PluginVenv:
         full = {k: v for k, v in os.environ.items() if k != "MISMARTERA_DISABLE_PLUGIN_AUTOLOAD"}
         return subprocess.run([str(self.python), "-m", "mismartera", *args], capture_output=True,
                               text=True, timeout=300, env={**full, **(env or {})}, **kwargs)
+
+    @classmethod
+    def with_plugin(cls, root: Path, distribution: Path) -> PluginVenv:
+        """A new environment at `root` with the plugin distribution at `distribution`."""
+        env = cls(root)
+        env.pip_install(distribution)
+        return env
+
+    def listed(self, name: str) -> list[dict[str, Any]]:
+        """The rows of `mismartera plugins --json` for the registered object `name`."""
+        result = self.mismartera("plugins", "--json")
+        assert result.returncode == 0, result.stderr
+        return [r for r in json.loads(result.stdout) if r["name"] == name]
