@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import click
 
+from mismartera.commands.dataset import export_dataset
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
@@ -41,6 +43,9 @@ _exchange_option = click.option(
 @click.group()
 def data() -> None:
     """Import bar files into the embedded store, list it, check its quality."""
+
+
+data.add_command(export_dataset)
 
 
 # ----------------------------------------------------------------------------- import

@@ -8,14 +8,20 @@ same importer as `mismartera data import` and kept in memory once read.
 
 Options: `path` (file or folder, required), `exchange="XNYS"`, `interval` (optional, else
 inferred per file), `tz` (zone of naive stamps; default the exchange's).
+
+A folder holding `symbol=...` folders, or a URL (`s3://`, `gs://`, `https://`), is a
+hive-partitioned dataset `PATH/symbol=SPY/year=2020/1m.parquet`, read by partition: only the
+symbols and years a run asks for (`mismartera.plugins.sources.hive`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mismartera import hookimpl
 from mismartera.plugins.sources.csv import FolderSource, symbol_of
+from mismartera.plugins.sources.hive import HiveDataset, is_hive_root
 
 _SUFFIXES = (".parquet", ".pq")
 
@@ -43,10 +49,29 @@ class ParquetSource(FolderSource):
         return out
 
 
+def parquet_source(**options: Any) -> ParquetSource | HiveDataset:
+    """The `parquet` source: a hive-partitioned dataset (a folder of `symbol=...` folders, or
+    a URL), else Parquet files read whole (`ParquetSource`)."""
+    path = options.get("path")
+    if not isinstance(path, str | Path) or not is_hive_root(str(path).strip()):
+        return ParquetSource(**options)
+    # the options are checked as the folder source checks them; the dataset needs no scan
+    opts = _HiveOptions(**{**options, "path": Path(__file__)})
+    return HiveDataset(str(path).strip(), opts.calendar().tz, opts.interval, opts.tz())
+
+
+class _HiveOptions(ParquetSource):
+    """A hive dataset's options, parsed and checked like the folder source's."""
+
+    def scan(self) -> dict[str, list[Path]]:
+        return {"-": []}
+
+
 @hookimpl
 def register_data_sources(register) -> None:
     register(
         "parquet",
-        ParquetSource,
-        description="a Parquet file or folder (optional symbol column) read through DuckDB",
+        parquet_source,
+        description="a Parquet file or folder (optional symbol column), or a hive dataset "
+        "DIR/symbol=SYM/year=YYYY/ (local, s3://, gs://, https://), read through DuckDB",
     )

@@ -70,7 +70,7 @@ def test_sources_are_registered():
     names = pm.registered("source")
     assert {"store", "csv", "parquet"} <= set(names)
     assert names["csv"].obj is CsvSource and names["store"].obj is StoreSource
-    assert names["parquet"].obj is ParquetSource
+    assert names["parquet"].obj is parquet_module.parquet_source
 
 
 def test_csv_source_matches_the_store(shared_data, store_path):
