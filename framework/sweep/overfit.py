@@ -458,8 +458,9 @@ def overfitting_summary(
         perf = np.array([[t["windows"].get(w, math.nan) for t in trials] for w in windows])
         out["pbo"] = {**pbo_cscv(perf, splits).to_dict(), "source": "windows"}
     elif "daily_returns" in rows.columns and len(trials) >= 2:
-        perf_or_none, source = _period_sharpes(trials, splits)
-        out["pbo"] = ({**pbo_cscv(perf_or_none, perf_or_none.shape[0]).to_dict(),
-                       "source": source} if perf_or_none is not None else {"pbo": None,
-                                                                            "reason": source})
+        periods, source = _period_sharpes(trials, splits)
+        if periods is None:
+            out["pbo"] = {"pbo": None, "reason": source}
+        else:  # one block per period
+            out["pbo"] = {**pbo_cscv(periods, len(periods)).to_dict(), "source": source}
     return out
