@@ -310,3 +310,15 @@ def test_summary_of_a_table_read_back_from_parquet(tmp_path) -> None:
     back = con.execute(f"SELECT * FROM '{path}'").df()  # list cells come back as arrays
     assert ov.overfitting_summary(back, ["fast", "slow"]) == ov.overfitting_summary(
         df, ["fast", "slow"])
+
+
+def test_summary_with_too_few_sessions_or_disjoint_train_windows() -> None:
+    short = ov.overfitting_summary(pd.DataFrame(sweep_rows(9, 0, days=6)), ["fast", "slow"])
+    assert short["pbo"]["pbo"] is None and "too few" in short["pbo"]["reason"]
+    rows = sweep_rows(10, 3, fail=0.0, days=12)
+    for r in rows:  # walk-forward train rows: each (params, fold) is its own trial
+        r["role"] = "train"
+    got = ov.overfitting_summary(pd.DataFrame(rows), ["fast", "slow"])
+    assert got["roles"] == "train" and got["deflated_sharpe"]["n_trials"] == 36
+    assert got["pbo"]["pbo"] is None  # the folds' train windows share no session here
+    json.dumps(got, allow_nan=False)
