@@ -61,6 +61,7 @@ _LAZY = {
     "Param": "mismartera.session.scanner",
     "Strategy": "mismartera.trading.strategy",
     "StrategyContext": "mismartera.trading.strategy",
+    "sweep": "mismartera.sweep",
 }
 
 __all__ = ["hookimpl", *_LAZY]
@@ -96,5 +97,6 @@ if TYPE_CHECKING:  # every lazily loaded name, so that a type checker sees its r
     from mismartera.session.scanner import Scanner as Scanner
     from mismartera.session.scanner import ScanResult as ScanResult
     from mismartera.sources import DataSource as DataSource
+    from mismartera.sweep import sweep as sweep
     from mismartera.trading.strategy import Strategy as Strategy
     from mismartera.trading.strategy import StrategyContext as StrategyContext

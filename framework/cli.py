@@ -31,6 +31,7 @@ CORE_COMMANDS = {
     "plugins": "mismartera.commands.plugins:plugins",
     "report": "mismartera.commands.report:report",
     "shell": "mismartera.commands.shell:shell",
+    "sweep": "mismartera.commands.sweep:sweep",
 }
 
 

@@ -1,0 +1,186 @@
+"""Engines run a sweep's tasks: `LocalEngine` (a process pool on this machine, the default),
+`SerialEngine` (in the calling process: for debugging) and, with the optional extra
+`mismartera[ray]`, `RayEngine` (mismartera.sweep.ray_engine). `make_engine` picks one by name.
+
+Every engine keeps the same contract (`Engine.run`): run `fn(job, task)` for each task, retry
+a task that raises up to `retries` more times, and report each task once, in the calling
+process, as it ends: `on_done(task, result, error, attempts)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from mismartera.errors import ConfigError, UserError
+from mismartera.sweep.plan import Task
+
+TaskFn = Callable[[Any, Task], dict[str, Any]]
+OnDone = Callable[[Task, "dict[str, Any] | None", "str | None", int], None]
+
+ENGINES = ("local", "ray")
+
+
+class Engine(Protocol):
+    """Runs tasks; see the module docstring."""
+
+    name: str
+    workers: int
+
+    def run(self, fn: TaskFn, job: Any, tasks: Sequence[Task], on_done: OnDone) -> None:
+        """Run fn(job, task) for every task (fn is a module-level function, importable by
+        name). In the calling process, as each task ends, call on_done(task, result, error,
+        attempts): result is fn's dict (error None) or None with error = one line "ExcType:
+        message" after `retries` retries were exhausted; attempts counts tries (1 = first
+        try). A worker process that dies counts as a failed attempt of the task it ran. On
+        KeyboardInterrupt in the caller: stop submitting, cancel what has not started, shut
+        workers down, re-raise (tasks already reported stay reported)."""
+        ...
+
+
+def error_line(exc: BaseException) -> str:
+    """"ExcType: first line of the message" (the type alone for an empty message)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+class SerialEngine:
+    """Every task in the calling process, one after the other (a debugger or profiler sees
+    the backtest itself); the same retries and reports as the pool."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self, retries: int = 2) -> None:
+        self.retries = retries
+
+    def run(self, fn: TaskFn, job: Any, tasks: Sequence[Task], on_done: OnDone) -> None:
+        for task in tasks:
+            for attempt in range(1, self.retries + 2):
+                try:
+                    result = fn(job, task)
+                except Exception as exc:
+                    if attempt > self.retries:
+                        on_done(task, None, error_line(exc), attempt)
+                else:
+                    on_done(task, result, None, attempt)
+                    break
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the calling process, which shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalEngine:
+    """A pool of `workers` processes on this machine (`start_method`: the platform's default,
+    or "spawn", "fork", "forkserver"). At most `workers` tasks are in flight, so a worker
+    process that dies (killed, out of memory) fails an attempt of the tasks that were in
+    flight with it; a new pool takes over. `max_tasks_per_child` replaces a worker after so
+    many tasks (not with "fork")."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, retries: int = 2,
+                 start_method: str | None = None, max_tasks_per_child: int | None = None) -> None:
+        self.workers = workers if workers is not None else default_workers()
+        if self.workers < 1:
+            raise ConfigError(f"--workers: expected a whole number >= 1, got {self.workers}")
+        self.retries = retries
+        self.context = multiprocessing.get_context(start_method)
+        self.max_tasks_per_child = max_tasks_per_child
+
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self.context,
+                                   initializer=_ignore_sigint,
+                                   max_tasks_per_child=self.max_tasks_per_child)
+
+    def run(self, fn: TaskFn, job: Any, tasks: Sequence[Task], on_done: OnDone) -> None:
+        queue: deque[tuple[Task, int]] = deque((task, 0) for task in tasks)
+
+        def ended(task: Task, tries: int, result: dict[str, Any] | None,
+                  exc: BaseException | None) -> None:
+            tries += 1
+            if exc is None:
+                on_done(task, result, None, tries)
+            elif tries > self.retries:
+                on_done(task, None, error_line(exc), tries)
+            else:
+                queue.append((task, tries))
+
+        while queue:
+            pool = self._pool()
+            flying: dict[Future[dict[str, Any]], tuple[Task, int]] = {}
+            try:
+                broken = False
+                while (queue or flying) and not broken:
+                    while queue and len(flying) < self.workers:
+                        task, tries = queue.popleft()
+                        flying[pool.submit(fn, job, task)] = (task, tries)
+                    done, _ = wait(flying, return_when=FIRST_COMPLETED)
+                    for future in sorted(done, key=lambda f: flying[f][0].id):  # a fixed order
+                        exc = future.exception()
+                        broken |= isinstance(exc, BrokenProcessPool)
+                        ended(*flying.pop(future), None if exc else future.result(), exc)
+                if broken:  # the others in flight went down with the pool
+                    for future in wait(flying).done:
+                        exc = future.exception()
+                        ended(*flying.pop(future), None if exc else future.result(), exc)
+            except BaseException:
+                for future in flying:
+                    future.cancel()
+                _stop(pool)
+                raise
+            pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: nothing queued starts, running workers are terminated."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+def make_engine(name: str = "local", workers: int | None = None, address: str | None = None,
+                retries: int = 2, start_method: str | None = None) -> Engine:
+    """The engine `name`: "local" (a process pool; `workers=0` runs in the calling process),
+    or "ray" (needs the extra mismartera[ray]; `address` an existing cluster's)."""
+    if name == "local":
+        if address is not None:
+            raise ConfigError("--ray-address: only the ray engine connects to a cluster")
+        if workers == 0:
+            return SerialEngine(retries)
+        return LocalEngine(workers, retries, start_method)
+    if name == "ray":
+        try:  # by name: ray_engine builds on this module
+            ray_engine = importlib.import_module("mismartera.sweep.ray_engine")
+        except ImportError as exc:
+            if exc.name is not None and exc.name.split(".")[0] == "ray":
+                raise UserError("the ray engine needs `pip install mismartera[ray]`") from None
+            raise
+        engine: Engine = ray_engine.RayEngine(workers, address, retries)
+        return engine
+    raise ConfigError(f"--engine: expected one of {', '.join(ENGINES)}, got {name!r}")
+
+
+__all__ = ["ENGINES", "Engine", "LocalEngine", "OnDone", "SerialEngine", "TaskFn",
+           "default_workers", "error_line", "make_engine"]

@@ -1,0 +1,88 @@
+"""One task of a sweep, run where the engine puts it (a pool process, a Ray worker, or the
+calling process): `run_task(job, task)` runs one backtest through `run_backtest` and returns
+the fields of its result row.
+
+The worker loads plugins by name in its own process (`PluginManager`, which honours
+MISMARTERA_LOAD_PLUGINS and MISMARTERA_DISABLE_PLUGIN_AUTOLOAD from the environment), so
+nothing but the job's plain data and the task crosses a process boundary.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mismartera.trading.portfolio import OPEN_NS
+from mismartera.trading.stats import daily_returns
+
+if TYPE_CHECKING:
+    from mismartera.plugin_manager import PluginManager
+    from mismartera.sweep.plan import SweepJob, Task
+
+
+def moments(returns: Sequence[float] | np.ndarray) -> tuple[float | None, float | None]:
+    """(skewness, kurtosis) of the returns from their population moments: m3 / m2^1.5 and
+    m4 / m2^2 (Pearson's kurtosis: 3 for a normal distribution); None for fewer than two
+    returns or no variation."""
+    r = np.asarray(returns, dtype=np.float64)
+    if len(r) < 2:
+        return None, None
+    d = r - r.mean()
+    m2 = float(np.mean(d**2))
+    if not m2 > 0:
+        return None, None
+    skew = float(np.mean(d**3)) / m2**1.5
+    kurt = float(np.mean(d**4)) / m2**2
+    return (skew if math.isfinite(skew) else None, kurt if math.isfinite(kurt) else None)
+
+
+def worker_name() -> str:
+    """"host:pid" of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None) -> dict[str, Any]:
+    """Run the task's backtest; its row's result fields: the strategy statistics, the daily
+    dates and returns (the first from the starting cash), the closed trades' net pnl, the
+    number of equity marks, sessions, skew and kurtosis of the daily returns, base bars
+    processed, engine seconds and the worker. Raises what the run raises."""
+    from mismartera.calendar import TimeManager
+    from mismartera.plugin_manager import PluginManager
+    from mismartera.session.run import run_backtest
+    from mismartera.sweep.plan import STAT_COLUMNS
+
+    config = job.config(task)
+    result = run_backtest(config, plugins=plugins or PluginManager(), collect=False)
+    strategy = result.strategy
+    if strategy is None:  # pragma: no cover - the job always names a strategy
+        raise RuntimeError("the session ran no strategy")
+    stats = strategy.stats
+    portfolio = strategy.portfolio
+    ts, equity = portfolio.daily_equity()
+    returns = daily_returns(equity, portfolio.cash_start)
+    calendar = TimeManager(config.exchange)
+    trades = portfolio.trades()
+    closed = trades["pnl"][trades["exit_ts"] != OPEN_NS]
+    skew, kurt = moments(returns)
+    metrics = result.metrics
+    return {
+        **{key: stats.get(key) for key in STAT_COLUMNS},
+        "sessions": len(returns),
+        "returns_skew": skew,
+        "returns_kurtosis": kurt,
+        "bars": int(metrics.bars_processed),
+        "run_s": float(metrics.run_s),
+        "worker": worker_name(),
+        "daily_dates": [calendar.date_of(t).isoformat() for t in ts.tolist()],
+        "daily_returns": returns.tolist(),
+        "trade_pnl": np.asarray(closed, dtype=np.float64).tolist(),
+        "equity_marks": len(portfolio.equity_curve()[0]),
+    }
+
+
+__all__ = ["moments", "run_task", "worker_name"]
