@@ -21,10 +21,12 @@ Numerics
   exactly (two passes over the window) when it falls below 1/1024 of its peak since the
   last recomputation and at least every max(period, 1024) values, and it is exactly 0 when
   the window holds one repeated value.
-- EMA (and so MACD) repeats TA-Lib's arithmetic operation for operation. RSI and ATR smooth
-  as avg * ((period - 1) / period) + value * (1 / period) with the constants precomputed,
-  which keeps the division out of the loop-carried dependency; results differ from
-  TA-Lib's (avg * (period - 1) + value) / period by a few ulps.
+- EMA (and so MACD) and ATR smooth two steps at a time: A[m] = A[m-1] * keep + t[m] at odd
+  steps m since the seed, A[m-2] * keep^2 + (t[m-1] * keep + t[m]) at even ones (EMA: keep
+  = 1 - k, t = x * k; ATR: keep = (period - 1) / period, t = true range / period), which
+  leaves one multiplication and one addition on the loop-carried dependency per two values.
+  RSI smooths as avg * ((period - 1) / period) + value * (1 / period). Results differ from
+  TA-Lib's (x - ema) * k + ema and (avg * (period - 1) + value) / period by a few ulps.
 - Means are sum * (1 / period).
 
 Differences from TA-Lib
@@ -351,7 +353,11 @@ cdef void extreme_kernel(const double* x, isize n, Extreme* e, double* out,
 
 cdef struct EmaState:
     double k        # 2 / (period + 1)
+    double keep     # 1 - k
+    double keep2    # keep * keep
     double value    # the sum of the inputs during the warm-up, then the EMA
+    double older    # the EMA one value before `value` (once warmed up)
+    double t_last   # the last input times k (once warmed up)
     isize period
     isize count
 
@@ -359,9 +365,43 @@ cdef struct EmaState:
 @cython.cdivision(True)     # by period >= 1 or a checked non-zero
 cdef inline void ema_clear(EmaState* e, isize period) noexcept nogil:
     e.k = 2.0 / <double>(period + 1)
+    e.keep = 1.0 - e.k
+    e.keep2 = e.keep * e.keep
     e.value = 0.0
+    e.older = 0.0
+    e.t_last = 0.0
     e.period = period
     e.count = 0
+
+
+# Smoothing two steps at a time (EMA, ATR): the m-th smoothed value (m = 1, 2, ... after the
+# seed A[0]) is A[m] = A[m-1] * keep + t[m] for odd m, and A[m-2] * keep^2 + (t[m-1] * keep +
+# t[m]) for even m (EMA: keep = 1 - k, t = x * k; ATR: keep = (period - 1) / period, t = true
+# range / period). Both are A[m-1] * keep + t[m] up to a few ulps (TA-Lib's EMA computes
+# (x - ema) * k + ema); the even form depends on A[m-2], so the chain from one value to the
+# next has one multiplication and one addition per two values.
+
+cdef inline double smooth_odd(double prev, double keep, double t) noexcept nogil:
+    return prev * keep + t
+
+
+cdef inline double smooth_even(double older, double keep2, double t_last, double keep,
+                               double t) noexcept nogil:
+    return older * keep2 + (t_last * keep + t)
+
+
+cdef inline double ema_smooth(EmaState* e, double x, bint odd) noexcept nogil:
+    """The EMA after x once warmed up; `odd`: the step m since the seed is odd."""
+    cdef double t = x * e.k
+    cdef double v
+    if odd:
+        v = smooth_odd(e.value, e.keep, t)
+    else:
+        v = smooth_even(e.older, e.keep2, e.t_last, e.keep, t)
+    e.older = e.value
+    e.value = v
+    e.t_last = t
+    return v
 
 
 @cython.cdivision(True)     # by period >= 1 or a checked non-zero
@@ -369,15 +409,40 @@ cdef inline double ema_push(EmaState* e, double x) noexcept nogil:
     """TA-Lib EMA: seeded with the SMA of the first `period` inputs."""
     e.count += 1
     if e.count > e.period:
-        # TA-Lib's (x - ema) * k + ema, the addition's operands swapped (the same value):
-        # the sum lands in ema's register, one move fewer on the dependency chain.
-        e.value = e.value + (x - e.value) * e.k
-        return e.value
+        return ema_smooth(e, x, (e.count - e.period) & 1)
     e.value += x
     if e.count < e.period:
         return NAN
     e.value = e.value / <double>e.period
     return e.value
+
+
+cdef void ema_feed(EmaState* e, const double* x, isize n, double* out) noexcept nogil:
+    """n calls of ema_push; once warmed up, two values at a time from an odd step on."""
+    cdef isize i = 0
+    cdef EmaState q = e[0]      # a local copy the compiler can keep in registers
+    cdef double t1, t2, a0, a1
+    while i < n and (q.count < q.period or (q.count + 1 - q.period) & 1 == 0):
+        out[i] = ema_push(&q, x[i])
+        i += 1
+    if i + 1 < n:
+        a0 = q.value
+        while i + 1 < n:
+            t1 = x[i] * q.k
+            a1 = smooth_odd(a0, q.keep, t1)
+            t2 = x[i + 1] * q.k
+            a0 = smooth_even(a0, q.keep2, t1, q.keep, t2)
+            out[i] = a1
+            out[i + 1] = a0
+            q.older = a1
+            q.t_last = t2
+            i += 2
+            q.count += 2
+        q.value = a0
+    while i < n:
+        out[i] = ema_push(&q, x[i])
+        i += 1
+    e[0] = q
 
 
 # --------------------------------------------------------------- Wilder smoothing: RSI
@@ -440,7 +505,10 @@ cdef inline double rsi_push(RsiState* r, double x) noexcept nogil:
 cdef struct AtrState:
     double prev_close
     double value    # the sum of true ranges during the warm-up, then the ATR
+    double older    # the ATR one bar before `value` (while smoothing)
+    double t_last   # the last true range times 1 / period (while smoothing)
     double keep     # (period - 1) / period
+    double keep2    # keep * keep
     double inv_p    # 1 / period
     isize period
     isize count
@@ -450,8 +518,11 @@ cdef struct AtrState:
 cdef inline void atr_clear(AtrState* a, isize period) noexcept nogil:
     a.prev_close = 0.0
     a.value = 0.0
+    a.older = 0.0
+    a.t_last = 0.0
     a.inv_p = 1.0 / <double>period
     a.keep = <double>(period - 1) * a.inv_p
+    a.keep2 = a.keep * a.keep
     a.period = period
     a.count = 0
 
@@ -462,8 +533,9 @@ cdef inline double true_range(double high, double low, double prev_close) noexce
 
 
 cdef inline double atr_push(AtrState* a, double high, double low, double close) noexcept nogil:
-    """TA-Lib ATR: the mean of the first `period` true ranges, then Wilder smoothing."""
-    cdef double tr
+    """TA-Lib ATR: the mean of the first `period` true ranges, then Wilder smoothing (two
+    steps at a time, as the EMA)."""
+    cdef double tr, t, v
     a.count += 1
     if a.count == 1:
         a.prev_close = close
@@ -471,13 +543,53 @@ cdef inline double atr_push(AtrState* a, double high, double low, double close) 
     tr = true_range(high, low, a.prev_close)
     a.prev_close = close
     if a.count > a.period + 1:
-        a.value = a.value * a.keep + tr * a.inv_p
-        return a.value
+        t = tr * a.inv_p
+        if (a.count - a.period) & 1 == 0:       # m = count - period - 1 is odd
+            v = smooth_odd(a.value, a.keep, t)
+        else:
+            v = smooth_even(a.older, a.keep2, a.t_last, a.keep, t)
+        a.older = a.value
+        a.value = v
+        a.t_last = t
+        return v
     a.value += tr
     if a.count <= a.period:
         return NAN
     a.value *= a.inv_p
     return a.value
+
+
+cdef void atr_feed(AtrState* a, const double* h, const double* l, const double* c, isize n,
+                   double* out) noexcept nogil:
+    """n calls of atr_push; smoothed bars two at a time from an odd step on."""
+    cdef isize i = 0
+    cdef AtrState q = a[0]      # a local copy the compiler can keep in registers
+    cdef double t1, t2, a1, a2, a0, pc
+    while i < n and (q.count <= q.period or (q.count + 1 - q.period) & 1):
+        out[i] = atr_push(&q, h[i], l[i], c[i])
+        i += 1
+    if i + 1 < n:
+        a0 = q.value
+        pc = q.prev_close
+        while i + 1 < n:
+            t1 = true_range(h[i], l[i], pc) * q.inv_p
+            a1 = smooth_odd(a0, q.keep, t1)
+            t2 = true_range(h[i + 1], l[i + 1], c[i]) * q.inv_p
+            a2 = smooth_even(a0, q.keep2, t1, q.keep, t2)
+            pc = c[i + 1]
+            out[i] = a1
+            out[i + 1] = a2
+            q.older = a1
+            q.t_last = t2
+            a0 = a2
+            i += 2
+            q.count += 2
+        q.value = a0
+        q.prev_close = pc
+    while i < n:
+        out[i] = atr_push(&q, h[i], l[i], c[i])
+        i += 1
+    a[0] = q
 
 
 # ------------------------------------------------------------------------------ VWAP
@@ -543,6 +655,31 @@ cdef inline void macd_push(MacdState* m, double x, double* line, double* sig,
     line[0] = NAN
     sig[0] = NAN
     hist[0] = NAN
+
+
+cdef void macd_feed(MacdState* m, const double* x, isize n, double* line, double* sig,
+                    double* hist) noexcept nogil:
+    """n calls of macd_push: the warm-up one at a time, then the three EMA steps alone."""
+    cdef isize i = 0
+    cdef MacdState q = m[0]     # a local copy the compiler can keep in registers
+    cdef double s, f, d, g
+    while i < n and q.signal.count < q.signal.period:
+        macd_push(&q, x[i], line + i, sig + i, hist + i)
+        i += 1
+    for i in range(i, n):
+        # the fast and slow EMAs are at the same step, the signal at its own
+        q.count += 1
+        q.slow.count += 1
+        q.fast.count += 1
+        q.signal.count += 1
+        s = ema_smooth(&q.slow, x[i], (q.slow.count - q.slow.period) & 1)
+        f = ema_smooth(&q.fast, x[i], (q.slow.count - q.slow.period) & 1)
+        d = f - s
+        g = ema_smooth(&q.signal, d, (q.signal.count - q.signal.period) & 1)
+        line[i] = d
+        sig[i] = g
+        hist[i] = d - g
+    m[0] = q
 
 
 # ------------------------------------------------------------------ argument checking
@@ -1078,13 +1215,7 @@ cdef class EMA(Stream):
         return ema_push(&self._ema, x)
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef const double* x = ins[0]
-        cdef double* out = outs[0]
-        cdef EmaState q = self._ema     # a local copy the compiler can keep in registers
-        for i in range(n):
-            out[i] = ema_push(&q, x[i])
-        self._ema = q
+        ema_feed(&self._ema, ins[0], n, outs[0])
 
     cdef void clear(self) noexcept nogil:
         ema_clear(&self._ema, self._ema.period)
@@ -1140,15 +1271,7 @@ cdef class ATR(Stream):
         return atr_push(&self._atr, high, low, close)
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef const double* h = ins[0]
-        cdef const double* l = ins[1]
-        cdef const double* c = ins[2]
-        cdef double* out = outs[0]
-        cdef AtrState q = self._atr     # a local copy the compiler can keep in registers
-        for i in range(n):
-            out[i] = atr_push(&q, h[i], l[i], c[i])
-        self._atr = q
+        atr_feed(&self._atr, ins[0], ins[1], ins[2], n, outs[0])
 
     cdef void clear(self) noexcept nogil:
         atr_clear(&self._atr, self._atr.period)
@@ -1225,15 +1348,7 @@ cdef class MACD(Stream):
         return (line, sig, hist)
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef const double* x = ins[0]
-        cdef double* line = outs[0]
-        cdef double* sig = outs[1]
-        cdef double* hist = outs[2]
-        cdef MacdState q = self._macd   # a local copy the compiler can keep in registers
-        for i in range(n):
-            macd_push(&q, x[i], line + i, sig + i, hist + i)
-        self._macd = q
+        macd_feed(&self._macd, ins[0], n, outs[0], outs[1], outs[2])
 
     cdef void clear(self) noexcept nogil:
         macd_clear(&self._macd, self._macd.fast.period, self._macd.slow.period,
