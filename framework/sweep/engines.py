@@ -82,17 +82,39 @@ class SerialEngine:
                     break
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the calling process, which shuts them down."""
+class WorkerDied(RuntimeError):
+    """The worker process running a task died (killed, out of memory, a crash in C)."""
+
+
+_BOARD: Any = None
+"""In a pool worker process only: where it posts (pid, task id) as a task starts and (pid,
+None) as it ends, set once by the pool's initializer (`_init_worker`)."""
+
+
+def _init_worker(board: Any) -> None:
+    """Pool workers leave Ctrl-C to the calling process (which shuts them down) and post the
+    task they run on `board`."""
+    global _BOARD
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _BOARD = board
+
+
+def _tracked(fn: TaskFn, job: Any, task: Task) -> dict[str, Any]:
+    """fn(job, task) in a pool worker, posted on the board so a death is blamed on its task."""
+    pid = os.getpid()
+    _BOARD.put((pid, task.id))
+    try:
+        return fn(job, task)
+    finally:
+        _BOARD.put((pid, None))
 
 
 class LocalEngine:
     """A pool of `workers` processes on this machine (`start_method`: the platform's default,
-    or "spawn", "fork", "forkserver"). At most `workers` tasks are in flight, so a worker
-    process that dies (killed, out of memory) fails an attempt of the tasks that were in
-    flight with it; a new pool takes over. `max_tasks_per_child` replaces a worker after so
-    many tasks (not with "fork")."""
+    or "spawn", "fork", "forkserver"), at most `workers` tasks in flight. A worker process
+    that dies (killed, out of memory) takes the pool down: the task it ran has a failed
+    attempt, the others in flight run again without one, in a new pool.
+    `max_tasks_per_child` replaces a worker after so many tasks (not with "fork")."""
 
     name = "local"
 
@@ -104,11 +126,6 @@ class LocalEngine:
         self.retries = retries
         self.context = multiprocessing.get_context(start_method)
         self.max_tasks_per_child = max_tasks_per_child
-
-    def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=self.context,
-                                   initializer=_ignore_sigint,
-                                   max_tasks_per_child=self.max_tasks_per_child)
 
     def run(self, fn: TaskFn, job: Any, tasks: Sequence[Task], on_done: OnDone) -> None:
         queue: deque[tuple[Task, int]] = deque((task, 0) for task in tasks)
@@ -124,29 +141,70 @@ class LocalEngine:
                 queue.append((task, tries))
 
         while queue:
-            pool = self._pool()
-            flying: dict[Future[dict[str, Any]], tuple[Task, int]] = {}
-            try:
-                broken = False
-                while (queue or flying) and not broken:
-                    while queue and len(flying) < self.workers:
-                        task, tries = queue.popleft()
-                        flying[pool.submit(fn, job, task)] = (task, tries)
-                    done, _ = wait(flying, return_when=FIRST_COMPLETED)
-                    for future in sorted(done, key=lambda f: flying[f][0].id):  # a fixed order
-                        exc = future.exception()
-                        broken |= isinstance(exc, BrokenProcessPool)
+            _PoolRun(self, fn, job).run(queue, ended)
+
+
+class _PoolRun:
+    """One process pool, run until the queue is empty or a worker dies."""
+
+    def __init__(self, engine: LocalEngine, fn: TaskFn, job: Any) -> None:
+        self.fn, self.job, self.workers = fn, job, engine.workers
+        self.board = engine.context.SimpleQueue()
+        self.pool = ProcessPoolExecutor(engine.workers, mp_context=engine.context,
+                                        initializer=_init_worker, initargs=(self.board,),
+                                        max_tasks_per_child=engine.max_tasks_per_child)
+        self.processes: dict[int, Any] = {}
+        self.flying: dict[Future[dict[str, Any]], tuple[Task, int]] = {}
+
+    def run(self, queue: deque[tuple[Task, int]], ended: Callable[..., None]) -> None:
+        flying = self.flying
+        try:
+            broken: list[Future[dict[str, Any]]] = []
+            while (queue or flying) and not broken:
+                while queue and len(flying) < self.workers:
+                    task, tries = queue.popleft()
+                    flying[self.pool.submit(_tracked, self.fn, self.job, task)] = (task, tries)
+                self.processes.update(getattr(self.pool, "_processes", None) or {})
+                done, _ = wait(flying, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: flying[f][0].id):  # a fixed order
+                    exc = future.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        broken.append(future)
+                    else:
                         ended(*flying.pop(future), None if exc else future.result(), exc)
-                if broken:  # the others in flight went down with the pool
-                    for future in wait(flying).done:
-                        exc = future.exception()
-                        ended(*flying.pop(future), None if exc else future.result(), exc)
-            except BaseException:
-                for future in flying:
-                    future.cancel()
-                _stop(pool)
-                raise
-            pool.shutdown(wait=True)
+            if broken:  # the others in flight went down with the pool
+                broken += [f for f in wait(flying).done if f not in broken]
+                self._blame(broken, queue, ended)
+        except BaseException:
+            for future in flying:
+                future.cancel()
+            _stop(self.pool)
+            raise
+        self.pool.shutdown(wait=True)
+
+    def _blame(self, broken: list[Future[dict[str, Any]]], queue: deque[tuple[Task, int]],
+               ended: Callable[..., None]) -> None:
+        """A failed attempt for the task of each worker that died on its own (not terminated by
+        the pool going down); the rest in flight go back to the queue as they were. When no
+        task can be named, every task in flight has a failed attempt."""
+        running: dict[int, str | None] = {}
+        while not self.board.empty():
+            pid, task_id = self.board.get()
+            running[pid] = task_id
+        died = {}
+        for pid, process in self.processes.items():
+            process.join(timeout=5)
+            if process.exitcode not in (None, 0, -signal.SIGTERM) and running.get(pid):
+                died[running[pid]] = (pid, process.exitcode)
+        for future in sorted(broken, key=lambda f: self.flying[f][0].id):
+            task, tries = self.flying.pop(future)
+            if died and task.id not in died:
+                queue.append((task, tries))
+                continue
+            pid, code = died.get(task.id, (None, None))
+            who = f" (pid {pid}, exit code {code})" if pid is not None else ""
+            ended(task, tries, None, WorkerDied(f"the worker process running the task "
+                                                f"died{who}"))
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -183,4 +241,4 @@ def make_engine(name: str = "local", workers: int | None = None, address: str | 
 
 
 __all__ = ["ENGINES", "Engine", "LocalEngine", "OnDone", "SerialEngine", "TaskFn",
-           "default_workers", "error_line", "make_engine"]
+           "WorkerDied", "default_workers", "error_line", "make_engine"]
