@@ -2,8 +2,9 @@
 
 For each base bar of a symbol, in time order: the pending orders submitted at or before the
 bar's start are matched against it in sequence order (the fill rule is in `fills`), then
-the portfolio is marked at the bar's close. A chunk of bars with no pending order that can
-fill in it (a vectorised pre-scan decides) is marked in one call, with no per-bar work.
+the portfolio is marked at the bar's close. A chunk of bars is marked in one call (the
+portfolio knows the position at each close from the fills), and only the bars where a
+pending order may fill (a vectorised pre-scan decides) are visited one by one.
 
 Bracket children share their entry's submit time and come right after it in sequence, so
 on the bar the entry completes they are matched in the same pass (stop before take-profit).
@@ -118,11 +119,14 @@ class SimulatedBroker:
         prices = (np.array([x], dtype=np.float64) for x in (open, high, low, close, volume))
         return self._run(symbol, _Columns(np.array([ts], dtype=np.int64), *prices), quality)
 
-    def on_bars(self, symbol: str, bars: Bars, quality: Quality = None) -> list[Fill]:
+    def on_bars(self, symbol: str, bars: Bars, quality: Quality = None, *, mark: bool = True
+                ) -> list[Fill]:
         """`on_bar` for a chunk of consecutive base bars (not spanning a session end);
         `quality` is one value for the chunk, one per bar, or a function of the bar's
-        position in the chunk (what its fills record; asked only for bars that fill)."""
-        return self._run(symbol, bars, quality)
+        position in the chunk (what its fills record; asked only for bars that fill).
+        `mark=False`: fill only; the caller marks the closes itself (`Portfolio.mark`), so
+        the chunk may be a short-lived view."""
+        return self._run(symbol, bars, quality, mark)
 
     def end_session(self, close_ns: int) -> None:
         """Expire DAY orders that could have filled this session, charge borrow, mark equity.
@@ -155,29 +159,27 @@ class SimulatedBroker:
         """Every submitted order with its current (after `finish`: final) state, by sequence."""
         return [o.to_dict() for o in self._log]
 
-    def _run(self, symbol: str, bars: Bars | _Columns, quality: Quality) -> list[Fill]:
-        ts, open, high, low, close, volume = (
-            bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume
-        )  # fmt: skip
+    def _run(self, symbol: str, bars: Bars | _Columns, quality: Quality, mark: bool = True
+             ) -> list[Fill]:
+        ts = bars.ts
+        n = len(ts)
         fills: list[Fill] = []
-        closes_at = ts + self.interval_ns
-        n, i = len(ts), 0
+        i = 0 if self._books.get(symbol) else n  # nothing pending: nothing can fill
         while i < n:
-            j = self._next_event(symbol, ts, high, low, i)
-            if j > i:
-                self.portfolio.mark(symbol, closes_at[i:j], close[i:j])
+            j = self._next_event(symbol, ts, bars.high, bars.low, i)
             if j == n:
                 break
-            bar = (float(open[j]), float(high[j]), float(low[j]), float(volume[j]))
             if quality is None:
                 q = math.nan
             elif callable(quality):
                 q = float(quality(j))
             else:
                 q = float(quality[j] if np.ndim(quality) else quality)  # type: ignore[index]
-            fills += self._fill_bar(symbol, int(ts[j]), *bar, q)
-            self.portfolio.mark(symbol, closes_at[j : j + 1], close[j : j + 1])
+            fills += self._fill_bar(symbol, int(ts[j]), float(bars.open[j]), float(bars.high[j]),
+                                    float(bars.low[j]), float(bars.volume[j]), q)
             i = j + 1
+        if mark and n:
+            self.portfolio.mark(symbol, ts + self.interval_ns, bars.close)
         return fills
 
     def _next_event(self, symbol: str, ts: I64, high: F64, low: F64, start: int) -> int:
@@ -186,11 +188,15 @@ class SimulatedBroker:
         for order in self._books.get(symbol, ()):
             if not (order.is_pending and order.active):
                 continue
-            first = start + int(np.searchsorted(ts[start:best], order.submitted_ns, side="left"))
-            if first < best:
-                hits = np.flatnonzero(touches(order, high[first:best], low[first:best]))
-                if len(hits):
-                    best = first + int(hits[0])
+            first = start + int(ts[start:best].searchsorted(order.submitted_ns, side="left"))
+            if first >= best:
+                continue
+            if order.type is OrderType.MARKET:  # fills on the first bar it may
+                best = first
+                continue
+            hits = np.flatnonzero(touches(order, high[first:best], low[first:best]))
+            if len(hits):
+                best = first + int(hits[0])
         return best
 
     def _fill_bar(

@@ -93,24 +93,44 @@ class Borrow(CostModel):
 
 
 class Combined(CostModel):
-    """Several models as one: costs add up, slippages apply in turn, the smallest cap wins."""
+    """Several models as one: costs add up, slippages apply in turn, the smallest cap wins.
+
+    Each question goes only to the models that override it (the others answer "no cost")."""
 
     def __init__(self, models: tuple[CostModel, ...]) -> None:
         self.models = models
 
+        def overriding(name: str) -> tuple[CostModel, ...]:
+            default = getattr(CostModel, name)
+            return tuple(m for m in models
+                         if getattr(getattr(m, name, None), "__func__", None) is not default)
+
+        self._commission = overriding("commission")
+        self._slip = overriding("slip")
+        self._capacity = overriding("capacity")
+        self._borrow = overriding("borrow")
+
     def commission(self, order: Order, qty: float, price: float) -> float:
-        return sum(m.commission(order, qty, price) for m in self.models)
+        total = 0.0
+        for m in self._commission:
+            total += m.commission(order, qty, price)
+        return total
 
     def slip(self, side: Side, price: float, high: float, low: float) -> float:
-        for m in self.models:
+        for m in self._slip:
             price = m.slip(side, price, high, low)
         return price
 
     def capacity(self, volume: float) -> float:
-        return min((m.capacity(volume) for m in self.models), default=math.inf)
+        if not self._capacity:
+            return math.inf
+        return min(m.capacity(volume) for m in self._capacity)
 
     def borrow(self, short_value: float, sessions_per_year: int) -> float:
-        return sum(m.borrow(short_value, sessions_per_year) for m in self.models)
+        total = 0.0
+        for m in self._borrow:
+            total += m.borrow(short_value, sessions_per_year)
+        return total
 
 
 def combine(*models: CostModel) -> CostModel:

@@ -96,8 +96,9 @@ class Order:
         self.type = _enum(OrderType, type, "order type")
         self.tif = _enum(TimeInForce, tif, "time in force")
         self.qty = _positive(qty, "qty")
-        self.limit = _price(limit, "limit") if self.type.value.endswith("limit") else math.nan
-        self.stop = _price(stop, "stop") if self.type.value.startswith("stop") else math.nan
+        kind = self.type  # a str: its value
+        self.limit = _price(limit, "limit") if kind.endswith("limit") else math.nan
+        self.stop = _price(stop, "stop") if kind.startswith("stop") else math.nan
         if self.type in (OrderType.MARKET, OrderType.STOP) and limit is not None:
             raise ValueError(f"a {self.type} order takes no limit price, got {limit}")
         if self.type in (OrderType.MARKET, OrderType.LIMIT) and stop is not None:
@@ -209,6 +210,12 @@ def bracket(
 
 
 def _enum(kind: type[E], value: E | str, what: str) -> E:
+    try:  # a member or its value (members are strings): a dict look-up, no enum call
+        member = kind._value2member_map_.get(value)
+    except TypeError:  # unhashable
+        member = None
+    if member is not None:
+        return member  # type: ignore[return-value]
     try:
         return kind(value)
     except ValueError:

@@ -101,23 +101,25 @@ class Position:
 
 
 class _Marks:
-    """A symbol's marks: chunks of (close times, closes) with the position they held."""
+    """A symbol's marks (chunks of close times and closes) and the position it held after
+    each change (a fill's bar close time and the quantity from then on)."""
 
-    __slots__ = ("closes", "positions", "times")
+    __slots__ = ("change_qty", "change_ts", "closes", "times")
 
     def __init__(self) -> None:
         self.times: list[I64] = []
         self.closes: list[F64] = []
-        self.positions: list[float] = []
+        self.change_ts: list[int] = []
+        self.change_qty: list[float] = []
 
     def arrays(self) -> tuple[I64, F64, F64]:
-        """(times, closes, positions), one entry per mark."""
-        sizes = [len(t) for t in self.times]
-        return (
-            np.concatenate(self.times),
-            np.concatenate(self.closes),
-            np.repeat(np.asarray(self.positions, dtype=np.float64), sizes),
-        )
+        """(times, closes, positions), one entry per mark: the position after the last
+        change at or before the mark (0 before the first)."""
+        times = np.concatenate(self.times) if self.times else np.empty(0, np.int64)
+        closes = np.concatenate(self.closes) if self.closes else np.empty(0, np.float64)
+        held = np.concatenate(([0.0], np.asarray(self.change_qty, dtype=np.float64)))
+        at = np.searchsorted(np.asarray(self.change_ts, dtype=np.int64), times, side="right")
+        return times, closes, held[at]
 
 
 class Portfolio:
@@ -163,6 +165,9 @@ class Portfolio:
         opening = fill.qty - closing
         if opening > QTY_EPS:
             self._open(pos, fill, opening)
+        marks = self._marks_of(fill.symbol)
+        marks.change_ts.append(close_ns)
+        marks.change_qty.append(pos.qty)
 
     def charge(self, symbol: str, amount: float, ns: int) -> None:
         """Pay a cost of holding `symbol` (borrow) at `ns`; it belongs to the open trade."""
@@ -173,17 +178,21 @@ class Portfolio:
             trade.costs += amount
 
     def mark(self, symbol: str, close_ts: I64, closes: F64) -> None:
-        """Mark `symbol` at consecutive bar closes over which its position did not change."""
+        """Mark `symbol` at consecutive bar closes (kept: give arrays nothing else changes),
+        later than its earlier marks; the position at each is the one after the last fill
+        on a bar closing at or before it."""
         if len(close_ts) == 0:
             return
-        pos = self.position(symbol)
+        marks = self._marks_of(symbol)
+        marks.times.append(close_ts)
+        marks.closes.append(closes)
+        self.position(symbol).last_close = float(closes[-1])
+
+    def _marks_of(self, symbol: str) -> _Marks:
         marks = self._marks.get(symbol)
         if marks is None:
             marks = self._marks[symbol] = _Marks()
-        marks.times.append(close_ts)
-        marks.closes.append(closes)
-        marks.positions.append(pos.qty)
-        pos.last_close = float(closes[-1])
+        return marks
 
     def close_session(self, close_ns: int) -> None:
         """Record the equity at a session close (the daily series statistics use)."""
@@ -203,7 +212,7 @@ class Portfolio:
 
     def equity_curve(self) -> tuple[I64, F64, npt.NDArray[np.bool_]]:
         """(mark times, equity, any position held) on the union of all symbols' marks."""
-        marked = {s: m.arrays() for s, m in sorted(self._marks.items())}
+        marked = {s: m.arrays() for s, m in sorted(self._marks.items()) if m.times}
         if not marked:
             empty = np.empty(0, np.int64)
             return empty, np.empty(0, np.float64), np.empty(0, np.bool_)

@@ -64,8 +64,9 @@ class StrategyRunner:
         self.context = TradingContext(self)
         self.failed = False
         self._started = False
-        self._handed: dict[str, int] = {}  # symbol -> base bars of today handed to the broker
-        self._previous: dict[str, dict[str, tuple[float, ...]]] = {}  # values at the open
+        self._handed: dict[str, int] = {}  # symbol -> today's base bars the broker has seen
+        self._marked: dict[str, int] = {}  # symbol -> today's base bars marked
+        self._previous: dict[Any, tuple[float, ...]] = {}  # state -> its value at the open
         self._requested: set[str] = set()  # symbols asked for through the context
         self._on_bar = self.strategy.on_bar
 
@@ -86,9 +87,10 @@ class StrategyRunner:
         if self.result.broker is None:
             self._start_broker(sd)
             self.context._get = sd.get
-        self._handed = {}
-        self._previous = {s.symbol: {k: v.value for k, v in s.indicators.items()
-                                     if hasattr(v, "value")} for s in sd if s.is_loaded}
+        self._handed, self._marked = {}, {}
+        self.context._states = {}
+        self._previous = {state: state.value for s in sd if s.is_loaded
+                          for state in s.indicators.values() if hasattr(state, "value")}
         if not self._started:
             self._started = True
             self._call("on_start")
@@ -124,11 +126,13 @@ class StrategyRunner:
             return
         symbol_data = self.session_data.get(symbol)
         if symbol_data is not None:
-            self.sync(symbol_data)
+            self.sync(symbol_data, mark=True)
         for order in self.broker.pending(symbol):
             if order.parent is None or order.active:
                 self.broker.cancel(order, self.host.now_ns)
         self._handed.pop(symbol, None)
+        self._marked.pop(symbol, None)
+        self.context._states.clear()
 
     # --- the broker ------------------------------------------------------------------------
 
@@ -142,20 +146,33 @@ class StrategyRunner:
         self.result.broker = SimulatedBroker(
             self.result.portfolio, base.ns, self.costs, allow_short=self.allow_short,
             sessions_per_year=self.result.sessions_per_year)
+        self.context._books = self.result.broker._books
 
-    def sync(self, symbol_data: SymbolSessionData) -> None:
-        """Hand the symbol's base bars delivered since the last hand-off to the broker."""
+    def sync(self, symbol_data: SymbolSessionData, mark: bool = False) -> None:
+        """Hand the symbol's base bars delivered since the last hand-off to the broker (only
+        when it holds orders of the symbol: bars that closed before an order was submitted
+        cannot fill it); `mark`: and mark the portfolio at their closes."""
         if not symbol_data.is_loaded:
             return
+        symbol = symbol_data.symbol
         ring = symbol_data.base.data
         n = len(ring)
-        k = self._handed.get(symbol_data.symbol, 0)
-        if n <= k:
-            return
-        bars = Bars(*ring.arrays(n - k))  # a copy: the portfolio keeps its closes
-        quality = functools.partial(self._quality, symbol_data, bars.ts, k)
-        self.broker.on_bars(symbol_data.symbol, bars, quality)
-        self._handed[symbol_data.symbol] = n
+        k = self._handed.get(symbol, 0)
+        if n > k:
+            broker = self.broker
+            if broker._books.get(symbol):
+                bars = Bars(*ring.arrays(n - k, copy=False))  # read while the ring stands still
+                quality = functools.partial(self._quality, symbol_data, bars.ts, k)
+                broker.on_bars(symbol, bars, quality, mark=False)
+            self._handed[symbol] = n
+        if mark:
+            k = self._marked.get(symbol, 0)
+            if n > k:  # the portfolio keeps the closes: copies
+                closes_at = np.asarray(ring.column("ts", n - k), np.int64)
+                closes_at += self.broker.interval_ns
+                closes = np.asarray(ring.column("close", n - k), np.float64)
+                self.result.portfolio.mark(symbol, closes_at, closes)
+                self._marked[symbol] = n
 
     def _quality(self, symbol_data: SymbolSessionData, ts: np.ndarray, before: int, j: int
                  ) -> float:
@@ -188,7 +205,7 @@ class StrategyRunner:
             symbol = symbol_data.symbol
             if every or broker._books.get(symbol) or (
                     symbol in positions and positions[symbol].qty != 0.0):
-                self.sync(symbol_data)
+                self.sync(symbol_data, mark=True)
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -223,6 +240,9 @@ class TradingContext:
         self._runner = runner
         self._host = runner.host
         self._keys: dict[str, str] = {}
+        self._states: dict[str, dict[str, Any]] = {}  # symbol -> spec -> state (for a day)
+        self._positions = runner.result.portfolio.positions
+        self._books: dict[str, list[Order]] = {}  # the broker's, once it starts
         self._get: Callable[[str], SymbolSessionData | None] = (
             lambda symbol: self._host.session_data.get(symbol))  # bound at the first session
 
@@ -275,6 +295,21 @@ class TradingContext:
 
     def indicator(self, symbol: str, spec: str, ago: int = 0, output: str | None = None
                   ) -> float:
+        try:
+            state = self._states[symbol][spec]
+        except KeyError:
+            state = self._state(symbol, spec)
+        if ago < 0:
+            raise ValueError(f"ago must be >= 0, got {ago}")
+        j = 0 if output is None else state.outputs.index(output)
+        value: float = state.at(ago, j)
+        if value == value or ago == 0 or ago != state.session_count:
+            return value
+        before = self._runner._previous.get(state)  # its value at the open (yesterday's last)
+        return before[j] if before is not None else NAN
+
+    def _state(self, symbol: str, spec: str) -> Any:
+        """The running indicator `spec` of `symbol` (kept for the session's later reads)."""
         key = self._keys.get(spec)
         if key is None:
             key = self._keys[spec] = IndicatorSpec.parse(spec).key if "@" in spec else spec
@@ -283,14 +318,8 @@ class TradingContext:
         if s is None or state is None:
             raise KeyError(f"{symbol}: no indicator {spec!r} (declare it in the strategy's "
                            f"indicators() or configure it)")
-        if ago < 0:
-            raise ValueError(f"ago must be >= 0, got {ago}")
-        j = 0 if output is None else state.outputs.index(output)
-        value = state.at(ago, j)
-        if value == value or ago == 0 or ago != state.session_count:
-            return value
-        before = self._runner._previous.get(s.symbol, {}).get(key)  # yesterday's last value
-        return before[j] if before is not None else NAN
+        self._states.setdefault(symbol, {})[spec] = state
+        return state
 
     def quality(self, symbol: str, interval: str) -> float:
         return self._interval(symbol, interval).quality
@@ -302,8 +331,9 @@ class TradingContext:
 
     def position(self, symbol: str) -> float:
         symbol = symbol.upper()
-        self._runner.settle(symbol)
-        pos = self._runner.result.portfolio.positions.get(symbol)
+        if self._books.get(symbol):  # orders of the symbol may have filled since
+            self._runner.settle(symbol)
+        pos = self._positions.get(symbol)
         return pos.qty if pos is not None else 0.0
 
     @property
@@ -322,6 +352,8 @@ class TradingContext:
             return []
         if symbol is not None:
             symbol = symbol.upper()
+            if not self._books.get(symbol):
+                return []
             runner.settle(symbol)
             return runner.broker.pending(symbol)
         runner.sync_all()
