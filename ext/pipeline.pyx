@@ -28,6 +28,7 @@ cimport cython
 
 
 @cython.final
+@cython.freelist(16)
 cdef class ClosedBar:
     """One closed bar, as handed to per-bar observers: `ts` (bar start, int ns UTC) and
     `open high low close volume`. It unpacks and indexes like the tuple
@@ -82,6 +83,44 @@ cdef inline ClosedBar _closed_bar(BarRing ring, Py_ssize_t i):
     bar.close = ring._close[i]
     bar.volume = ring._volume[i]
     return bar
+
+
+cdef extern from *:
+    """
+    static PyObject* mm_call_prefixed(PyObject* func, PyObject* prefix, PyObject* last) {
+        PyObject* stack[8];
+        Py_ssize_t n = PyTuple_GET_SIZE(prefix), i;
+        for (i = 0; i < n; i++) stack[i] = PyTuple_GET_ITEM(prefix, i);
+        stack[n] = last;
+        return PyObject_Vectorcall(func, stack, (size_t)(n + 1), NULL);
+    }
+    """
+    object _call_prefixed "mm_call_prefixed"(object func, tuple prefix, object last)
+
+
+cdef object _partial_type = None
+cdef object _method_type = None
+
+
+cdef tuple _flat_call(object target):
+    """`(func, prefix)` such that `func(*prefix, x)` is `target(x)`: a `functools.partial`
+    without keywords and a bound method are taken apart, so that one vectorcall of the
+    underlying function replaces the partial's and the method's own calls."""
+    global _partial_type, _method_type
+    if _partial_type is None:
+        import functools, types
+        _partial_type, _method_type = functools.partial, types.MethodType
+    cdef tuple prefix = ()
+    cdef object func = target
+    if type(func) is _partial_type and not func.keywords:
+        prefix = func.args
+        func = func.func
+    if type(func) is _method_type:
+        prefix = (func.__self__,) + prefix
+        func = func.__func__
+    if len(prefix) > 7:
+        return (target, ())
+    return (func, prefix)
 
 
 cdef class SymbolPipeline:
@@ -370,7 +409,7 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
 
     Stops after a step at which `interrupt[0]` became non-zero, or when no queued bar closes
     by `until`. Returns the time of the last step, or None when there was none."""
-    cdef Py_ssize_t i, k, npipe = len(pipelines), nk
+    cdef Py_ssize_t i, k, npipe = len(pipelines), nk, nchanged, c
     cdef const int64_t[::1] bound_at
     cdef Py_ssize_t b = 0, nb = 0
     if bounds is not None:
@@ -380,10 +419,12 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
     cdef int64_t t, nxt, last = INT64_MAX
     cdef BarRing ring
     cdef Py_ssize_t s, j, m
-    cdef list changed, notified, wanted
+    cdef list notified, calls, row
+    cdef tuple call
     cdef bint any_step = False, closed_any, watched
     cdef const unsigned char[:, ::1] mask
     cdef bint use_mask = watch is not None
+    cdef object acquire = None, release = None
     if use_mask:
         mask = watch
         if mask.shape[0] != npipe:
@@ -395,11 +436,19 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
             raise TypeError("pipelines must hold SymbolPipeline objects")
     if len(targets) != npipe:
         raise ValueError("targets must have one entry per pipeline")
+    # per pipeline, per interval: the targets as (function, leading arguments), or None
+    calls = []
     for i in range(npipe):
         if len(targets[i]) != 1 + (<SymbolPipeline>pipelines[i]).n_derived:
             raise ValueError(f"targets[{i}] must have one entry per interval of pipeline {i}")
+        calls.append([[_flat_call(f) for f in wanted] if wanted else None
+                      for wanted in targets[i]])
     if interrupt.shape[0] < 1:
         raise ValueError("interrupt must hold one flag")
+    if lock is not None:
+        acquire, release = lock.acquire, lock.release
+    changed_arr = np.empty(max(npipe, 1), np.intp)
+    cdef Py_ssize_t[::1] changed = changed_arr
     while True:
         t = INT64_MAX
         for i in range(npipe):
@@ -413,10 +462,10 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
                 t = bound_at[b]
         if t == INT64_MAX or t > until:
             break
-        changed = []
-        notified = changed if not use_mask else []
-        if lock is not None:
-            lock.acquire()
+        nchanged = 0
+        notified = [] if on_step is not None else None
+        if acquire is not None:
+            acquire()
         try:
             for i in range(npipe):
                 p = <SymbolPipeline>pipelines[i]
@@ -430,32 +479,32 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
                             watched = True
                             break
                 if closed_any:
-                    changed.append(i)
-                    if use_mask and watched:
+                    changed[nchanged] = i
+                    nchanged += 1
+                    if notified is not None and watched:
                         notified.append(i)
             any_step = True
             last = t
             if on_step is not None:
                 on_step(t, notified)
         finally:
-            if lock is not None:
-                lock.release()
-        for i in changed:
+            if release is not None:
+                release()
+        for c in range(nchanged):
+            i = changed[c]
             p = <SymbolPipeline>pipelines[i]
+            row = <list>calls[i]
             nk = 1 + p.n_derived
             for k in range(nk):
-                if not p._closed[k]:
-                    continue
-                wanted = targets[i][k]
-                if not wanted:
+                if not p._closed[k] or row[k] is None:
                     continue
                 ring = p.base_ring if k == 0 else <BarRing>p._rings[k - 1]
                 m = min(p._closed[k], ring._size)  # a small ring may hold fewer
                 s = ring.window_start(m)
                 for j in range(m):
                     bar = _closed_bar(ring, s + j)
-                    for f in wanted:
-                        f(bar)
+                    for call in <list>row[k]:
+                        _call_prefixed(call[0], <tuple>call[1], bar)
         if interrupt[0]:
             break
     return last if any_step else None

@@ -97,8 +97,12 @@ cdef class BarRing:
                         Py_ssize_t n) noexcept nogil:
         cdef Py_ssize_t cap = self.capacity
         cdef Py_ssize_t skip = 0
-        cdef Py_ssize_t held
+        cdef Py_ssize_t held, i
         if n <= 0:
+            return
+        if n <= 4 and n < cap:  # a bar or a few (bar-by-bar stepping): no memcpy calls
+            for i in range(n):
+                self.push(ts[i], o[i], h[i], l[i], c[i], v[i])
             return
         if n >= cap:
             skip = n - cap              # only the last `cap` inputs survive

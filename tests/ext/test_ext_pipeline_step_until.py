@@ -249,6 +249,47 @@ def test_step_until_lets_the_lock_go_when_a_callback_raises():
     lock.release()
 
 
+def test_step_until_calls_every_kind_of_target_as_given():
+    """Partials and bound methods are taken apart for one direct call: each kind of callable
+    still gets exactly the arguments calling it would give."""
+    import functools
+
+    got, open_ns, _ = minute_pipeline()
+    p = got.pipeline
+    ts = open_ns + np.arange(3, dtype=np.int64) * MINUTE
+    one = np.ones(3)
+    p.set_queue(ts, one, one, one, one, one)
+    log: list = []
+
+    class Obs:
+        def on_bar(self, *args, **kwargs):
+            log.append((self, args[:-1], kwargs, args[-1].ts))
+
+        @staticmethod
+        def static(bar):
+            log.append(("static", bar.ts))
+
+    obs = Obs()
+    many = tuple(range(9))  # more leading arguments than taken apart
+    targets = [
+        functools.partial(obs.on_bar, "ctx", "SYM", "1m"),
+        functools.partial(obs.on_bar, "k", key=1),
+        functools.partial(functools.partial(obs.on_bar, "a"), "b"),
+        functools.partial(obs.on_bar, *many),
+        obs.on_bar,
+        Obs.static,
+        lambda bar: log.append(("lambda", bar.ts)),
+        log.append,
+    ]
+    step_until([p], open_ns + MINUTE, [[targets, []]], np.zeros(1, np.uint8))
+    t0 = open_ns
+    bar = log[-1]
+    assert isinstance(bar, ClosedBar) and bar.ts == t0
+    assert log[:-1] == [(obs, ("ctx", "SYM", "1m"), {}, t0), (obs, ("k",), {"key": 1}, t0),
+                        (obs, ("a", "b"), {}, t0), (obs, many, {}, t0), (obs, (), {}, t0),
+                        ("static", t0), ("lambda", t0)]
+
+
 def test_closed_bar_reads_like_the_tuple_of_its_columns():
     bar = ClosedBar(7, 1.0, 2.0, 0.5, 1.5, 10.0)
     row = (7, 1.0, 2.0, 0.5, 1.5, 10.0)
