@@ -193,7 +193,10 @@ def render_sweep(model: Mapping[str, Any]) -> str:
     stats = [(label, key, kind) for label, key, kind in STAT_ROWS]
 
     def fmt(key: str, value: Any) -> str:
-        return format_stat(value, _KIND.get(key, "num"))
+        kind = _KIND.get(key, "num")
+        if kind == "int" and isinstance(value, float):  # a count averaged over windows
+            return f"{value:,.1f}" if not value.is_integer() else f"{int(value):,}"
+        return format_stat(value, kind)
 
     wf = model["walk_forward"]
     oos_stats = []
