@@ -22,10 +22,10 @@ HEATMAP_CELLS = 100_000
 def is_parquet(path: str | Path) -> bool:
     """A file named .parquet or starting with Parquet's magic bytes."""
     p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        return not p.is_dir()
     if not p.is_file():
         return False
-    if p.suffix.lower() == ".parquet":
-        return True
     with p.open("rb") as fh:
         return fh.read(4) == b"PAR1"
 
@@ -36,6 +36,9 @@ def read_results(path: str | Path) -> pd.DataFrame:
 
     from mismartera.sweep.plan import HEAD_COLUMNS
 
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file (expected a sweep's results, "
+                        f"`mismartera sweep -o {Path(path).name}`)")
     con = duckdb.connect()
     try:
         df = con.execute("SELECT * FROM read_parquet(?)", [str(path)]).df()

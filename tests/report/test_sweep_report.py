@@ -315,6 +315,7 @@ def _no_rows(path: Path) -> None:
 
 
 @pytest.mark.parametrize("make, args, words", [
+    (lambda p: None, [], "results.parquet: no such file"),
     (lambda p: p.write_bytes(b"not parquet at all, just bytes"), [],
      "cannot be read as Parquet"),
     (_not_a_sweep, [], "not a sweep's results (it has no 'task' column"),
