@@ -17,14 +17,12 @@ distribution's entry point is reported and not imported.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
-import inspect
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -119,15 +117,47 @@ def _call(impl: Any, **kwargs: Any) -> Any:
     return impl.function(**{name: kwargs[name] for name in impl.argnames})
 
 
+def _close_match(name: str, names: Iterable[str]) -> str | None:
+    """The registered name closest to a misspelt one, if any is close (for error messages;
+    difflib is imported only then)."""
+    import difflib
+
+    near = difflib.get_close_matches(name, list(names), n=1)
+    return near[0] if near else None
+
+
 def _declares_context(factory: Any) -> bool:
     """Whether a source factory names a `context` parameter (a `**options` catch-all does
     not count: such a factory never asked for one)."""
+    import inspect
+
     try:
         param = inspect.signature(factory).parameters.get("context")
     except (TypeError, ValueError):
         return False
     return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
                                                 param.KEYWORD_ONLY)
+
+
+def _allowed_entry_points(env: Mapping[str, str]) -> Iterator[tuple[Any, Provenance]]:
+    """The group's entry points that `env` lets a manager load (none when autoload is
+    disabled; those MISMARTERA_LOAD_PLUGINS names, when set), with their provenance."""
+    if env.get("MISMARTERA_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in ("1", "true", "yes"):
+        return
+    allow = _allowlist(env.get("MISMARTERA_LOAD_PLUGINS"))
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        prov = Provenance(ep.name, dist.name if dist else "unknown",
+                          dist.version if dist else "?")
+        if allow is None or {ep.name, f"{_dist_key(prov.distribution)}:{ep.name}"} & allow:
+            yield ep, prov
+
+
+def autoloads_plugins(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a `PluginManager` built with `env` (default: the environment) would load an
+    installed third-party plugin (nothing is imported to find out)."""
+    found = _allowed_entry_points(os.environ if env is None else env)
+    return next(found, None) is not None
 
 
 def _own_version() -> str:
@@ -161,23 +191,16 @@ class PluginManager:
             name = module_name.removeprefix("mismartera.plugins.").replace(".", "-")
             self._load(functools.partial(importlib.import_module, module_name),
                        Provenance(name, "mismartera", version))
-        disable = self.env.get("MISMARTERA_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower()
-        if self.load_entry_points and disable not in ("1", "true", "yes"):
-            self._load_entry_points(_allowlist(self.env.get("MISMARTERA_LOAD_PLUGINS")))
+        if self.load_entry_points:
+            self._load_entry_points()
 
     # --- loading ---------------------------------------------------------------------------
 
-    def _load_entry_points(self, allow: set[str] | None) -> None:
+    def _load_entry_points(self) -> None:
         """Import the allowed entry points, each name from one distribution only: the choice
         is made before importing, so a second distribution's module is never run."""
         chosen: dict[str, Provenance] = {}
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist
-            prov = Provenance(ep.name, dist.name if dist else "unknown",
-                              dist.version if dist else "?")
-            keys = {ep.name, f"{_dist_key(prov.distribution)}:{ep.name}"}
-            if allow is not None and not keys & allow:
-                continue
+        for ep, prov in _allowed_entry_points(self.env):
             taken = chosen.get(ep.name) or self._provenance.get(ep.name)
             if taken is not None:
                 self._fail(prov, PluginError(f"the name {ep.name!r} is already taken by "
@@ -234,8 +257,8 @@ class PluginManager:
             bad = []
             for caller in self._pm.get_hookcallers(obj) or []:
                 if not caller.has_spec():
-                    near = difflib.get_close_matches(caller.name, known, n=1)
-                    hint = f" (did you mean {near[0]}?)" if near else ""
+                    near = _close_match(caller.name, known)
+                    hint = f" (did you mean {near}?)" if near else ""
                     bad.append(f"unknown hook {caller.name!r}{hint}")
             raise PluginError("; ".join(bad) or "invalid hook implementation") from None
 
@@ -308,8 +331,8 @@ class PluginManager:
         if name in regs:
             return regs[name]
         where = f"{key}: " if key else ""
-        near = difflib.get_close_matches(name, list(regs), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        near = _close_match(name, regs)
+        hint = f" (did you mean {near!r}?)" if near else ""
         available = ", ".join(sorted(regs)) or "none"
         msg = f"{where}unknown {kind} {name!r}{hint}; available: {available}"
         if self.failed:
