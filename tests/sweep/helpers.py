@@ -58,6 +58,17 @@ def stable(df: Any) -> Any:
     return df.drop(columns=list(VOLATILE)).reset_index(drop=True)
 
 
+def read_rows(path: str | Path) -> Any:
+    """A results file as a DataFrame, read through duckdb."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).df()
+    finally:
+        con.close()
+
+
 def marker(job: Any) -> Path:
     """A per-job file the misbehaving functions below use to misbehave once."""
     return Path(os.environ["SWEEP_TEST_DIR"]) / f"{job.fingerprint}.died"

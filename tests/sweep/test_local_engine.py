@@ -19,7 +19,7 @@ from mismartera.sweep.results import Results, make_row
 from mismartera.sweep.runner import run_sweep
 from mismartera.sweep.worker import run_task
 from tests.sweep import helpers
-from tests.sweep.helpers import GRID, SESSION, stable
+from tests.sweep.helpers import GRID, SESSION, read_rows, stable
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_ctrl_c_writes_the_finished_rows_and_resume_finishes_the_table(tmp_path,
         run_sweep(job, SerialEngine(), results, fn=Interrupt(3))
     journal = tmp_path / "r.parquet.journal"
     assert out.exists() and journal.exists()
-    assert len(sweep_rows(out)) == 2
+    assert len(read_rows(out)) == 2
     lines = journal.read_text().splitlines()
     assert json.loads(lines[0])["job"] == job.fingerprint and len(lines) == 3
 
@@ -128,17 +128,7 @@ def test_ctrl_c_writes_the_finished_rows_and_resume_finishes_the_table(tmp_path,
     assert len(ran) == 2  # the two rows that were missing
     assert not journal.exists()
     pd.testing.assert_frame_equal(stable(table), stable(serial))
-    pd.testing.assert_frame_equal(stable(sweep_rows(out)), stable(serial))
-
-
-def sweep_rows(path):
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).df()
-    finally:
-        con.close()
+    pd.testing.assert_frame_equal(stable(read_rows(out)), stable(serial))
 
 
 def test_resume_after_a_killed_sweep_gives_the_same_table(tmp_path, serial):

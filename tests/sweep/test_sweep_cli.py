@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import random
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
 from mismartera.cli import cli
 from mismartera.sweep.plan import STAT_COLUMNS
-from tests.sweep.helpers import SESSION_TOML
+from tests.sweep.helpers import SESSION_TOML, read_rows
 
 
 @pytest.fixture
@@ -26,21 +25,13 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def read(path):
-    con = duckdb.connect()
-    try:
-        return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).df()
-    finally:
-        con.close()
-
-
 GRID = ("--grid", "fast=3,5", "--grid", "slow=20,30")
 
 
 def test_a_sweep_writes_its_table_and_the_summary(folder):
     result = invoke("sweep", "s.toml", *GRID, "--workers", "2", "-o", "r.parquet")
     assert result.exit_code == 0, result.output
-    table = read(folder / "r.parquet")
+    table = read_rows(folder / "r.parquet")
     assert len(table) == 4 and (table["status"] == "ok").all()
     assert list(table.columns[:12]) == ["task", "job", "status", "error", "attempts", "role",
                                         "fold", "window_start", "window_end", "symbols",
@@ -58,7 +49,7 @@ def test_rows_picked_at_random_equal_a_backtest_of_their_task(folder):
                     "--windows", "monthly", "--quiet", "-o", "r.parquet")
     assert result.exit_code == 0, result.output
     assert result.output == ""
-    table = read(folder / "r.parquet")
+    table = read_rows(folder / "r.parquet")
     assert len(table) == 4 * 2 * 2
     for i in random.Random(16).sample(range(len(table)), 3):
         row = table.iloc[i]
@@ -130,11 +121,11 @@ def test_ctrl_c_exits_130_with_the_rows_written_and_resume_finishes(folder, monk
     assert result.exit_code == 130
     assert ("interrupted: 2 rows written to r.parquet; run the same command with --resume"
             in result.output)
-    assert len(read(folder / "r.parquet")) == 2
+    assert len(read_rows(folder / "r.parquet")) == 2
     monkeypatch.setattr(worker, "run_task", real)
     done = invoke("sweep", "s.toml", *GRID, "--workers", "0", "--resume", "-o", "r.parquet")
     assert done.exit_code == 0, done.output
-    assert len(read(folder / "r.parquet")) == 4
+    assert len(read_rows(folder / "r.parquet")) == 4
     assert not (folder / "r.parquet.journal").exists()
 
 
