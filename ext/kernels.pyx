@@ -49,7 +49,9 @@ NaN is inside the window.
 
 cimport cython
 from libc.math cimport INFINITY, NAN, fabs, sqrt
+from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy
 
 from mismartera.ext._args cimport f64_array, int_array, same_length
 from mismartera.ext._numeric cimport (
@@ -259,7 +261,8 @@ cdef inline void bands_at(double mid, double sd, double up, double dn, double* u
 
 cdef struct Extreme:
     double* buf         # the current block, by position % period
-    double* suf         # suf[s]: extreme of the previous block's slots s .. period - 1
+    double* suf         # suf[s]: extreme of the previous block's slots s .. period - 1;
+                        # period more values after it: scratch for extreme_feed
     double prefix       # extreme of the current block so far
     double empty        # -inf for max, +inf for min: what a NaN counts as
     isize period
@@ -271,7 +274,7 @@ cdef struct Extreme:
 
 cdef int extreme_alloc(Extreme* e, isize period) except -1:
     e.buf = <double*>malloc(period * sizeof(double))
-    e.suf = <double*>malloc(period * sizeof(double))
+    e.suf = <double*>malloc(2 * period * sizeof(double))
     if e.buf == NULL or e.suf == NULL:
         free(e.buf)
         free(e.suf)
@@ -336,17 +339,117 @@ cdef inline double extreme_push(Extreme* e, double x, bint is_min) noexcept nogi
     return out
 
 
+cdef inline bint any_special(const double* x, isize n) noexcept nogil:
+    """Whether x[0 .. n - 1] holds a NaN or an infinity: an exponent of all ones carries
+    into the sign bit. Branch-free on integers, which the compiler vectorizes."""
+    cdef uint64_t u, acc = 0
+    cdef isize j
+    for j in range(n):
+        memcpy(&u, x + j, sizeof(uint64_t))
+        acc |= (u & <uint64_t>0x7ff0000000000000) + <uint64_t>0x0010000000000000
+    return (acc >> 63) != 0
+
+
+cdef inline isize min_isize(isize a, isize b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline void extreme_mask(Extreme* q, const double* x, double* out, bint special) noexcept nogil:
+    """After the outputs for the whole block x[0 .. period - 1], inputs q.count ...: NaN
+    where the window holds a NaN, as extreme_push gives (`special`: x may hold one)."""
+    cdef isize j, first, p = q.period
+    for j in range(min_isize(q.valid_from - q.count, p)):     # a NaN before this block
+        out[j] = NAN
+    if not special:
+        return
+    first = 0
+    while first < p and not is_nan(x[first]):
+        first += 1
+    if first == p:
+        return
+    j = p - 1
+    while not is_nan(x[j]):
+        j -= 1
+    q.valid_from = q.count + j + p
+    for j in range(first, p):
+        out[j] = NAN
+
+
+cdef inline void extreme_blocks(const double* prev, const double* x, isize p, double* suf,
+                                double empty, double* out, bint two, bint is_min) noexcept nogil:
+    """The outputs for the whole block x[0 .. p - 1] after the block prev (and, if `two`, for
+    the block after it as well, the two interleaved): what extreme_push computes, the same
+    operations in the same order, for windows free of NaN. suf has room for 2 * p values."""
+    cdef isize s = p - 1
+    cdef double* suf2 = suf + p
+    cdef const double* xb = x + p
+    cdef double acc1 = prev[s], acc2 = x[s]
+    cdef double pa = empty, pb = empty
+    suf[s] = acc1
+    suf2[s] = acc2
+    while s > 1:
+        s -= 1
+        acc1 = best_of(prev[s], acc1, is_min)
+        suf[s] = acc1
+        if two:
+            acc2 = best_of(x[s], acc2, is_min)
+            suf2[s] = acc2
+    for s in range(p - 1):
+        pa = best_of(x[s], pa, is_min)
+        out[s] = best_of(suf[s + 1], pa, is_min)
+        if two:
+            pb = best_of(xb[s], pb, is_min)
+            out[p + s] = best_of(suf2[s + 1], pb, is_min)
+    out[p - 1] = best_of(x[p - 1], pa, is_min)
+    if two:
+        out[2 * p - 1] = best_of(xb[p - 1], pb, is_min)
+
+
+cdef inline void extreme_feed(const double* x, isize n, Extreme* e, double* out,
+                              bint is_min) noexcept nogil:
+    """n calls of extreme_push. Whole blocks go through extreme_blocks, two at a time,
+    reading the previous block from x; a NaN in a block only sets how far the output is NaN."""
+    cdef isize i = 0, k
+    cdef isize p = e.period
+    cdef bint special
+    cdef Extreme q = e[0]     # a local copy the compiler can keep in registers
+    cdef const double* prev = q.buf
+    while i < n and (q.slot != 0 or q.count == 0):
+        out[i] = extreme_push(&q, x[i], is_min)
+        i += 1
+    while n - i >= p:
+        if n - i >= 2 * p:
+            extreme_blocks(prev, x + i, p, q.suf, q.empty, out + i, True, is_min)
+            special = any_special(x + i, 2 * p)
+            extreme_mask(&q, x + i, out + i, special)
+            q.count += p
+            i += p
+        else:
+            extreme_blocks(prev, x + i, p, q.suf, q.empty, out + i, False, is_min)
+            special = any_special(x + i, p)
+        extreme_mask(&q, x + i, out + i, special)
+        prev = x + i
+        q.count += p
+        i += p
+    if prev != q.buf:
+        for k in range(p):      # the state extreme_push would have: NaN stored as empty
+            q.buf[k] = q.empty if is_nan(prev[k]) else prev[k]
+        q.prefix = q.empty
+        for k in range(p):
+            q.prefix = best_of(q.buf[k], q.prefix, is_min)
+    while i < n:
+        out[i] = extreme_push(&q, x[i], is_min)
+        i += 1
+    e[0] = q
+
+
 cdef void extreme_kernel(const double* x, isize n, Extreme* e, double* out,
                          bint is_min) noexcept nogil:
-    cdef isize i
-    cdef Extreme q = e[0]     # a local copy the compiler can keep in registers
+    """extreme_feed, compiled once for max and once for min."""
     if is_min:
-        for i in range(n):
-            out[i] = extreme_push(&q, x[i], True)
+        extreme_feed(x, n, e, out, True)
     else:
-        for i in range(n):
-            out[i] = extreme_push(&q, x[i], False)
-    e[0] = q
+        extreme_feed(x, n, e, out, False)
 
 
 # ------------------------------------------------------------------------------- EMA
