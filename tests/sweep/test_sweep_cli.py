@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -134,3 +139,39 @@ def test_help_names_the_contract_options():
     for option in ("--grid", "--symbols", "--windows", "--walk-forward", "--rank", "--workers",
                    "--engine", "--ray-address", "--resume", "--output"):
         assert option in result.output
+
+
+@pytest.mark.slow
+def test_sigint_to_a_pool_sweep_stops_it_cleanly_and_resume_finishes(folder):
+    """A real Ctrl-C (SIGINT) to `mismartera sweep` running a pool of two: exit 130 soon, the
+    finished rows in the output, no worker left; --resume then completes the table."""
+    args = [sys.executable, "-m", "mismartera", "sweep", "s.toml", "--grid", "fast=2,3,4,5",
+            "--grid", "slow=20,30,40,50", "--workers", "2", "-o", "r.parquet"]
+    journal = folder / "r.parquet.journal"
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and (
+            not journal.exists() or len(journal.read_text().splitlines()) < 2):
+        time.sleep(0.05)  # wait for the first row: the sweep is under way
+    children = _children(proc.pid)
+    assert len(children) >= 2  # the pool's workers
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    written = len(read_rows(folder / "r.parquet"))
+    assert 1 <= written < 16
+    assert f"interrupted: {written} rows written to r.parquet" in err
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    done = subprocess.run([*args, "--resume", "--quiet"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = read_rows(folder / "r.parquet")
+    assert len(table) == 16 and table["task"].is_unique and (table["status"] == "ok").all()
+    assert not journal.exists()
+
+
+def _children(pid):
+    """The pids of a process's children (Linux /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
