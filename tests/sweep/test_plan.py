@@ -4,6 +4,8 @@ distinct task ids; calendar windows and walk-forward folds against plain computa
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import pytest
@@ -191,3 +193,17 @@ def test_walk_forward_parse():
     for bad in ("train=6m,test=1m,test=2m", "train=6m;test=1m", "train=0m,test=1m", "x=1m"):
         with pytest.raises(ConfigError, match="--walk-forward"):
             WalkForward.parse(bad)
+
+
+@pytest.mark.parametrize("first", ["import mismartera", "import mismartera.sweep.plan"])
+def test_mismartera_sweep_is_the_sweep_whatever_was_imported_first(first):
+    """`mismartera.sweep(...)` runs a sweep whether the name resolves to the function or to
+    the package (which the import system binds once a submodule is imported first)."""
+    code = (f"{first}\nimport mismartera\nfrom mismartera.errors import ConfigError\n"
+            f"try:\n    mismartera.sweep({SESSION!r}, {{}})\n"
+            "except ConfigError as exc:\n    print(type(mismartera.sweep).__name__, exc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    kind, _, said = out.stdout.strip().partition(" ")
+    assert kind in ("function", "_CallableModule") and "the sweep has no grid" in said
