@@ -178,9 +178,9 @@ class Portfolio:
             trade.costs += amount
 
     def mark(self, symbol: str, close_ts: I64, closes: F64) -> None:
-        """Mark `symbol` at consecutive bar closes (kept: give arrays nothing else changes),
-        later than its earlier marks; the position at each is the one after the last fill
-        on a bar closing at or before it."""
+        """Mark `symbol` at consecutive bar closes later than its earlier marks (the arrays
+        are kept: pass ones nothing else changes); the position at each is the one after
+        the last fill on a bar closing at or before it."""
         if len(close_ts) == 0:
             return
         marks = self._marks_of(symbol)

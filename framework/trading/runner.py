@@ -68,7 +68,7 @@ class StrategyRunner:
         self._marked: dict[str, int] = {}  # symbol -> today's base bars marked
         self._previous: dict[Any, tuple[float, ...]] = {}  # state -> its value at the open
         self._requested: set[str] = set()  # symbols asked for through the context
-        self._on_bar = self.strategy.on_bar
+        self._on_bar: Callable[..., None] = self.strategy.on_bar
 
     @property
     def broker(self) -> SimulatedBroker:
@@ -97,9 +97,7 @@ class StrategyRunner:
         self._call("on_session_start")
 
     def on_bar(self, ctx: Any, symbol: str, interval: str, bar: Bar) -> None:
-        if self.failed:
-            return
-        try:
+        try:  # (once the strategy failed, `_on_bar` does nothing)
             self._on_bar(self.context, symbol, interval, bar)
         except Exception as exc:
             when = self.calendar.format_ts(bar.ts)
@@ -221,12 +219,17 @@ class StrategyRunner:
         lines = str(exc).strip().splitlines()
         reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
         self.failed = True
+        self._on_bar = _ignore
         self._record(f"strategy {self.result.name} raised {where}: {reason}; it was stopped "
                      f"(positions and orders kept)")
 
     def _record(self, message: str) -> None:
         self.result.errors.append(message)
         self.session_data.errors.append(message)
+
+
+def _ignore(*args: Any) -> None:
+    """What a stopped strategy's bars go to."""
 
 
 # --- the context ---------------------------------------------------------------------------
@@ -299,6 +302,8 @@ class TradingContext:
             state = self._states[symbol][spec]
         except KeyError:
             state = self._state(symbol, spec)
+        if not ago and output is None:  # the common read: the last value
+            return state.at(0, 0)
         if ago < 0:
             raise ValueError(f"ago must be >= 0, got {ago}")
         j = 0 if output is None else state.outputs.index(output)
