@@ -133,6 +133,7 @@ def _summary(df: Any, job: Any, output: str) -> None:
     """The top rows by the ranking metric (a walk-forward: its test rows and out-of-sample
     row), the counts, and the overfitting summary."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Column
 
     from mismartera.commands.tables import readable_table
@@ -151,12 +152,13 @@ def _summary(df: Any, job: Any, output: str) -> None:
         rows = rows.sort_values(metric, ascending=metric in LOWER_IS_BETTER, kind="stable",
                                 na_position="last").head(_TOP)
         title = f"top {len(rows)} of {len(df)} rows by {metric}"
+    labels = {key: label for label, key, _ in _SHOWN}
     table = readable_table(
-        *([Column("fold", justify="right")] if job.walk_forward else []),
-        *(Column(p, justify="right") for p in job.params),
-        *(["symbols"] if len(job.symbol_sets) > 1 else []),
-        *(["window"] if job.windows or job.walk_forward else []),
-        Column(metric, justify="right"), *(Column(k, justify="right") for k in shown),
+        *([Column("fold", justify="right", min_width=4)] if job.walk_forward else []),
+        *(Column(p, justify="right", min_width=min(len(p), 12)) for p in job.params),
+        *([Column("symbols", min_width=7)] if len(job.symbol_sets) > 1 else []),
+        *([Column("window", no_wrap=True)] if job.windows or job.walk_forward else []),
+        *(Column(labels.get(k, k), justify="right") for k in (metric, *shown)),
         title=title)
     for _, row in rows.iterrows():
         cells = []
@@ -166,17 +168,22 @@ def _summary(df: Any, job: Any, output: str) -> None:
         if len(job.symbol_sets) > 1:
             cells.append(row["symbols"])
         if job.windows or job.walk_forward:
-            cells.append(f"{row['window_start']}..{row['window_end']}")
+            cells.append(_span(row["window_start"], row["window_end"]))
         cells += [_number(row[k], kinds[k]) for k in (metric, *shown)]
-        table.add_row(*cells)
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
     failed = df[df["status"] != "ok"]
     line = f"{len(df)} rows: {len(df) - len(failed)} ok, {len(failed)} failed; wrote {output}"
     if len(failed):
         line += f"\nfirst error (task {failed.iloc[0]['task']}): {failed.iloc[0]['error']}"
-    console.print(line)
+    console.print(line, markup=False, highlight=False)
     if metric in STAT_COLUMNS and len(ok):
         _overfitting(console, df, job)
+
+
+def _span(start: str, end: str) -> str:
+    """"2024-02-01..02-29" (the end's year shown only when it differs)."""
+    return f"{start}..{end[5:] if end[:4] == start[:4] else end}"
 
 
 def _kind(metric: str) -> str:
@@ -217,7 +224,8 @@ def _overfitting(console: Any, df: Any, job: Any) -> None:
             lines.append(f"probability of backtest overfitting (CSCV, "
                          f"{pbo.get('combinations')} combinations): {_fmt(pbo['pbo'])}")
     if lines:
-        console.print("against overfitting (docs/sweeps.md):\n  " + "\n  ".join(lines))
+        console.print("against overfitting (docs/sweeps.md):\n  " + "\n  ".join(lines),
+                      markup=False, highlight=False)
 
 
 def _fmt(value: Any) -> str:
