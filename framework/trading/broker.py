@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+PENDING = OrderState.PENDING
 
 
 Quality = float | F64 | Callable[[int], float] | None
@@ -177,7 +178,7 @@ class SimulatedBroker:
                 q = float(quality[j] if np.ndim(quality) else quality)  # type: ignore[index]
             fills += self._fill_bar(symbol, int(ts[j]), float(bars.open[j]), float(bars.high[j]),
                                     float(bars.low[j]), float(bars.volume[j]), q)
-            i = j + 1
+            i = j + 1 if self._books.get(symbol) else n
         if mark and n:
             self.portfolio.mark(symbol, ts + self.interval_ns, bars.close)
         return fills
@@ -186,9 +187,9 @@ class SimulatedBroker:
         """The first bar at or after `start` where an active pending order may fill."""
         best = len(ts)
         for order in self._books.get(symbol, ()):
-            if not (order.is_pending and order.active):
+            if order.state is not PENDING or not order.active:
                 continue
-            first = start + int(ts[start:best].searchsorted(order.submitted_ns, side="left"))
+            first = start + int(ts[start:best].searchsorted(order.submitted_ns))  # left
             if first >= best:
                 continue
             if order.type is OrderType.MARKET:  # fills on the first bar it may
@@ -207,7 +208,7 @@ class SimulatedBroker:
         capacity = self.costs.capacity(volume)
         path_start: dict[Order, float] = {}  # children activated on this bar: the entry price
         for order in list(self._books.get(symbol, ())):
-            if not (order.is_pending and order.active) or order.submitted_ns > ts:
+            if order.state is not PENDING or not order.active or order.submitted_ns > ts:
                 continue
             first = path_start.get(order, open)
             price = match(order, first, high, low, limits=first == open)
@@ -276,4 +277,4 @@ class SimulatedBroker:
     def _prune(self, symbol: str) -> None:
         book = self._books.get(symbol)
         if book is not None:
-            self._books[symbol] = [o for o in book if o.is_pending]
+            self._books[symbol] = [o for o in book if o.state is PENDING]
