@@ -10,7 +10,10 @@ spread, no margin, cash large enough that no order is refused, one position at m
     NautilusTrader  (bench/_nautilus_peer.py, in its own environment) bar execution,
                     market orders fill at the next bar's open
 
-Each `run_*` returns (trades, seconds): trades as (entry_ts, entry_price, exit_ts,
+The strategy classes are in bench/_peer_strategies.py (module level, so the peers'
+optimisers can vary their parameters; bench/bench_sweep.py);
+`backtesting_test` and `backtrader_cerebro` set a peer up on the bars. Each `run_*`
+returns (trades, seconds): trades as (entry_ts, entry_price, exit_ts,
 exit_price, qty) with times the bar starts in ns UTC (exit None while open), in entry order;
 seconds the wall time of the run itself, data preparation excluded. Bars are a dict of
 numpy columns (ts, open, high, low, close, volume) of one symbol.
@@ -63,33 +66,37 @@ def pair(fills: list[tuple[int, float, float]]) -> list[Trade]:
     return trades
 
 
+def strategies():
+    """bench/_peer_strategies.py, imported by its name (bench/ put on sys.path if needed), so
+    a peer's worker processes find its classes when they unpickle them."""
+    import importlib
+    import sys
+
+    if str(HERE) not in sys.path:
+        sys.path.append(str(HERE))
+    return importlib.import_module("_peer_strategies")
+
+
+def backtesting_test(bars, qty: float):
+    """A backtesting.py `Backtest` of sma_cross (bench/_peer_strategies.py) on the bars with
+    the fill settings above; `run(fast=, slow=, qty=)` or `optimize(...)` sets its
+    parameters."""
+    from backtesting import Backtest
+
+    top = float(np.max(bars["high"])) * qty * 10
+    return Backtest(frame(bars), strategies().BacktestingSmaCross, cash=top, commission=0.0,
+                    margin=1.0, trade_on_close=False, hedging=False, exclusive_orders=False,
+                    finalize_trades=False)
+
+
 def run_backtesting(bars, fast: int, slow: int, qty: float) -> tuple[list[Trade], float]:
     import warnings
 
-    from backtesting import Backtest, Strategy
-
-    class SmaCross(Strategy):
-        def init(self):
-            self.f = self.I(_sma, self.data.Close, fast, name="fast")
-            self.s = self.I(_sma, self.data.Close, slow, name="slow")
-
-        def next(self):
-            f, s = self.f[-1], self.s[-1]
-            if f > s:
-                if not self.position and self.f[-2] <= self.s[-2]:
-                    self.buy(size=qty)
-            elif f < s and self.position.is_long and self.f[-2] >= self.s[-2]:
-                self.position.close()
-
-    data = frame(bars)
-    top = float(np.max(bars["high"])) * qty * 10
-    test = Backtest(data, SmaCross, cash=top, commission=0.0, margin=1.0,
-                    trade_on_close=False, hedging=False, exclusive_orders=False,
-                    finalize_trades=False)
+    test = backtesting_test(bars, qty)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = test.run()
+        stats = test.run(fast=fast, slow=slow, qty=qty)
     seconds = time.perf_counter() - start
     ns = np.asarray(bars["ts"], dtype=np.int64)
     out: list[Trade] = []
@@ -103,42 +110,30 @@ def run_backtesting(bars, fast: int, slow: int, qty: float) -> tuple[list[Trade]
     return sorted(out, key=lambda t: t[0]), seconds
 
 
-def run_backtrader(bars, fast: int, slow: int, qty: float) -> tuple[list[Trade], float]:
+def backtrader_cerebro(bars, qty: float, **options):
+    """A backtrader `Cerebro` with the bars as its data and the fill settings above
+    (`options` go to Cerebro, e.g. maxcpus); the caller adds sma_cross
+    (bench/_peer_strategies.py)."""
     import backtrader as bt
-
-    fills: list[tuple[int, float, float]] = []
-    ns = np.asarray(bars["ts"], dtype=np.int64)
-
-    class SmaCross(bt.Strategy):
-        def __init__(self):
-            self.f = bt.indicators.SMA(self.data.close, period=fast)
-            self.s = bt.indicators.SMA(self.data.close, period=slow)
-
-        def next(self):
-            f, s = self.f[0], self.s[0]
-            if f > s:
-                if not self.position and self.f[-1] <= self.s[-1]:
-                    self.buy(size=qty)
-            elif f < s and self.position.size > 0 and self.f[-1] >= self.s[-1]:
-                self.close()
-
-        def notify_order(self, order):
-            if order.status == order.Completed:
-                # the bar it filled on: backtrader's clock is at that bar now
-                fills.append((int(ns[len(self.data) - 1]), float(order.executed.size),
-                              float(order.executed.price)))
 
     data = frame(bars)
     data.columns = [c.lower() for c in data.columns]
     data["openinterest"] = 0.0
-    cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False)
+    cerebro = bt.Cerebro(stdstats=False, cheat_on_open=False, **options)
     cerebro.broker.set_cash(float(np.max(bars["high"])) * qty * 10)
     cerebro.broker.setcommission(commission=0.0)
     cerebro.broker.set_checksubmit(False)
     cerebro.broker.set_coc(False)
     feed = bt.feeds.PandasData(dataname=data, timeframe=bt.TimeFrame.Minutes, compression=5)
     cerebro.adddata(feed)
-    cerebro.addstrategy(SmaCross)
+    return cerebro
+
+
+def run_backtrader(bars, fast: int, slow: int, qty: float) -> tuple[list[Trade], float]:
+    fills: list[tuple[int, float, float]] = []
+    cerebro = backtrader_cerebro(bars, qty)
+    cerebro.addstrategy(strategies().BacktraderSmaCross, fast=fast, slow=slow, qty=qty,
+                        fills=fills, ns=np.asarray(bars["ts"], dtype=np.int64))
     start = time.perf_counter()
     cerebro.run(runonce=True, preload=True)
     seconds = time.perf_counter() - start

@@ -1,0 +1,347 @@
+"""Sweep throughput: 100 tasks of `sma_cross` on 1 symbol x 1 year of 1m bars on 1 and 2
+workers, local engine and Ray, beside backtesting.py's `optimize` and backtrader's
+`optstrategy` on the same grid and bars (issue 16).
+
+    .venv/bin/python bench/bench_sweep.py                 # 100 tasks x 252 sessions
+    .venv/bin/python bench/bench_sweep.py --quick         # 4 tasks x 5 sessions (a smoke run)
+
+The session is bench/bench_strategy.py's with one symbol: the synthetic source (SYN0, seed
+1), a 1m base and `sma_cross@5m` (qty 100), from 2023-01-03 for `--sessions` sessions. The
+grid is fast x slow (10 x 10 for 100 tasks: fast 5..50, slow 60..150), run through
+`mismartera.sweep(...)` (the whole sweep: the plan, the pool or Ray tasks, every row
+journaled and the Parquet file written), each task generating its year of 1m bars itself.
+
+Measured, in `--repeat` interleaved rounds (the best wall time of each kept):
+
+- in-process: each task's `run_task` (one backtest, the session built) in this process, one
+  after the other: what a task costs alone;
+- mismartera, local engine, 1 and 2 workers; Ray (a local Ray of 1 and 2 CPUs started before
+  the sweep, its start timed apart, as a cluster would already run): tasks/s, the speed-up
+  of 2 workers over 1 (targets >= 1.8x local, >= 1.6x Ray), and the overhead per task:
+  wall x workers / tasks - the in-process mean (target < 100 ms);
+- memory: every worker's resident set (VmRSS) after every tenth of the tasks, read as rows
+  come back (a local worker is idle then; a Ray worker may have begun its next task); flat
+  when the last reading of the 1-worker local sweep's worker is within 10% of its first;
+- peers, on the same 5m bars (derived as the session derives them) and the same grid points:
+  backtesting.py `Backtest.optimize` (its own process pool, run with 1 and 2 processes by
+  substituting `backtesting.Pool`; it runs the best point once more at the end) and
+  backtrader `optstrategy` (maxcpus 1 and 2); ratios ours / peer in tasks/s at the same
+  number of processes. The closed trades per grid point are compared: ours may have one or
+  two more at the start, as it warms its SMAs on the sessions before the first day (the
+  peers start cold); bench/bench_strategy.py checks the trades themselves.
+
+On a shared machine the figures follow its load (printed at the start and the end); the
+ratios of one run are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_strategy
+
+QTY = bench_strategy.QTY
+SPEEDUP_LOCAL, SPEEDUP_RAY = 1.8, 1.6  # 2 workers over 1 (issue 16)
+OVERHEAD_S = 0.100  # per task, beyond the backtest itself
+FLAT = 1.10  # memory: last reading / first
+
+
+def grid(tasks: int) -> dict[str, list[int]]:
+    """fast x slow with `tasks` points, as square as `tasks` allows: fast 5, 10, ...;
+    slow 60, 70, ... (always above every fast value up to 50; further up, slow starts above
+    the largest fast)."""
+    rows = max(d for d in range(1, math.isqrt(tasks) + 1) if tasks % d == 0)
+    fast = [5 * (i + 1) for i in range(rows)]
+    first = max(60, fast[-1] + 10)
+    return {"fast": fast, "slow": [first + 10 * j for j in range(tasks // rows)]}
+
+
+def rss_mb(pid: int) -> float | None:
+    """The resident set of process `pid` in MB (None when it is gone or not on Linux)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+@dataclass
+class Run:
+    """One measured way of running the grid: its wall time and what it reported."""
+
+    name: str
+    workers: int
+    wall: float = math.inf
+    trades: dict[tuple[int, int], int] = field(default_factory=dict)  # (fast, slow) -> closed
+    memory: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # pid -> readings
+    start_s: float | None = None  # Ray's start, apart
+    same_rows: bool | None = None  # ours: the rows equal the in-process ones
+
+
+def in_process(cfg: Any, points: dict[str, list[int]]) -> tuple[float, dict[str, dict]]:
+    """Seconds of every task's run_task in this process, one after the other, and the rows
+    by task id (after a warm-up task: imports, the calendar)."""
+    from mismartera.plugin_manager import PluginManager
+    from mismartera.sweep.plan import make_job, plan_tasks
+    from mismartera.sweep.worker import run_task
+
+    job = make_job(cfg, points, PluginManager())
+    tasks = plan_tasks(job)
+    run_task(job, tasks[0])
+    rows, start = {}, time.perf_counter()
+    for task in tasks:
+        rows[task.id] = run_task(job, task)
+    return time.perf_counter() - start, rows
+
+
+def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tasks: int,
+              reference: dict[str, dict], folder: Path) -> None:
+    """One sweep through `mismartera.sweep` on `engine` (for Ray, a local Ray of
+    `run.workers` CPUs started first); keeps the best wall time and its memory readings."""
+    from mismartera.sweep import sweep
+
+    every = max(1, tasks // 10)
+    memory: dict[int, list[tuple[int, float]]] = {}
+    workers: list[int] = []  # pids, in the order they first ran a task
+    done = [0]
+
+    def on_row(row: dict[str, Any]) -> None:
+        pid = int(str(row["worker"]).rsplit(":", 1)[1])
+        if pid not in workers:
+            workers.append(pid)
+        done[0] += 1
+        if done[0] % every == 0:
+            for p in workers:
+                mb = rss_mb(p)
+                if mb is not None:
+                    memory.setdefault(p, []).append((done[0], mb))
+
+    started = None
+    if engine == "ray":
+        import logging
+
+        import ray
+
+        t = time.perf_counter()
+        ray.init(address="local", num_cpus=run.workers, include_dashboard=False,
+                 log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+        started = time.perf_counter() - t
+    output = folder / f"{engine}-{run.workers}.parquet"
+    output.unlink(missing_ok=True)
+    try:
+        t = time.perf_counter()
+        df = sweep(cfg, points, engine=engine, workers=run.workers, output=output,
+                   on_row=on_row)
+        wall = time.perf_counter() - t
+    finally:
+        if engine == "ray":
+            ray.shutdown()
+    same = bool((df["status"] == "ok").all()) and all(
+        reference[r.task][k] == getattr(r, k)
+        for r in df.itertuples() for k in ("total_return", "trades", "bars"))
+    run.same_rows = same if run.same_rows is None else run.same_rows and same
+    run.trades = {(int(r.fast), int(r.slow)): int(r.trades) for r in df.itertuples()}
+    if wall < run.wall:
+        run.wall, run.memory, run.start_s = wall, memory, started
+
+
+def backtesting_run(run: Run, bars: dict, points: dict[str, list[int]]) -> None:
+    """backtesting.py `Backtest.optimize` over the grid with `run.workers` processes."""
+    import backtesting
+    from _peers import backtesting_test
+
+    test = backtesting_test(bars, QTY)
+    context = multiprocessing.get_context("fork")
+    saved = backtesting.Pool
+
+    def pool(processes=None, initializer=None, initargs=()):
+        return context.Pool(run.workers, initializer, initargs)
+
+    backtesting.Pool = pool
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            _, heatmap = test.optimize(**points, maximize="# Trades", return_heatmap=True)
+            wall = time.perf_counter() - t
+    finally:
+        backtesting.Pool = saved
+    run.trades = {(int(f), int(s)): int(n) for (f, s), n in heatmap.items()}
+    run.wall = min(run.wall, wall)
+
+
+def backtrader_run(run: Run, bars: dict, points: dict[str, list[int]]) -> None:
+    """backtrader `optstrategy` over the grid with maxcpus `run.workers`."""
+    from _peers import backtrader_cerebro, strategies
+
+    classes = strategies()
+    cerebro = backtrader_cerebro(bars, QTY, maxcpus=run.workers, optreturn=True)
+    cerebro.optstrategy(classes.BacktraderSmaCross, qty=QTY, **points)
+    cerebro.addanalyzer(classes.ClosedTrades, _name="closed")
+    t = time.perf_counter()
+    results = cerebro.run(runonce=True, preload=True)
+    wall = time.perf_counter() - t
+    run.trades = {(int(r[0].params.fast), int(r[0].params.slow)):
+                  int(r[0].analyzers.closed.get_analysis()) for r in results}
+    run.wall = min(run.wall, wall)
+
+
+def memory_lines(run: Run) -> list[str]:
+    return [f"  {run.name}, {run.workers} worker(s), pid {pid}: "
+            + " ".join(f"{mb:.0f}" for _, mb in readings)
+            + f" MB (after {readings[0][0]}..{readings[-1][0]} tasks of all)"
+            for pid, readings in run.memory.items()]
+
+
+def growth(run: Run) -> float:
+    """The largest last/first reading of the run's workers (nan without two readings)."""
+    ratios = [r[-1][1] / r[0][1] for r in run.memory.values() if len(r) >= 2]
+    return max(ratios) if ratios else math.nan
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=100, help="grid points (fast x slow)")
+    parser.add_argument("--sessions", type=int, default=252)
+    parser.add_argument("--quick", action="store_true", help="4 tasks x 5 sessions")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds, best kept")
+    parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    tasks, sessions = (4, 5) if args.quick else (args.tasks, args.sessions)
+    if tasks < 1 or sessions < 1 or args.repeat < 1:
+        parser.error("--tasks, --sessions and --repeat: expected whole numbers >= 1")
+    ray_ok = not args.no_ray
+    if ray_ok:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            ray_ok = False
+
+    load_start = os.getloadavg()
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in load_start)} "
+          f"({os.cpu_count()} CPUs)")
+    cfg = bench_strategy.config(1, sessions)
+    points = grid(tasks)
+    print(f"grid: fast {points['fast']} x slow {points['slow']} = {tasks} tasks of sma_cross@5m "
+          f"on SYN0 x {sessions} sessions of 1m bars")
+
+    ours = [Run("local", 1), Run("local", 2)]
+    if ray_ok:
+        ours += [Run("ray", 1), Run("ray", 2)]
+    peers: list[tuple[Run, Callable[[Run, dict, dict], None]]] = []
+    bars: dict = {}
+    if not args.no_peers:
+        bars = bench_strategy.five_minute_bars(0, sessions)
+        peers = [(Run("backtesting.py optimize", w), backtesting_run) for w in (1, 2)]
+        peers += [(Run("backtrader optstrategy", w), backtrader_run) for w in (1, 2)]
+
+    alone, reference = math.inf, {}
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+        for _ in range(args.repeat):
+            seconds, reference = in_process(cfg, points)
+            alone = min(alone, seconds)
+            for run in ours:
+                sweep_run(run, cfg, points, run.name, tasks, reference, Path(tmp))
+            for run, how in peers:
+                how(run, bars, points)
+    load_end = os.getloadavg()
+
+    mean = alone / tasks
+    base_bars = next(iter(reference.values()))["bars"]
+    print(f"\n{'way (same grid, same bars)':<28} {'procs':>5} {'wall s':>8} {'tasks/s':>8} "
+          f"{'x 1 proc':>8} {'overhead ms/task':>17}")
+    print(f"{'in-process run_task alone':<28} {1:>5} {alone:>8.2f} {tasks / alone:>8.2f} "
+          f"{'':>8} {'':>17}")
+    result: dict[str, Any] = {"tasks": tasks, "sessions": sessions, "base_bars": base_bars,
+                              "in_process_s": alone, "load": [load_start, load_end],
+                              "runs": {}}
+    single: dict[str, float] = {}
+    for run in ours + [r for r, _ in peers]:
+        single.setdefault(run.name, run.wall)
+        speedup = single[run.name] / run.wall
+        over = run.wall * run.workers / tasks - mean if run in ours else math.nan
+        print(f"{run.name:<28} {run.workers:>5} {run.wall:>8.2f} {tasks / run.wall:>8.2f} "
+              f"{speedup:>8.2f} {'-' if over != over else f'{over * 1e3:.0f}':>17}")
+        result["runs"][f"{run.name}/{run.workers}"] = {
+            "wall_s": run.wall, "tasks_per_s": tasks / run.wall, "speedup": speedup,
+            "overhead_s": None if over != over else over, "memory_growth": growth(run),
+            "same_rows": run.same_rows, "ray_start_s": run.start_s}
+    print(f"(a task: {base_bars:,} base bars, {mean * 1e3:.0f} ms in-process on average)")
+    for run in ours:
+        if run.start_s is not None:
+            print(f"ray, {run.workers} CPU(s): the local Ray's start {run.start_s:.1f} s "
+                  f"(not in the wall time)")
+    same = all(run.same_rows for run in ours)
+    print(f"rows equal to the in-process run_task (total_return, trades, bars): "
+          f"{'yes' if same else 'NO'}")
+    result["same_rows"] = same
+
+    runs = {f"{r.name}/{r.workers}": r for r in ours + [r for r, _ in peers]}
+    if peers:
+        print("\nours / peer, tasks/s at the same number of processes:")
+        for run, _ in peers:
+            mine = runs[f"local/{run.workers}"]
+            ratio = run.wall / mine.wall
+            diff = [mine.trades[k] - run.trades.get(k, -10**9) for k in mine.trades]
+            print(f"  local {run.workers} / {run.name} {run.workers}: {ratio:.2f}x "
+                  f"(closed trades per point, ours - peer: {min(diff)}..{max(diff)})")
+            result["runs"][f"{run.name}/{run.workers}"].update(
+                ratio=ratio, trades_diff=[min(diff), max(diff)])
+
+    print("\nmemory (resident MB of each worker after every tenth of the tasks):")
+    for run in ours:
+        print("\n".join(memory_lines(run)))
+    targets = {"local_speedup": runs["local/1"].wall / runs["local/2"].wall,
+               "overhead_ms": (runs["local/1"].wall / tasks - mean) * 1e3,
+               "memory_growth": growth(runs["local/1"])}
+    if ray_ok:
+        targets["ray_speedup"] = runs["ray/1"].wall / runs["ray/2"].wall
+        targets["ray_overhead_ms"] = (runs["ray/1"].wall / tasks - mean) * 1e3
+    print()
+    print(f"target: local engine, 2 workers >= {SPEEDUP_LOCAL}x 1 worker: "
+          f"{targets['local_speedup']:.2f}x: {verdict(targets['local_speedup'] >= SPEEDUP_LOCAL)}")
+    if ray_ok:
+        print(f"target: Ray, 2 workers >= {SPEEDUP_RAY}x 1 worker: {targets['ray_speedup']:.2f}x: "
+              f"{verdict(targets['ray_speedup'] >= SPEEDUP_RAY)}")
+    else:
+        print("Ray: skipped (" + ("--no-ray" if args.no_ray else "not installed") + ")")
+    for key, label in (("overhead_ms", "local engine"), ("ray_overhead_ms", "Ray")):
+        if key in targets:
+            print(f"target: per-task overhead ({label}, 1 worker) < {OVERHEAD_S * 1e3:.0f} ms: "
+                  f"{targets[key]:.0f} ms: {verdict(targets[key] < OVERHEAD_S * 1e3)}")
+    g = targets["memory_growth"]
+    print(f"target: memory flat (1-worker local sweep, last / first reading <= {FLAT}): "
+          f"{g:.2f}: {verdict(g <= FLAT)}" if g == g else
+          "memory: fewer than two readings (more tasks needed)")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in load_end)}")
+    result["targets"] = targets
+    if args.json:
+        print(json.dumps(result, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    main()
