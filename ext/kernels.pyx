@@ -13,10 +13,13 @@ indicators a chunk of closed bars at a time).
 Numerics
 --------
 - Window sums are differences of two compensated prefix sums (every addition's rounding
-  error is kept exactly, TwoSum, in a second accumulator): within an ulp or two of the
-  window's exact sum, plus a second-order trace (~1e-32 relative) of larger earlier values.
-  They do not drift over millions of values, and a huge value that has left the window no
-  longer matters (a plain running sum keeps its rounding error for ever).
+  error is kept exactly, TwoSum, in a second accumulator), restarted every `seg` values (a
+  power of two >= 4 * period, at least 256); a window that starts in the previous segment
+  adds that segment's remainder. Within an ulp or two of the window's exact sum, plus a
+  second-order trace (~1e-32 relative) of larger values earlier in the same or previous
+  segment. They do not drift over millions of values, and a huge value that has left the
+  window no longer matters (a plain running sum keeps its rounding error for ever). The
+  batch path computes two segments at once, in the two lanes of a vector register.
 - The rolling variance is Welford's sliding update on the window mean; it is recomputed
   exactly (two passes over the window) when it falls below 1/1024 of its peak since the
   last recomputation and at least every max(period, 1024) values, and it is exactly 0 when
@@ -76,12 +79,63 @@ cdef isize pow2_at_least(isize n) noexcept nogil:
 
 
 # ------------------------------------------------------------------------ window sum
+#
+# The inputs are cut into segments of `seg` values (a power of two >= 4 * period, position
+# k * seg ... from the last clear); the compensated prefix sum starts afresh in each. A
+# window inside one segment is the difference of two prefix sums; a window that starts in
+# the previous segment is (that segment's total - its prefix sum at the start) + the
+# current prefix sum. Segments make the sums independent, so `winsum_feed` computes two
+# of them at once in the two lanes of a vector register (csum_lanes, below); one value at
+# a time, `winsum_push` does exactly the same operations.
+
+cdef extern from *:
+    """
+    /* The compensated prefix sums (TwoSum, as csum_add) of a[0..n-1] and b[0..n-1], side by
+       side: (ha, la)[t] and (hb, lb)[t] after t + 1 values. Two lanes of one vector
+       register where the compiler has vector extensions: the same IEEE operations. */
+    static void mm_csum_lanes(const double* a, const double* b, Py_ssize_t n,
+                              double* ha, double* la, double* hb, double* lb) {
+        Py_ssize_t t;
+    #if defined(__GNUC__) || defined(__clang__)
+        typedef double mm_v2d __attribute__((vector_size(16)));
+        mm_v2d hi = {0.0, 0.0}, lo = {0.0, 0.0}, x, s, z;
+        for (t = 0; t < n; t++) {
+            x[0] = a[t];
+            x[1] = b[t];
+            s = hi + x;
+            z = s - hi;
+            lo += (hi - (s - z)) + (x - z);
+            hi = s;
+            ha[t] = hi[0]; hb[t] = hi[1];
+            la[t] = lo[0]; lb[t] = lo[1];
+        }
+    #else
+        double h0 = 0.0, l0 = 0.0, h1 = 0.0, l1 = 0.0, s, z;
+        for (t = 0; t < n; t++) {
+            s = h0 + a[t]; z = s - h0; l0 += (h0 - (s - z)) + (a[t] - z); h0 = s;
+            s = h1 + b[t]; z = s - h1; l1 += (h1 - (s - z)) + (b[t] - z); h1 = s;
+            ha[t] = h0; hb[t] = h1; la[t] = l0; lb[t] = l1;
+        }
+    #endif
+    }
+    """
+    void csum_lanes "mm_csum_lanes"(const double* a, const double* b, Py_ssize_t n,
+                                    double* ha, double* la, double* hb,
+                                    double* lb) noexcept nogil
+
+
+# Segment pairs go through csum_lanes only up to this segment length (its scratch is
+# 4 * seg values); beyond it, one value at a time.
+cdef isize LANES_MAX_SEG = 1 << 16
+
 
 cdef struct WinSum:
-    CSum total          # compensated sum of every input since the last clear
-    double* past        # (hi, lo) of total after k inputs at 2 * (k & mask); k = 0: zero
+    CSum total          # compensated sum of the inputs since the current segment began
+    CSum last           # the previous segment's total
+    double* past        # (hi, lo) of total after input k at 2 * (k & mask)
     isize mask          # capacity - 1; the capacity is a power of two > period
     isize period
+    isize seg           # segment length: a power of two >= 4 * period
     isize count         # inputs since the last clear
 
 
@@ -89,6 +143,7 @@ cdef int winsum_alloc(WinSum* w, isize period) except -1:
     cdef isize cap = pow2_at_least(period + 1)
     w.mask = cap - 1
     w.period = period
+    w.seg = pow2_at_least(4 * period if 4 * period > 256 else 256)
     w.count = 0
     csum_clear(&w.total)
     w.past = <double*>calloc(2 * cap, sizeof(double))
@@ -105,24 +160,101 @@ cdef inline void winsum_free(WinSum* w) noexcept nogil:
 
 cdef inline void winsum_clear(WinSum* w) noexcept nogil:
     csum_clear(&w.total)
+    csum_clear(&w.last)
     w.past[0] = 0.0
     w.past[1] = 0.0
     w.count = 0
 
 
-cdef inline double winsum_push(WinSum* w, double x) noexcept nogil:
-    """Feed x; the sum of the last `period` inputs (meaningless until `period` were fed).
+cdef inline double window_of(double hi, double lo, double then_hi, double then_lo,
+                             double last_hi, double last_lo, isize j, isize base) noexcept nogil:
+    """The sum of the inputs j .. k - 1 (0-based) from prefix sums counted from the start of
+    their segment: (hi, lo) after input k - 1, (then_hi, then_lo) after input j - 1 and
+    (last_hi, last_lo) the previous segment's total; base: the current segment's first input."""
+    if j > base:
+        return (hi - then_hi) + (lo - then_lo)
+    if j == base:
+        return hi + lo
+    return ((last_hi - then_hi) + (last_lo - then_lo)) + (hi + lo)
 
-    Prefix sums as hi + lo pairs: the window sum is (hi_k - hi_j) + (lo_k - lo_j)."""
+
+cdef inline double winsum_push(WinSum* w, double x) noexcept nogil:
+    """Feed x; the sum of the last `period` inputs (meaningless until `period` were fed)."""
     cdef double* now
     cdef const double* then
+    cdef double s
+    cdef isize k, j
     csum_add(&w.total, x)
     w.count += 1
-    now = w.past + 2 * (w.count & w.mask)
-    then = w.past + 2 * ((w.count - w.period) & w.mask)
+    k = w.count
+    j = k - w.period
+    now = w.past + 2 * (k & w.mask)
     now[0] = w.total.hi
     now[1] = w.total.lo
-    return (w.total.hi - then[0]) + (w.total.lo - then[1])
+    then = w.past + 2 * (j & w.mask)
+    s = window_of(w.total.hi, w.total.lo, then[0], then[1], w.last.hi, w.last.lo, j,
+                  (k - 1) & ~(w.seg - 1))
+    if (k & (w.seg - 1)) == 0:      # the segment is complete
+        w.last = w.total
+        csum_clear(&w.total)
+    return s
+
+
+cdef void winsum_lanes(WinSum* w, const double* x, double scale, double* out,
+                       double* hs) noexcept nogil:
+    """2 * seg calls of winsum_push from the start of a segment, each window sum times
+    `scale`: both segments' prefix sums at once (csum_lanes), then every window from them.
+    hs: room for 2 * (period + 2 * seg) values."""
+    cdef isize seg = w.seg, p = w.period
+    cdef isize t, c, k, b0, half
+    # H[k], L[k]: the prefix sum after k inputs of the pair, from its segment's start;
+    # k = 1 - p .. 0: the previous segment's last ones, read from the ring
+    cdef double* H = hs + p - 1
+    cdef double* L = hs + (p + 2 * seg) + p - 1
+    for t in range(1 - p, 1):
+        c = (w.count + t) & w.mask
+        H[t] = w.past[2 * c]
+        L[t] = w.past[2 * c + 1]
+    csum_lanes(x, x + seg, seg, H + 1, L + 1, H + 1 + seg, L + 1 + seg)
+    for half in range(2):
+        b0 = half * seg
+        for k in range(b0 + 1, b0 + p):                 # windows from the previous segment
+            out[k - 1] = (((H[b0] - H[k - p]) + (L[b0] - L[k - p])) + (H[k] + L[k])) * scale
+        out[b0 + p - 1] = (H[b0 + p] + L[b0 + p]) * scale
+        for k in range(b0 + p + 1, b0 + seg + 1):
+            out[k - 1] = ((H[k] - H[k - p]) + (L[k] - L[k - p])) * scale
+    for k in range(1, p - w.count):                     # the warm-up
+        out[k - 1] = NAN
+    w.count += 2 * seg
+    for t in range(1 - p, 1):                           # the ring as winsum_push leaves it
+        c = (w.count + t) & w.mask
+        w.past[2 * c] = H[2 * seg + t]
+        w.past[2 * c + 1] = L[2 * seg + t]
+    w.last.hi = H[2 * seg]
+    w.last.lo = L[2 * seg]
+    csum_clear(&w.total)
+
+
+cdef void winsum_feed(WinSum* w, const double* x, isize n, double scale,
+                      double* out) noexcept nogil:
+    """n calls of winsum_push, each sum times `scale` (1: the sum itself), NaN where fewer
+    than `period` inputs were fed. Whole pairs of segments go through winsum_lanes."""
+    cdef isize i = 0, seg = w.seg, p = w.period
+    cdef double* hs = NULL
+    cdef WinSum q = w[0]        # a local copy the compiler can keep in registers
+    cdef double s
+    if n >= 2 * seg and seg <= LANES_MAX_SEG:
+        hs = <double*>malloc(2 * (p + 2 * seg) * sizeof(double))
+    while i < n:
+        if hs != NULL and (q.count & (seg - 1)) == 0 and n - i >= 2 * seg:
+            winsum_lanes(&q, x + i, scale, out + i, hs)
+            i += 2 * seg
+        else:
+            s = winsum_push(&q, x[i])
+            out[i] = s * scale if q.count >= p else NAN
+            i += 1
+    free(hs)
+    w[0] = q
 
 
 # --------------------------------------------------------------- mirrored value ring
@@ -1062,15 +1194,7 @@ cdef class RollingSum(Stream):
         return s if self._sum.count >= self._sum.period else NAN
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef double s
-        cdef const double* x = ins[0]
-        cdef double* out = outs[0]
-        cdef WinSum q = self._sum   # a local copy the compiler can keep in registers
-        for i in range(n):
-            s = winsum_push(&q, x[i])
-            out[i] = s if q.count >= q.period else NAN
-        self._sum = q
+        winsum_feed(&self._sum, ins[0], n, 1.0, outs[0])
 
     cdef void clear(self) noexcept nogil:
         winsum_clear(&self._sum)
@@ -1101,16 +1225,7 @@ cdef class SMA(Stream):
         return s * self._scale if self._sum.count >= self._sum.period else NAN
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef double s
-        cdef double scale = self._scale
-        cdef const double* x = ins[0]
-        cdef double* out = outs[0]
-        cdef WinSum q = self._sum   # a local copy the compiler can keep in registers
-        for i in range(n):
-            s = winsum_push(&q, x[i])
-            out[i] = s * scale if q.count >= q.period else NAN
-        self._sum = q
+        winsum_feed(&self._sum, ins[0], n, self._scale, outs[0])
 
     cdef void clear(self) noexcept nogil:
         winsum_clear(&self._sum)
