@@ -123,9 +123,10 @@ def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tas
     done = [0]
 
     def on_row(row: dict[str, Any]) -> None:
-        pid = int(str(row["worker"]).rsplit(":", 1)[1])
-        if pid not in workers:
-            workers.append(pid)
+        if row["worker"] is not None:  # a failed task has none
+            pid = int(str(row["worker"]).rsplit(":", 1)[1])
+            if pid not in workers:
+                workers.append(pid)
         done[0] += 1
         if done[0] % every == 0:
             for p in workers:
@@ -153,7 +154,11 @@ def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tas
     finally:
         if engine == "ray":
             ray.shutdown()
-    same = bool((df["status"] == "ok").all()) and all(
+    failed = df[df["status"] != "ok"]
+    if len(failed):
+        print(f"{run.name}, {run.workers} worker(s): {len(failed)} task(s) failed, the first: "
+              f"{failed['error'].iloc[0]}")
+    same = not len(failed) and all(
         reference[r.task][k] == getattr(r, k)
         for r in df.itertuples() for k in ("total_return", "trades", "bars"))
     run.same_rows = same if run.same_rows is None else run.same_rows and same
