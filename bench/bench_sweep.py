@@ -88,7 +88,8 @@ class Run:
 
     name: str
     workers: int
-    wall: float = math.inf
+    wall: float = math.inf  # the best of the rounds
+    walls: list[float] = field(default_factory=list)  # each round's
     trades: dict[tuple[int, int], int] = field(default_factory=dict)  # (fast, slow) -> closed
     memory: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # pid -> readings
     start_s: float | None = None  # Ray's start, apart
@@ -163,6 +164,7 @@ def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tas
         for r in df.itertuples() for k in ("total_return", "trades", "bars"))
     run.same_rows = same if run.same_rows is None else run.same_rows and same
     run.trades = {(int(r.fast), int(r.slow)): int(r.trades) for r in df.itertuples()}
+    run.walls.append(wall)
     if wall < run.wall:
         run.wall, run.memory, run.start_s = wall, memory, started
 
@@ -189,6 +191,7 @@ def backtesting_run(run: Run, bars: dict, points: dict[str, list[int]]) -> None:
     finally:
         backtesting.Pool = saved
     run.trades = {(int(f), int(s)): int(n) for (f, s), n in heatmap.items()}
+    run.walls.append(wall)
     run.wall = min(run.wall, wall)
 
 
@@ -205,7 +208,14 @@ def backtrader_run(run: Run, bars: dict, points: dict[str, list[int]]) -> None:
     wall = time.perf_counter() - t
     run.trades = {(int(r[0].params.fast), int(r[0].params.slow)):
                   int(r[0].analyzers.closed.get_analysis()) for r in results}
+    run.walls.append(wall)
     run.wall = min(run.wall, wall)
+
+
+def progress(round_: int, name: str, workers: int, seconds: float) -> None:
+    """A line on stderr as each measurement ends (a full run takes minutes)."""
+    print(f"[round {round_}] {name}, {workers} process(es): {seconds:.1f} s", file=sys.stderr,
+          flush=True)
 
 
 def memory_lines(run: Run) -> list[str]:
@@ -265,13 +275,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     alone, reference = math.inf, {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
-        for _ in range(args.repeat):
+        for round_ in range(1, args.repeat + 1):
             seconds, reference = in_process(cfg, points)
             alone = min(alone, seconds)
+            progress(round_, "in-process", 1, seconds)
             for run in ours:
                 sweep_run(run, cfg, points, run.name, tasks, reference, Path(tmp))
+                progress(round_, run.name, run.workers, run.walls[-1])
             for run, how in peers:
                 how(run, bars, points)
+                progress(round_, run.name, run.workers, run.walls[-1])
     load_end = os.getloadavg()
 
     mean = alone / tasks
