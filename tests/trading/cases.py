@@ -154,9 +154,12 @@ class BrokerResult:
         return [o for entry in self.orders for o in (entry, *entry.children)]
 
 
-def run_broker(run: Run, *, chunked: bool = False, symbol: str = "SPY") -> BrokerResult:
+def run_broker(run: Run, *, chunked: bool = False, day_marks: bool = False,
+               symbol: str = "SPY") -> BrokerResult:
     """Play `run` through a broker: bar by bar, or in chunks that end where the
-    strategy submits orders (the only moments it observes)."""
+    strategy submits orders (the only moments it observes). `day_marks` (with `chunked`):
+    the chunks only fill, and each session's bars are marked in one call at its close (as
+    a running session does); `marks` then holds equity read at stale closes."""
     costs = cost_model(run.costs)
     broker = SimulatedBroker(Portfolio(run.cash), MINUTE, costs, allow_short=run.allow_short)
     fills: list[Fill] = []
@@ -168,7 +171,7 @@ def run_broker(run: Run, *, chunked: bool = False, symbol: str = "SPY") -> Broke
             chunk.append(bar)
             if specs or not chunked or bar is steps[-1][0]:
                 if chunked:
-                    fills += broker.on_bars(symbol, Chunk.of(chunk))
+                    fills += broker.on_bars(symbol, Chunk.of(chunk), mark=not day_marks)
                 else:
                     fills += broker.on_bar(symbol, *bar)
                 chunk = []
@@ -179,6 +182,9 @@ def run_broker(run: Run, *, chunked: bool = False, symbol: str = "SPY") -> Broke
                     stop_loss, take_profit = run.brackets[len(orders)]
                     bracket(order, stop_loss=stop_loss, take_profit=take_profit)
                 orders.append(broker.submit(order, bar[0] + MINUTE))
+        if day_marks and steps:
+            day = Chunk.of([bar for bar, _ in steps])
+            broker.portfolio.mark(symbol, day.ts + MINUTE, day.close)
         broker.end_session(close_ns)
     broker.finish(run.sessions[-1][0])
     return BrokerResult(broker, fills, orders, marks)

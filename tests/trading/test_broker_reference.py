@@ -52,6 +52,20 @@ def test_chunked_equals_bar_by_bar(run: Run) -> None:
 
 
 @given(run=runs())
+def test_marking_a_whole_day_at_its_close_equals_marking_each_chunk(run: Run) -> None:
+    """What a running session does: chunks that only fill, one mark per symbol-day."""
+    one, day = run_broker(run), run_broker(run, chunked=True, day_marks=True)
+    assert one.broker.orders() == day.broker.orders()
+    assert one.broker.portfolio.trade_dicts() == day.broker.portfolio.trade_dicts()
+    for a, b in zip(
+        one.broker.portfolio.equity_curve(), day.broker.portfolio.equity_curve(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one.broker.portfolio.daily_equity()[1],
+                                  day.broker.portfolio.daily_equity()[1])
+
+
+@given(run=runs())
 def test_two_runs_are_identical(run: Run) -> None:
     first, second = run_broker(run, chunked=True), run_broker(run, chunked=True)
     assert first.broker.orders() == second.broker.orders()
