@@ -1,13 +1,16 @@
 """Indicator kernels against TA-Lib, numpy, collections.deque and talipp, in one run.
 
-    .venv/bin/python bench/bench_kernels.py [--n 1000000] [--repeat 5]
+    .venv/bin/python bench/bench_kernels.py [--n 10000 1000000] [--repeat 5] [--rounds 5]
 
 Every row times one of our kernels and its peer on the same data (a random-walk close with
-consistent high/low, n values) in the same process, keeping the best of --repeat runs, and
-prints values/s and the ratio (ours / peer: above 1 we are faster). Each peer's output is
-checked against ours before it is timed. Streaming rows feed both sides from the same
-Python loop over Python floats, as the session engine would; "loop alone" is that loop with
-no call in it, the ceiling of any per-value Python call.
+consistent high/low, n values: 10,000 stay in cache, 1,000,000 do not) in the same process,
+in --rounds alternating rounds of --repeat calls each, and prints the best values/s of each
+and their ratio (ours / peer: above 1 we are faster), then the median and range of the
+per-round ratios (each round sees one load: the fair figure on a shared machine). Each
+peer's output is checked against ours before it is timed. Streaming rows feed both sides
+from the same Python loop over Python floats, as the session engine would; "loop alone" is
+that loop with no call in it, the ceiling of any per-value Python call. Target of issue 17:
+every batch kernel TA-Lib shares with us at least as fast as TA-Lib.
 
 Targets (issue 3): batch SMA(20) >= 400M values/s; SMA.update from Python >= 10M updates/s.
 """
@@ -15,9 +18,10 @@ Targets (issue 3): batch SMA(20) >= 400M values/s; SMA.update from Python >= 10M
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,51 +88,56 @@ class DequeSMA:
 # ------------------------------------------------------------------------- groups
 
 
-def bench_batch(x, high, low, repeat: int) -> list[Row]:
-    n = len(x)
-    cases = [
-        ("sma(20)", lambda: k.sma(x, PERIOD), "TA-Lib SMA", lambda: talib.SMA(x, PERIOD)),
-        ("sma(20)", lambda: k.sma(x, PERIOD), "numpy cumsum", lambda: numpy_cumsum_sma(x, PERIOD)),
-        (
-            "rolling_std(20)",
-            lambda: k.rolling_std(x, PERIOD),
-            "TA-Lib STDDEV",
-            lambda: talib.STDDEV(x, PERIOD, 1.0),
-        ),
-        (
-            "rolling_max(20)",
-            lambda: k.rolling_max(x, PERIOD),
-            "TA-Lib MAX",
-            lambda: talib.MAX(x, PERIOD),
-        ),
-        ("ema(20)", lambda: k.ema(x, PERIOD), "TA-Lib EMA", lambda: talib.EMA(x, PERIOD)),
+def batch_cases(x, high, low) -> list[tuple[str, Callable[[], object], str, Callable[[], object]]]:
+    """(our kernel, call, peer, call): every kernel TA-Lib shares with us, and numpy's idiom."""
+    p = PERIOD
+    return [
+        ("sma(20)", lambda: k.sma(x, p), "TA-Lib SMA", lambda: talib.SMA(x, p)),
+        ("sma(20)", lambda: k.sma(x, p), "numpy cumsum", lambda: numpy_cumsum_sma(x, p)),
+        ("rolling_sum(20)", lambda: k.rolling_sum(x, p), "TA-Lib SUM", lambda: talib.SUM(x, p)),
+        ("rolling_std(20)", lambda: k.rolling_std(x, p), "TA-Lib STDDEV",
+         lambda: talib.STDDEV(x, p, 1.0)),
+        ("rolling_max(20)", lambda: k.rolling_max(x, p), "TA-Lib MAX", lambda: talib.MAX(x, p)),
+        ("rolling_min(20)", lambda: k.rolling_min(x, p), "TA-Lib MIN", lambda: talib.MIN(x, p)),
+        ("ema(20)", lambda: k.ema(x, p), "TA-Lib EMA", lambda: talib.EMA(x, p)),
         ("rsi(14)", lambda: k.rsi(x, 14), "TA-Lib RSI", lambda: talib.RSI(x, 14)),
-        (
-            "atr(14)",
-            lambda: k.atr(high, low, x, 14),
-            "TA-Lib ATR",
-            lambda: talib.ATR(high, low, x, 14),
-        ),
+        ("atr(14)", lambda: k.atr(high, low, x, 14), "TA-Lib ATR",
+         lambda: talib.ATR(high, low, x, 14)),
         ("macd(12, 26, 9)", lambda: k.macd(x), "TA-Lib MACD", lambda: talib.MACD(x, 12, 26, 9)),
-        (
-            "bbands(20, 2, 2)",
-            lambda: k.bbands(x),
-            "TA-Lib BBANDS",
-            lambda: talib.BBANDS(x, PERIOD, 2.0, 2.0, 0),
-        ),
+        ("bbands(20, 2, 2)", lambda: k.bbands(x), "TA-Lib BBANDS",
+         lambda: talib.BBANDS(x, p, 2.0, 2.0, 0)),
     ]
+
+
+def interleaved(ours: Callable[[], object], peer: Callable[[], object], rounds: int,
+                repeat: int) -> tuple[float, float, list[float]]:
+    """Best time of each over `rounds` alternating rounds of `repeat` calls, and the ratio
+    (peer time / our time: above 1 we are faster) of each round: on a loaded machine the
+    two see the same load within a round."""
+    ours_best, peer_best, ratios = float("inf"), float("inf"), []
+    for _ in range(rounds):
+        t_ours = best_time(ours, repeat)
+        t_peer = best_time(peer, repeat)
+        ours_best, peer_best = min(ours_best, t_ours), min(peer_best, t_peer)
+        ratios.append(t_peer / t_ours)
+    return ours_best, peer_best, ratios
+
+
+def bench_batch(x, high, low, repeat: int, rounds: int) -> tuple[list[Row], list[str]]:
+    """The rows, and per pair the median and range of the per-round ratios."""
+    n = len(x)
     scale = float(np.max(np.abs(high)))
-    rows = []
-    ours_rate: dict[str, float] = {}  # each of our kernels is timed once
-    for name, ours, peer_name, peer in cases:
+    rows, spread = [], []
+    for name, ours, peer_name, peer in batch_cases(x, high, low):
         # numpy's cumsum drifts: it is checked loosely, as the idiom it is
         rel = 1e-6 if peer_name == "numpy cumsum" else 1e-9
         for got, want in zip(np.atleast_2d(ours()), np.atleast_2d(peer()), strict=True):
             check(peer_name, got, want, rel, scale)
-        if name not in ours_rate:
-            ours_rate[name] = n / best_time(ours, repeat)
-        rows.append(Row(f"{name} batch", ours_rate[name], peer_name, n / best_time(peer, repeat)))
-    return rows
+        t_ours, t_peer, ratios = interleaved(ours, peer, rounds, repeat)
+        rows.append(Row(f"{name} batch", n / t_ours, peer_name, n / t_peer))
+        spread.append(f"{name + ' / ' + peer_name:<34} {statistics.median(ratios):5.2f}x "
+                      f"(rounds {min(ratios):.2f}x .. {max(ratios):.2f}x)")
+    return rows, spread
 
 
 def bench_streaming(x: np.ndarray, repeat: int) -> list[Row]:
@@ -195,28 +204,39 @@ def bench_streaming(x: np.ndarray, repeat: int) -> list[Row]:
 # -------------------------------------------------------------------------- table
 
 
-def format_table(rows: Sequence[Row], n: int) -> str:
+def format_table(rows: Sequence[Row], n: int, spread: Sequence[str], rounds: int) -> str:
     lines = ratio_table(f"indicator kernels: n={n:,} values, one run", "kernel", "values/s",
                         rows)
+    lines += ["", f"ratio per pair, median of {rounds} interleaved rounds (range):", *spread]
     sma = next(r for r in rows if r.name == "sma(20) batch")
-    update = next(r for r in rows if r.name.startswith("SMA.update"))
-    lines += ["", target_line("batch sma(20)", sma.ours, BATCH_SMA_TARGET, "values/s"),
-              target_line("SMA.update from Python", update.ours, UPDATE_TARGET, "updates/s")]
+    lines += ["", target_line("batch sma(20)", sma.ours, BATCH_SMA_TARGET, "values/s")]
+    update = next((r for r in rows if r.name.startswith("SMA.update")), None)
+    if update is not None:
+        lines.append(target_line("SMA.update from Python", update.ours, UPDATE_TARGET,
+                                 "updates/s"))
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_000_000, help="values (default 1,000,000)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per timing; best is kept")
+    parser.add_argument("--n", type=int, nargs="+", default=[10_000, 1_000_000],
+                        help="values per series, one table each (default 10,000 and "
+                             "1,000,000); the streaming rows go with the last")
+    parser.add_argument("--repeat", type=int, default=5, help="calls per round; best is kept")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating rounds of ours and the peer (default 5)")
     args = parser.parse_args(argv)
-    if args.n < 100 or args.repeat <= 0:
-        parser.error("--n must be >= 100 and --repeat positive")
-    high, low, close = make_prices(args.n)
-    rows = bench_batch(close, high, low, args.repeat) + bench_streaming(close, args.repeat)
-    table = format_table(rows, args.n)
-    print(table)
-    return table
+    if min(args.n) < 100 or args.repeat <= 0 or args.rounds <= 0:
+        parser.error("--n must be >= 100, --repeat and --rounds positive")
+    tables = []
+    for size in args.n:
+        high, low, close = make_prices(size)
+        rows, spread = bench_batch(close, high, low, args.repeat, args.rounds)
+        if size == args.n[-1]:
+            rows += bench_streaming(close, args.repeat)
+        tables.append(format_table(rows, size, spread, args.rounds))
+        print(tables[-1], end="\n\n", flush=True)
+    return "\n\n".join(tables)
 
 
 if __name__ == "__main__":

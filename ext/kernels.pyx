@@ -43,9 +43,10 @@ Differences from TA-Lib
 Non-finite input
 ----------------
 It is outside the contract: the session engine feeds finite values only. What happens: a
-NaN or an infinity enters the running state of sum, mean, std, EMA, RSI, VWAP, MACD and
-BBands, and every later output is NaN until `reset()` (TA-Lib's running sums behave the
-same). ATR is poisoned by a NaN high or low; a NaN close only drops the previous-close terms
+NaN or an infinity enters the running state of EMA, RSI, VWAP and MACD, and every later
+output is NaN until `reset()` (TA-Lib's running sums behave the same). Sum, mean, std and
+BBands are NaN from it to the end of its window-sum segment and over the windows that reach
+back into that segment; std and BBands then recover at their next exact recomputation. ATR is poisoned by a NaN high or low; a NaN close only drops the previous-close terms
 of the next true range, as TA-Lib's TRANGE does. Rolling max and min are NaN exactly while a
 NaN is inside the window.
 """
@@ -98,10 +99,9 @@ cdef extern from *:
         Py_ssize_t t;
     #if defined(__GNUC__) || defined(__clang__)
         typedef double mm_v2d __attribute__((vector_size(16)));
-        mm_v2d hi = {0.0, 0.0}, lo = {0.0, 0.0}, x, s, z;
+        mm_v2d hi = {0.0, 0.0}, lo = {0.0, 0.0}, s, z;
         for (t = 0; t < n; t++) {
-            x[0] = a[t];
-            x[1] = b[t];
+            mm_v2d x = {a[t], b[t]};
             s = hi + x;
             z = s - hi;
             lo += (hi - (s - z)) + (x - z);
@@ -346,17 +346,36 @@ cdef inline void var_push(VarState* v, double x, double x_out, const double* win
     cdef isize p = v.sum.period
     cdef double mean_old = v.mean
     v.mean = winsum_push(&v.sum, x) * v.inv_p
-    v.run = v.run + 1 if x == v.last else 1
-    v.last = x
     if v.sum.count < p:
+        v.run = v.run + 1 if x == v.last else 1
+        v.last = x
         return
     if v.sum.count == p:
+        v.run = v.run + 1 if x == v.last else 1
+        v.last = x
         v.m2 = sq_dev_sum(window, p, v.mean)
         v.peak = v.m2
         v.since = 0
+        var_settle(v, window)
     else:
-        v.m2 += (x - x_out) * ((x - v.mean) + (x_out - mean_old))     # Welford
-        v.since += 1
+        var_slide(v, x, x_out, mean_old, window)
+
+
+cdef inline void var_slide(VarState* v, double x, double x_out, double mean_old,
+                           const double* window) noexcept nogil:
+    """The rest of var_push once the window was full before x: v.mean is already the mean
+    after x, mean_old the one before."""
+    v.run = v.run + 1 if x == v.last else 1
+    v.last = x
+    v.m2 += (x - x_out) * ((x - v.mean) + (x_out - mean_old))     # Welford
+    v.since += 1
+    var_settle(v, window)
+
+
+cdef inline void var_settle(VarState* v, const double* window) noexcept nogil:
+    """0 over a window of one repeated value; the exact sum of squared deviations when the
+    running one fell far below its peak or is due."""
+    cdef isize p = v.sum.period
     if v.run >= p:
         v.m2 = v.mean - v.mean          # 0, or NaN once the sum is poisoned
         v.peak = v.m2
@@ -1241,6 +1260,67 @@ cdef inline void dispersion_push(VarState* v, Ring* r, double x) noexcept nogil:
     var_push(v, x, oldest, ring_window(r))
 
 
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* sd[i] = sqrt(m2[i] * inv_p) * factor for i < n (sd may be m2): two at a time where
+       SSE2 is there (sqrtpd rounds as sqrt does, correctly; a factor of 1 changes nothing). */
+    static void mm_sqrt_scaled(const double* m2, Py_ssize_t n, double inv_p, double factor,
+                               double* sd) {
+        Py_ssize_t i = 0;
+    #if defined(__SSE2__)
+        __m128d f = _mm_set1_pd(inv_p), g = _mm_set1_pd(factor);
+        for (; i + 2 <= n; i += 2)
+            _mm_storeu_pd(sd + i,
+                          _mm_mul_pd(_mm_sqrt_pd(_mm_mul_pd(_mm_loadu_pd(m2 + i), f)), g));
+    #endif
+        for (; i < n; i++)
+            sd[i] = sqrt(m2[i] * inv_p) * factor;
+    }
+    """
+    void sqrt_scaled "mm_sqrt_scaled"(const double* m2, Py_ssize_t n, double inv_p,
+                                      double factor, double* sd) noexcept nogil
+
+
+cdef isize dispersion_feed(VarState* v, Ring* r, const double* x, isize n, double* means,
+                           double* m2s) noexcept nogil:
+    """n calls of dispersion_push: means[i] and m2s[i] (which may be the same array: means[i]
+    is read first) are v.mean and v.m2 after x[i]. The window means come from winsum_feed;
+    the values leaving the window and the window itself are read from x once it holds them.
+    Returns the number of leading rows fed before the window was full (no value yet)."""
+    cdef isize i = 0, j, k, p = r.n
+    cdef isize warm = p - r.count - 1 if r.count < p - 1 else 0
+    cdef double mean_old, mean
+    cdef VarState q
+    while i < n and i < p:
+        dispersion_push(v, r, x[i])
+        means[i] = v.mean
+        m2s[i] = v.m2
+        i += 1
+    if i == n:
+        return min_isize(warm, n)
+    winsum_feed(&v.sum, x + i, n - i, v.inv_p, means + i)
+    q = v[0]        # a local copy the compiler can keep in registers
+    mean_old = q.mean
+    for j in range(i, n):
+        mean = means[j]
+        q.mean = mean
+        var_slide(&q, x[j], x[j - p], mean_old, x + j - p + 1)
+        mean_old = mean
+        m2s[j] = q.m2
+    v[0] = q
+    k = n - i - p       # the ring as p more pushes after k values leaves it
+    if k > 0:
+        r.count += k
+        r.pos = (r.pos + k) % p
+    for j in range(n - p if n - p > i else i, n):
+        ring_push(r, x[j])
+    return min_isize(warm, n)
+
+
 cdef class _Dispersion(Stream):
     """Shared state of RollingStd and BBands: the window's values and its variance."""
 
@@ -1292,17 +1372,13 @@ cdef class RollingStd(_Dispersion):
         return var_std(&self._var) * self._nbdev
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef const double* x = ins[0]
+        cdef isize i, warm
         cdef double* out = outs[0]
         cdef double nbdev = self._nbdev
-        cdef VarState v = self._var     # local copies the compiler can keep in registers
-        cdef Ring r = self._ring
-        for i in range(n):
-            dispersion_push(&v, &r, x[i])
-            out[i] = NAN if r.count < r.n else var_std(&v) * nbdev
-        self._var = v
-        self._ring = r
+        warm = dispersion_feed(&self._var, &self._ring, ins[0], n, out, out)
+        sqrt_scaled(out + warm, n - warm, self._var.inv_p, nbdev, out + warm)  # var_std * nbdev
+        for i in range(warm):
+            out[i] = NAN
 
     cdef tuple _params(self):
         return (("period", self._period), ("nbdev", self._nbdev))
@@ -1341,24 +1417,19 @@ cdef class BBands(_Dispersion):
         return (upper, middle, lower)
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i
-        cdef const double* x = ins[0]
+        cdef isize i, warm
         cdef double* upper = outs[0]
         cdef double* middle = outs[1]
         cdef double* lower = outs[2]
         cdef double up = self._up, dn = self._dn
-        cdef VarState v = self._var     # local copies the compiler can keep in registers
-        cdef Ring r = self._ring
-        for i in range(n):
-            dispersion_push(&v, &r, x[i])
-            if r.count < r.n:
-                upper[i] = NAN
-                middle[i] = NAN
-                lower[i] = NAN
-            else:
-                bands_at(v.mean, var_std(&v), up, dn, upper + i, middle + i, lower + i)
-        self._var = v
-        self._ring = r
+        warm = dispersion_feed(&self._var, &self._ring, ins[0], n, middle, upper)
+        sqrt_scaled(upper + warm, n - warm, self._var.inv_p, 1.0, upper + warm)     # var_std
+        for i in range(warm):
+            upper[i] = NAN
+            middle[i] = NAN
+            lower[i] = NAN
+        for i in range(warm, n):
+            bands_at(middle[i], upper[i], up, dn, upper + i, middle + i, lower + i)
 
     cdef tuple _params(self):
         return (("period", self._period), ("nbdev_up", self._up), ("nbdev_dn", self._dn))
