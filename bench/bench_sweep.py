@@ -93,12 +93,19 @@ class Run:
     trades: dict[tuple[int, int], int] = field(default_factory=dict)  # (fast, slow) -> closed
     memory: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # pid -> readings
     start_s: float | None = None  # Ray's start, apart
+    cpu: float = math.inf  # local engine: CPU seconds of this process and its workers
     same_rows: bool | None = None  # ours: the rows equal the in-process ones
 
 
-def in_process(cfg: Any, points: dict[str, list[int]]) -> tuple[float, dict[str, dict]]:
-    """Seconds of every task's run_task in this process, one after the other, and the rows
-    by task id (after a warm-up task: imports, the calendar)."""
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def in_process(cfg: Any, points: dict[str, list[int]]) -> tuple[float, float, dict[str, dict]]:
+    """Wall and CPU seconds of every task's run_task in this process, one after the other,
+    and the rows by task id (after a warm-up task: imports, the calendar)."""
     from mismartera.plugin_manager import PluginManager
     from mismartera.sweep.plan import make_job, plan_tasks
     from mismartera.sweep.worker import run_task
@@ -106,10 +113,10 @@ def in_process(cfg: Any, points: dict[str, list[int]]) -> tuple[float, dict[str,
     job = make_job(cfg, points, PluginManager())
     tasks = plan_tasks(job)
     run_task(job, tasks[0])
-    rows, start = {}, time.perf_counter()
+    rows, start, cpu = {}, time.perf_counter(), cpu_seconds()
     for task in tasks:
         rows[task.id] = run_task(job, task)
-    return time.perf_counter() - start, rows
+    return time.perf_counter() - start, cpu_seconds() - cpu, rows
 
 
 def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tasks: int,
@@ -148,10 +155,10 @@ def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tas
     output = folder / f"{engine}-{run.workers}.parquet"
     output.unlink(missing_ok=True)
     try:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), cpu_seconds()
         df = sweep(cfg, points, engine=engine, workers=run.workers, output=output,
                    on_row=on_row)
-        wall = time.perf_counter() - t
+        wall, cpu = time.perf_counter() - t, cpu_seconds() - cpu
     finally:
         if engine == "ray":
             ray.shutdown()
@@ -165,6 +172,8 @@ def sweep_run(run: Run, cfg: Any, points: dict[str, list[int]], engine: str, tas
     run.same_rows = same if run.same_rows is None else run.same_rows and same
     run.trades = {(int(r.fast), int(r.slow)): int(r.trades) for r in df.itertuples()}
     run.walls.append(wall)
+    if engine == "local":  # the pool's workers have ended: their CPU is counted
+        run.cpu = min(run.cpu, cpu)
     if wall < run.wall:
         run.wall, run.memory, run.start_s = wall, memory, started
 
@@ -225,14 +234,108 @@ def memory_lines(run: Run) -> list[str]:
             for pid, readings in run.memory.items()]
 
 
-def growth(run: Run) -> float:
-    """The largest last/first reading of the run's workers (nan without two readings)."""
-    ratios = [r[-1][1] / r[0][1] for r in run.memory.values() if len(r) >= 2]
+def growth(run: Run, start: float = 0.0) -> float:
+    """The largest last / first reading of the run's workers, the first taken after
+    `start` x the tasks (nan without two readings)."""
+    ratios = []
+    for readings in run.memory.values():
+        tasks = readings[-1][0]
+        kept = [mb for done, mb in readings if done >= start * tasks]
+        if len(kept) >= 2:
+            ratios.append(kept[-1] / kept[0])
     return max(ratios) if ratios else math.nan
 
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
+
+
+def ms(x: float) -> str:
+    return "-" if x != x else f"{x * 1e3:.0f}"
+
+
+def report(ours: list[Run], peers: list[Run], tasks: int, alone: tuple[float, float],
+           result: dict[str, Any]) -> dict[str, Run]:
+    """The table of every way's wall time, tasks/s, speed-up and overhead per task (wall, and
+    CPU for the local engine), then ours / peer; fills result["runs"]."""
+    mean, mean_cpu = alone[0] / tasks, alone[1] / tasks
+    print(f"\n{'way (same grid, same bars)':<26} {'procs':>5} {'wall s':>7} {'tasks/s':>7} "
+          f"{'x 1 proc':>8} {'overhead ms/task: wall':>22} {'CPU':>5}")
+    print(f"{'in-process run_task alone':<26} {1:>5} {alone[0]:>7.2f} {tasks / alone[0]:>7.2f}")
+    single: dict[str, float] = {}
+    for run in ours + peers:
+        single.setdefault(run.name, run.wall)
+        speedup = single[run.name] / run.wall
+        over = run.wall * run.workers / tasks - mean if run in ours else math.nan
+        over_cpu = run.cpu / tasks - mean_cpu if math.isfinite(run.cpu) else math.nan
+        print(f"{run.name:<26} {run.workers:>5} {run.wall:>7.2f} {tasks / run.wall:>7.2f} "
+              f"{speedup:>8.2f} {ms(over):>22} {ms(over_cpu):>5}")
+        result["runs"][f"{run.name}/{run.workers}"] = {
+            "wall_s": run.wall, "walls": run.walls, "tasks_per_s": tasks / run.wall,
+            "speedup": speedup, "overhead_s": None if over != over else over,
+            "overhead_cpu_s": None if over_cpu != over_cpu else over_cpu,
+            "memory_growth": growth(run), "same_rows": run.same_rows,
+            "ray_start_s": run.start_s}
+    print("(overhead: wall x processes / tasks - the in-process mean; CPU: this process's and "
+          "the pool's CPU / tasks - the in-process CPU mean, which the machine's load hardly "
+          "moves)")
+    print(f"(a task: {result['base_bars']:,} base bars, {mean * 1e3:.0f} ms in-process on "
+          f"average)")
+    for run in ours:
+        if run.start_s is not None:
+            print(f"ray, {run.workers} CPU(s): the local Ray's start {run.start_s:.1f} s "
+                  f"(not in the wall time)")
+    result["same_rows"] = all(run.same_rows for run in ours)
+    print(f"rows equal to the in-process run_task (total_return, trades, bars): "
+          f"{'yes' if result['same_rows'] else 'NO'}")
+
+    runs = {f"{r.name}/{r.workers}": r for r in ours + peers}
+    if peers:
+        print("\nours / peer, tasks/s at the same number of processes:")
+    for run in peers:
+        mine = runs[f"local/{run.workers}"]
+        ratio = run.wall / mine.wall
+        diff = [mine.trades[k] - run.trades.get(k, -10**9) for k in mine.trades]
+        print(f"  local {run.workers} / {run.name} {run.workers}: {ratio:.2f}x "
+              f"(closed trades per point, ours - peer: {min(diff)}..{max(diff)})")
+        result["runs"][f"{run.name}/{run.workers}"].update(
+            ratio=ratio, trades_diff=[min(diff), max(diff)])
+    print("\nmemory (resident MB of each worker after every tenth of the tasks):")
+    for run in ours:
+        print("\n".join(memory_lines(run)))
+    return runs
+
+
+def targets(runs: dict[str, Run], tasks: int, alone: tuple[float, float], ray_note: str | None
+            ) -> dict[str, float]:
+    """The issue's targets, each with its verdict."""
+    mean = alone[0] / tasks
+    local1 = runs["local/1"]
+    out = {"local_speedup": local1.wall / runs["local/2"].wall,
+           "overhead_ms": (local1.wall / tasks - mean) * 1e3,
+           "overhead_cpu_ms": (local1.cpu - alone[1]) / tasks * 1e3,
+           "memory_growth": growth(local1), "memory_growth_second_half": growth(local1, 0.5)}
+    print(f"\ntarget: local engine, 2 workers >= {SPEEDUP_LOCAL}x 1 worker: "
+          f"{out['local_speedup']:.2f}x: {verdict(out['local_speedup'] >= SPEEDUP_LOCAL)}")
+    if ray_note is None:
+        out["ray_speedup"] = runs["ray/1"].wall / runs["ray/2"].wall
+        out["ray_overhead_ms"] = (runs["ray/1"].wall / tasks - mean) * 1e3
+        print(f"target: Ray, 2 workers >= {SPEEDUP_RAY}x 1 worker: {out['ray_speedup']:.2f}x: "
+              f"{verdict(out['ray_speedup'] >= SPEEDUP_RAY)}")
+    else:
+        print(f"Ray: skipped ({ray_note})")
+    limit = OVERHEAD_S * 1e3
+    print(f"target: per-task overhead (local engine, 1 worker) < {limit:.0f} ms: wall "
+          f"{out['overhead_ms']:.0f} ms: {verdict(out['overhead_ms'] < limit)} (CPU "
+          f"{out['overhead_cpu_ms']:.0f} ms)")
+    if "ray_overhead_ms" in out:
+        print(f"target: per-task overhead (Ray, 1 worker) < {limit:.0f} ms: wall "
+              f"{out['ray_overhead_ms']:.0f} ms: {verdict(out['ray_overhead_ms'] < limit)}")
+    g, late = out["memory_growth"], out["memory_growth_second_half"]
+    print(f"target: memory flat (1-worker local sweep, last / first reading <= {FLAT}): "
+          f"{g:.2f}: {verdict(g <= FLAT)} (over the second half of the tasks: {late:.2f})"
+          if g == g else "memory: fewer than two readings (more tasks needed)")
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -273,11 +376,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         peers = [(Run("backtesting.py optimize", w), backtesting_run) for w in (1, 2)]
         peers += [(Run("backtrader optstrategy", w), backtrader_run) for w in (1, 2)]
 
-    alone, reference = math.inf, {}
+    alone, alone_cpu, reference = math.inf, math.inf, {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         for round_ in range(1, args.repeat + 1):
-            seconds, reference = in_process(cfg, points)
-            alone = min(alone, seconds)
+            seconds, cpu, reference = in_process(cfg, points)
+            alone, alone_cpu = min(alone, seconds), min(alone_cpu, cpu)
             progress(round_, "in-process", 1, seconds)
             for run in ours:
                 sweep_run(run, cfg, points, run.name, tasks, reference, Path(tmp))
@@ -287,79 +390,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 progress(round_, run.name, run.workers, run.walls[-1])
     load_end = os.getloadavg()
 
-    mean = alone / tasks
-    base_bars = next(iter(reference.values()))["bars"]
-    print(f"\n{'way (same grid, same bars)':<28} {'procs':>5} {'wall s':>8} {'tasks/s':>8} "
-          f"{'x 1 proc':>8} {'overhead ms/task':>17}")
-    print(f"{'in-process run_task alone':<28} {1:>5} {alone:>8.2f} {tasks / alone:>8.2f} "
-          f"{'':>8} {'':>17}")
-    result: dict[str, Any] = {"tasks": tasks, "sessions": sessions, "base_bars": base_bars,
-                              "in_process_s": alone, "load": [load_start, load_end],
-                              "runs": {}}
-    single: dict[str, float] = {}
-    for run in ours + [r for r, _ in peers]:
-        single.setdefault(run.name, run.wall)
-        speedup = single[run.name] / run.wall
-        over = run.wall * run.workers / tasks - mean if run in ours else math.nan
-        print(f"{run.name:<28} {run.workers:>5} {run.wall:>8.2f} {tasks / run.wall:>8.2f} "
-              f"{speedup:>8.2f} {'-' if over != over else f'{over * 1e3:.0f}':>17}")
-        result["runs"][f"{run.name}/{run.workers}"] = {
-            "wall_s": run.wall, "tasks_per_s": tasks / run.wall, "speedup": speedup,
-            "overhead_s": None if over != over else over, "memory_growth": growth(run),
-            "same_rows": run.same_rows, "ray_start_s": run.start_s}
-    print(f"(a task: {base_bars:,} base bars, {mean * 1e3:.0f} ms in-process on average)")
-    for run in ours:
-        if run.start_s is not None:
-            print(f"ray, {run.workers} CPU(s): the local Ray's start {run.start_s:.1f} s "
-                  f"(not in the wall time)")
-    same = all(run.same_rows for run in ours)
-    print(f"rows equal to the in-process run_task (total_return, trades, bars): "
-          f"{'yes' if same else 'NO'}")
-    result["same_rows"] = same
-
-    runs = {f"{r.name}/{r.workers}": r for r in ours + [r for r, _ in peers]}
-    if peers:
-        print("\nours / peer, tasks/s at the same number of processes:")
-        for run, _ in peers:
-            mine = runs[f"local/{run.workers}"]
-            ratio = run.wall / mine.wall
-            diff = [mine.trades[k] - run.trades.get(k, -10**9) for k in mine.trades]
-            print(f"  local {run.workers} / {run.name} {run.workers}: {ratio:.2f}x "
-                  f"(closed trades per point, ours - peer: {min(diff)}..{max(diff)})")
-            result["runs"][f"{run.name}/{run.workers}"].update(
-                ratio=ratio, trades_diff=[min(diff), max(diff)])
-
-    print("\nmemory (resident MB of each worker after every tenth of the tasks):")
-    for run in ours:
-        print("\n".join(memory_lines(run)))
-    targets = {"local_speedup": runs["local/1"].wall / runs["local/2"].wall,
-               "overhead_ms": (runs["local/1"].wall / tasks - mean) * 1e3,
-               "memory_growth": growth(runs["local/1"])}
-    if ray_ok:
-        targets["ray_speedup"] = runs["ray/1"].wall / runs["ray/2"].wall
-        targets["ray_overhead_ms"] = (runs["ray/1"].wall / tasks - mean) * 1e3
-    print()
-    print(f"target: local engine, 2 workers >= {SPEEDUP_LOCAL}x 1 worker: "
-          f"{targets['local_speedup']:.2f}x: {verdict(targets['local_speedup'] >= SPEEDUP_LOCAL)}")
-    if ray_ok:
-        print(f"target: Ray, 2 workers >= {SPEEDUP_RAY}x 1 worker: {targets['ray_speedup']:.2f}x: "
-              f"{verdict(targets['ray_speedup'] >= SPEEDUP_RAY)}")
-    else:
-        print("Ray: skipped (" + ("--no-ray" if args.no_ray else "not installed") + ")")
-    for key, label in (("overhead_ms", "local engine"), ("ray_overhead_ms", "Ray")):
-        if key in targets:
-            print(f"target: per-task overhead ({label}, 1 worker) < {OVERHEAD_S * 1e3:.0f} ms: "
-                  f"{targets[key]:.0f} ms: {verdict(targets[key] < OVERHEAD_S * 1e3)}")
-    g = targets["memory_growth"]
-    print(f"target: memory flat (1-worker local sweep, last / first reading <= {FLAT}): "
-          f"{g:.2f}: {verdict(g <= FLAT)}" if g == g else
-          "memory: fewer than two readings (more tasks needed)")
+    result: dict[str, Any] = {
+        "tasks": tasks, "sessions": sessions, "repeat": args.repeat,
+        "base_bars": next(iter(reference.values()))["bars"], "in_process_s": alone,
+        "in_process_cpu_s": alone_cpu, "load": [load_start, load_end], "runs": {}}
+    runs = report(ours, [r for r, _ in peers], tasks, (alone, alone_cpu), result)
+    ray_note = None if ray_ok else "--no-ray" if args.no_ray else "ray is not installed"
+    result["targets"] = targets(runs, tasks, (alone, alone_cpu), ray_note)
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in load_end)}")
-    result["targets"] = targets
     if args.json:
         print(json.dumps(result, default=str))
     return result
-
 
 if __name__ == "__main__":
     main()
