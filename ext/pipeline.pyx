@@ -15,16 +15,20 @@ observer costs one Python call per bar and nothing else.
 
 import numpy as np
 
+cimport numpy as cnp
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.math cimport NAN
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t
 
-from mismartera.ext._args cimport bar_columns
+from mismartera.ext._args cimport bar_columns, ns_array
 from mismartera.ext.aggregate cimport Bar, StreamingAggregator
 from mismartera.ext.gaps cimport GapTracker, _classify
 from mismartera.ext.ring cimport BarRing
 
 
 cimport cython
+
+cnp.import_array()
 
 
 @cython.final
@@ -123,6 +127,43 @@ cdef tuple _flat_call(object target):
     return (func, prefix)
 
 
+cdef inline const int64_t* _i64(object a) noexcept:
+    """The data of a contiguous int64 array (as `bar_columns` returns them)."""
+    return <const int64_t*>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef inline const double* _f64(object a) noexcept:
+    return <const double*>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef tuple _kept(tuple cols, const uint8_t* keep, Py_ssize_t n, Py_ssize_t kept):
+    """New columns holding the rows of `cols` whose `keep` flag is set."""
+    out = (np.empty(kept, np.int64),) + tuple(np.empty(kept, np.float64) for _ in range(5))
+    cdef const int64_t* t = _i64(cols[0])
+    cdef const double *o = _f64(cols[1])
+    cdef const double *h = _f64(cols[2])
+    cdef const double *l = _f64(cols[3])
+    cdef const double *c = _f64(cols[4])
+    cdef const double *v = _f64(cols[5])
+    cdef int64_t* T = <int64_t*>_i64(out[0])
+    cdef double* O = <double*>_f64(out[1])
+    cdef double* H = <double*>_f64(out[2])
+    cdef double* L = <double*>_f64(out[3])
+    cdef double* C = <double*>_f64(out[4])
+    cdef double* V = <double*>_f64(out[5])
+    cdef Py_ssize_t i, k = 0
+    for i in range(n):
+        if keep[i]:
+            T[k] = t[i]
+            O[k] = o[i]
+            H[k] = h[i]
+            L[k] = l[i]
+            C[k] = c[i]
+            V[k] = v[i]
+            k += 1
+    return out
+
+
 cdef class SymbolPipeline:
     """Delivers one symbol's base bars to its rings, trackers and derived aggregators."""
 
@@ -131,9 +172,16 @@ cdef class SymbolPipeline:
     cdef readonly int64_t base_ns
     cdef readonly Py_ssize_t n_derived
     cdef list _aggs, _rings, _trackers
-    cdef tuple _queue
-    cdef const int64_t[::1] _qts
-    cdef const double[::1] _qo, _qh, _ql, _qc, _qv
+    cdef tuple _queue  # the queue's arrays (they own what the pointers below read)
+    cdef const int64_t* _qts
+    cdef const double *_qo
+    cdef const double *_qh
+    cdef const double *_ql
+    cdef const double *_qc
+    cdef const double *_qv
+    cdef int64_t[::1] _session  # [open, close] of the last `load`
+    cdef uint8_t* _keep  # `load`'s keep flags, grown as needed and reused day after day
+    cdef Py_ssize_t _keep_cap
     cdef readonly Py_ssize_t pos, size
     cdef readonly object closed
     cdef int64_t[::1] _closed
@@ -166,6 +214,7 @@ cdef class SymbolPipeline:
         self.n_derived = len(self._aggs)
         self.closed = np.zeros(1 + self.n_derived, np.int64)
         self._closed = self.closed
+        self._session = np.zeros(2, np.int64)
         empty_f = np.empty(0, np.float64)
         self.set_queue(np.empty(0, np.int64), empty_f, empty_f, empty_f, empty_f, empty_f)
         self.reset_metrics()
@@ -194,46 +243,38 @@ cdef class SymbolPipeline:
         `(invalid, duplicate, misaligned, outside)`."""
         if open_ns >= close_ns:
             raise ValueError(f"session opens at or after its close: {open_ns} >= {close_ns}")
-        cols = bar_columns(ts, open, high, low, close, volume)
-        cdef Py_ssize_t i, k = 0, kept, n = cols[0].shape[0]
-        cdef const int64_t[::1] t = cols[0]
-        cdef const double[::1] o = cols[1], h = cols[2], l = cols[3], c = cols[4], v = cols[5]
-        cdef int64_t[::1] session = np.array([open_ns, close_ns], np.int64)
-        keep_arr = np.empty(n, np.uint8)
-        cdef uint8_t[::1] keep = keep_arr
+        cdef tuple cols = bar_columns(ts, open, high, low, close, volume)
+        cdef Py_ssize_t kept = 0, n = (<cnp.ndarray>cols[0]).shape[0]
         cdef Py_ssize_t counts[4]
+        cdef uint8_t* grown
         counts[0] = counts[1] = counts[2] = counts[3] = 0
-        kept = 0
+        if n > self._keep_cap:
+            grown = <uint8_t*>PyMem_Realloc(self._keep, max(n, 512))
+            if grown == NULL:
+                raise MemoryError("SymbolPipeline: cannot grow the load buffer")
+            self._keep, self._keep_cap = grown, max(n, 512)
+        self._session[0] = open_ns
+        self._session[1] = close_ns
         if n:
-            kept = _classify(&t[0], &o[0], &h[0], &l[0], &c[0], &v[0], n, session[:1],
-                             session[1:], self.base_ns, &keep[0], counts)
+            kept = _classify(_i64(cols[0]), _f64(cols[1]), _f64(cols[2]), _f64(cols[3]),
+                             _f64(cols[4]), _f64(cols[5]), n, self._session[:1],
+                             self._session[1:], self.base_ns, self._keep, counts)
         if kept < n:
-            out = (np.empty(kept, np.int64),) + tuple(np.empty(kept, np.float64) for _ in range(5))
-            self._copy_kept(cols, out, keep, n)
-            cols = out
+            cols = _kept(cols, self._keep, n, kept)
         self._set(cols, kept)
         return counts[0], counts[1], counts[2], counts[3]
 
-    cdef void _copy_kept(self, tuple src, tuple dst, const uint8_t[::1] keep, Py_ssize_t n):
-        cdef const int64_t[::1] t = src[0]
-        cdef const double[::1] o = src[1], h = src[2], l = src[3], c = src[4], v = src[5]
-        cdef int64_t[::1] T = dst[0]
-        cdef double[::1] O = dst[1], H = dst[2], L = dst[3], C = dst[4], V = dst[5]
-        cdef Py_ssize_t i, k = 0
-        for i in range(n):
-            if keep[i]:
-                T[k] = t[i]
-                O[k] = o[i]
-                H[k] = h[i]
-                L[k] = l[i]
-                C[k] = c[i]
-                V[k] = v[i]
-                k += 1
+    def __dealloc__(self):
+        PyMem_Free(self._keep)
 
     cdef void _set(self, tuple queue, Py_ssize_t n):
         self._queue = queue
-        self._qts = queue[0]
-        self._qo, self._qh, self._ql, self._qc, self._qv = queue[1:]
+        self._qts = _i64(queue[0])
+        self._qo = _f64(queue[1])
+        self._qh = _f64(queue[2])
+        self._ql = _f64(queue[3])
+        self._qc = _f64(queue[4])
+        self._qv = _f64(queue[5])
         self.pos = 0
         self.size = n
 
@@ -508,3 +549,42 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
         if interrupt[0]:
             break
     return last if any_step else None
+
+
+def count_distinct(list arrays):
+    """How many distinct values the int64 arrays hold together (the clock steps of a
+    session: the distinct times of every symbol's base bars). Each array sorted strictly
+    increasing is merged in one pass; any other falls back to sorting everything."""
+    cdef Py_ssize_t k = len(arrays), i, j, distinct = 0
+    cdef list cols = [ns_array("arrays", x) for x in arrays]
+    if k == 0:
+        return 0
+    if k == 1:
+        return np.unique(cols[0]).shape[0]
+    heads = np.zeros(k, np.intp)
+    sizes = np.array([(<cnp.ndarray>c).shape[0] for c in cols], np.intp)
+    ptrs = np.array([<Py_ssize_t>_i64(c) for c in cols], np.intp)
+    cdef Py_ssize_t[::1] head = heads, size = sizes, ptr = ptrs
+    cdef const int64_t* a
+    cdef int64_t low
+    cdef bint found
+    for i in range(k):
+        a = <const int64_t*>ptr[i]
+        for j in range(1, size[i]):
+            if a[j] <= a[j - 1]:
+                return np.unique(np.concatenate(cols)).shape[0]
+    while True:
+        low = INT64_MAX
+        found = False
+        for i in range(k):
+            if head[i] < size[i]:
+                a = <const int64_t*>ptr[i]
+                if not found or a[head[i]] < low:
+                    low = a[head[i]]
+                    found = True
+        if not found:
+            return distinct
+        distinct += 1
+        for i in range(k):
+            if head[i] < size[i] and (<const int64_t*>ptr[i])[head[i]] == low:
+                head[i] += 1

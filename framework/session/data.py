@@ -474,6 +474,12 @@ class SessionData:
         with self.lock:
             return list(self._symbols)
 
+    def take_quality_time(self, now_ns: int) -> None:
+        """Every symbol's quality is now taken as of `now_ns` (worked out when read)."""
+        with self.lock:
+            for symbol_data in self._symbols.values():
+                symbol_data.quality_clock.now = now_ns
+
     def __iter__(self) -> Iterator[SymbolSessionData]:
         with self.lock:
             return iter(list(self._symbols.values()))

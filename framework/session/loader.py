@@ -31,7 +31,7 @@ class BarLoader:
         self.calendar = calendar
         self.prefetch_days = prefetch_days
         self.days: list[datetime.date] = []  # the run's trading days (prefetch windows)
-        self._prefetched: dict[tuple[str, datetime.date], Bars] = {}
+        self._prefetched: dict[datetime.date, dict[str, Bars]] = {}  # day -> symbol -> bars
         self._midnights: dict[datetime.date, tuple[int, int]] = {}
         self._windows: dict[tuple[datetime.date, int], tuple[list, dict]] = {}
         # today's bars come from the source (a backtest), so the first history fetch takes
@@ -40,7 +40,8 @@ class BarLoader:
 
     def forget_until(self, day: datetime.date) -> None:
         """Drop prefetched bars of `day` and earlier (a new day starts)."""
-        self._prefetched = {k: v for k, v in self._prefetched.items() if k[1] > day}
+        for d in [d for d in self._prefetched if d <= day]:
+            del self._prefetched[d]
 
     def day_bounds(self, day: datetime.date) -> tuple[int, int]:
         """[local midnight, next local midnight) of `day`, as ns."""
@@ -62,10 +63,11 @@ class BarLoader:
 
     def day_bars(self, symbol: str, interval: Interval, day: datetime.date) -> Bars:
         """Today's raw bars, fetched `prefetch_days` trading days at a time."""
-        key = (symbol, day)
-        if key not in self._prefetched:
+        held = self._prefetched.get(day)
+        if held is None or symbol not in held:
             self._fetch(symbol, interval, [], day)
-        return self._prefetched.pop(key)
+            held = self._prefetched[day]
+        return held.pop(symbol)
 
     def _fetch(self, symbol: str, interval: Interval, history: list[datetime.date],
                day: datetime.date | None) -> dict[datetime.date, Bars]:
@@ -77,7 +79,7 @@ class BarLoader:
             window = self.days[i:i + self.prefetch_days] if i >= 0 else [day]
         fetched = self.fetch_days(symbol, interval, history + window)
         for d in window:
-            self._prefetched[(symbol, d)] = fetched.pop(d)
+            self._prefetched.setdefault(d, {})[symbol] = fetched.pop(d)
         return fetched
 
     def load_history(self, symbol_data: SymbolSessionData, day: datetime.date, n: int,
@@ -109,7 +111,7 @@ class BarLoader:
         for run in runs:
             # the run that ends just before `day` comes with today's prefetch window
             today = day if (self.queue_from_source and run[-1] == days[-1]
-                            and (symbol_data.symbol, day) not in self._prefetched) else None
+                            and symbol_data.symbol not in self._prefetched.get(day, ())) else None
             for d, raw in self._fetch(symbol_data.symbol, symbol_data.base_interval, run,
                                       today).items():
                 held[d] = self.day_record(symbol_data, raw, d)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mismartera.errors import DataError
+from mismartera.ext.pipeline import count_distinct
 
 PHASES = ("historical_load", "indicators", "queue_load", "session")
 COUNTERS = ("bars_read", "bars_processed", "bars_derived", "iterations")
@@ -102,9 +103,8 @@ class PerformanceMetrics:
         loaded symbol had delivered (`delivered`, one array of times per symbol)."""
         if len(delivered) == 1:
             self.iterations += len(delivered[0])
-        elif delivered:  # distinct close times over all symbols
-            stamps = np.sort(np.concatenate(delivered))
-            self.iterations += int(np.count_nonzero(np.diff(stamps))) + 1
+        elif delivered:  # distinct close times over all symbols (one, when none had a bar)
+            self.iterations += max(count_distinct(delivered), 1)
 
     # --- the run's outcome -------------------------------------------------------------------
 

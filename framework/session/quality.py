@@ -26,8 +26,7 @@ class DataQualityManager:
         if not force and self._last is not None and now_ns - self._last < self.interval_ns:
             return False
         self._last = now_ns
-        for symbol_data in session_data:
-            symbol_data.quality_clock.now = now_ns
+        session_data.take_quality_time(now_ns)
         return True
 
     @staticmethod

@@ -169,7 +169,8 @@ class ScannerManager:
         self.open_ns, self.close_ns = session if session is not None else (None, None)
         self._intervals = {}
         self._cache = None
-        if session is not None and getattr(self.config, "mode", "backtest") == "backtest":
+        if (self.entries and session is not None
+                and getattr(self.config, "mode", "backtest") == "backtest"):
             midnight = self.calendar.local_ns(session_date, 0, 0)
             next_midnight = self.calendar.local_ns(session_date + datetime.timedelta(days=1), 0, 0)
             self._cache = DayCache(self.source, midnight, next_midnight, *session)
