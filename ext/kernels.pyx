@@ -53,9 +53,7 @@ NaN is inside the window.
 
 cimport cython
 from libc.math cimport INFINITY, NAN, fabs, sqrt
-from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memcpy
 
 from mismartera.ext._args cimport f64_array, int_array, same_length
 from mismartera.ext._numeric cimport (
@@ -77,6 +75,238 @@ cdef isize pow2_at_least(isize n) noexcept nogil:
     while cap < n:
         cap *= 2
     return cap
+
+
+# ------------------------------------------------------------------ vector loops
+#
+# Loops over many values with no dependency from one value to the next, written once in C
+# (`*_body`) and compiled twice on x86-64 with GCC or clang: for the baseline (SSE2) and for
+# AVX2, picked at run time by the CPU (__builtin_cpu_supports), so the default build stays
+# portable. Both do the same IEEE operations on each value (additions, multiplications,
+# square roots and `a > b ? a : b` are correctly rounded at any width; FMA, which would
+# round differently, is not enabled), so their results are the same, bit for bit, as the
+# one-value code the streaming `update` runs.
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    #include <string.h>
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    #include <immintrin.h>
+    #define MM_AVX2 1
+    #define MM_BODY static inline __attribute__((always_inline))
+    static int mm_has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+    /* name_base and name_avx2 from name_body (params and args in parentheses), and name,
+       which picks one by the CPU */
+    #define MM_DISPATCH(name, params, args) \
+        static void name##_base params { name##_body args; } \
+        __attribute__((target("avx2"))) static void name##_avx2 params { name##_body args; } \
+        static void name params { if (mm_has_avx2()) name##_avx2 args; else name##_base args; }
+    #else
+    #define MM_AVX2 0
+    #define MM_BODY static inline
+    static int mm_has_avx2(void) { return 0; }
+    #define MM_DISPATCH(name, params, args) static void name params { name##_body args; }
+    #endif
+
+    /* Welford's sliding update of the sum of squared deviations: the term added when x
+       enters the window, x_out leaves it and the mean goes from mean_old to mean. */
+    static inline double mm_welford(double x, double x_out, double mean, double mean_old) {
+        return (x - x_out) * ((x - mean) + (x_out - mean_old));
+    }
+
+    /* d[j] = mm_welford(x[j], x[j - p], mean[j], mean[j - 1]) for j < n (xo = x - p);
+       *repeats: whether some x[j] equals x[j - p + 1] (its window may be one value) */
+    MM_BODY void mm_welford_terms_body(const double* restrict x, const double* restrict xo,
+                                       const double* restrict mean, Py_ssize_t n,
+                                       double* restrict d, int* repeats) {
+        const double* first = xo + 1;
+        Py_ssize_t j;
+        int same = 0;
+        for (j = 0; j < n; j++) {
+            d[j] = mm_welford(x[j], xo[j], mean[j], mean[j - 1]);
+            same |= x[j] == first[j];
+        }
+        *repeats = same;
+    }
+    MM_DISPATCH(mm_welford_terms, (const double* x, const double* xo, const double* mean,
+                                   Py_ssize_t n, double* d, int* repeats),
+                (x, xo, mean, n, d, repeats))
+
+    /* upper[j] = mid[j] + sd[j] * up and lower[j] = mid[j] - sd[j] * dn for j < n */
+    MM_BODY void mm_bands_body(const double* restrict mid, const double* restrict sd,
+                               Py_ssize_t n, double up, double dn, double* restrict upper,
+                               double* restrict lower) {
+        Py_ssize_t j;
+        for (j = 0; j < n; j++) {
+            upper[j] = mid[j] + sd[j] * up;
+            lower[j] = mid[j] - sd[j] * dn;
+        }
+    }
+    MM_DISPATCH(mm_bands, (const double* mid, const double* sd, Py_ssize_t n, double up,
+                           double dn, double* upper, double* lower),
+                (mid, sd, n, up, dn, upper, lower))
+
+    /* sd[i] = sqrt(m2[i] * inv_p) * factor for i < n (sd may be m2). sqrt's vector forms
+       round as it does (correctly); the compiler does not vectorize sqrt itself, which
+       sets errno. */
+    MM_BODY void mm_sqrt_scaled_tail(const double* m2, Py_ssize_t i, Py_ssize_t n,
+                                     double inv_p, double factor, double* sd) {
+        for (; i < n; i++)
+            sd[i] = sqrt(m2[i] * inv_p) * factor;
+    }
+    #if MM_AVX2
+    __attribute__((target("avx2"))) static void mm_sqrt_scaled_avx2(
+            const double* m2, Py_ssize_t n, double inv_p, double factor, double* sd) {
+        Py_ssize_t i = 0;
+        __m256d f = _mm256_set1_pd(inv_p), g = _mm256_set1_pd(factor);
+        for (; i + 4 <= n; i += 4)
+            _mm256_storeu_pd(sd + i, _mm256_mul_pd(
+                _mm256_sqrt_pd(_mm256_mul_pd(_mm256_loadu_pd(m2 + i), f)), g));
+        mm_sqrt_scaled_tail(m2, i, n, inv_p, factor, sd);
+    }
+    #endif
+    static void mm_sqrt_scaled(const double* m2, Py_ssize_t n, double inv_p, double factor,
+                               double* sd) {
+        Py_ssize_t i = 0;
+    #if MM_AVX2
+        if (mm_has_avx2()) {
+            mm_sqrt_scaled_avx2(m2, n, inv_p, factor, sd);
+            return;
+        }
+    #endif
+    #if defined(__SSE2__)
+        __m128d f = _mm_set1_pd(inv_p), g = _mm_set1_pd(factor);
+        for (; i + 2 <= n; i += 2)
+            _mm_storeu_pd(sd + i,
+                          _mm_mul_pd(_mm_sqrt_pd(_mm_mul_pd(_mm_loadu_pd(m2 + i), f)), g));
+    #endif
+        mm_sqrt_scaled_tail(m2, i, n, inv_p, factor, sd);
+    }
+
+    /* Whether a double's bits u are a NaN or an infinity (an exponent of all ones carries
+       into the sign bit: bit 63 of the result), or -0.0 */
+    #define MM_SPECIAL(u) (((u) & 0x7ff0000000000000ULL) + 0x0010000000000000ULL)
+    #define MM_NEG_ZERO(u) ((uint64_t)((u) == 0x8000000000000000ULL))
+    #define MM_FLAGS(special, neg_zero) ((int)((special) >> 63) | ((neg_zero) ? 2 : 0))
+
+    /* *flags: 1 if x[0 .. n - 1] holds a NaN or an infinity, 2 if it holds -0.0, or both */
+    MM_BODY void mm_scan_body(const double* restrict x, Py_ssize_t n, int* flags) {
+        uint64_t u, special = 0, neg_zero = 0;
+        Py_ssize_t j;
+        for (j = 0; j < n; j++) {
+            memcpy(&u, x + j, sizeof u);
+            special |= MM_SPECIAL(u);
+            neg_zero |= MM_NEG_ZERO(u);
+        }
+        *flags = MM_FLAGS(special, neg_zero);
+    }
+    MM_DISPATCH(mm_scan, (const double* x, Py_ssize_t n, int* flags), (x, n, flags))
+
+    /* out[j] = best(u[j], v[j]) for j < n: the larger (is_min: the smaller), v on ties and
+       whenever either is NaN (max_of, min_of) */
+    #define MM_BEST(u, v, is_min) ((is_min) ? ((u) < (v) ? (u) : (v)) : ((u) > (v) ? (u) : (v)))
+    MM_BODY void mm_best_pair(const double* restrict u, const double* restrict v,
+                              Py_ssize_t n, double* restrict out, int is_min) {
+        Py_ssize_t j;
+        if (is_min)
+            for (j = 0; j < n; j++)
+                out[j] = MM_BEST(u[j], v[j], 1);
+        else
+            for (j = 0; j < n; j++)
+                out[j] = MM_BEST(u[j], v[j], 0);
+    }
+
+    /* out[j] = best(best(u[j], u[j + a]), best(u[j + b], u[j + c])) for j < n */
+    MM_BODY void mm_best_four(const double* restrict u, Py_ssize_t a, Py_ssize_t b,
+                              Py_ssize_t c, Py_ssize_t n, double* restrict out, int is_min) {
+        Py_ssize_t j;
+        if (is_min)
+            for (j = 0; j < n; j++)
+                out[j] = MM_BEST(MM_BEST(u[j], u[j + a], 1), MM_BEST(u[j + b], u[j + c], 1), 1);
+        else
+            for (j = 0; j < n; j++)
+                out[j] = MM_BEST(MM_BEST(u[j], u[j + a], 0), MM_BEST(u[j + b], u[j + c], 0), 0);
+    }
+
+    /* mm_best_four(z, 1, 2, 3, n, out, is_min), and *flags as mm_scan gives them for z[0 ..
+       n + 2], in the same pass over z */
+    MM_BODY void mm_best_four_scan(const double* restrict z, Py_ssize_t n,
+                                   double* restrict out, int is_min, int* flags) {
+        uint64_t u, special = 0, neg_zero = 0;
+        Py_ssize_t j;
+        mm_scan_body(z, 3, flags);
+        if (is_min)
+            for (j = 0; j < n; j++) {
+                out[j] = MM_BEST(MM_BEST(z[j], z[j + 1], 1), MM_BEST(z[j + 2], z[j + 3], 1), 1);
+                memcpy(&u, z + j + 3, sizeof u);
+                special |= MM_SPECIAL(u);
+                neg_zero |= MM_NEG_ZERO(u);
+            }
+        else
+            for (j = 0; j < n; j++) {
+                out[j] = MM_BEST(MM_BEST(z[j], z[j + 1], 0), MM_BEST(z[j + 2], z[j + 3], 0), 0);
+                memcpy(&u, z + j + 3, sizeof u);
+                special |= MM_SPECIAL(u);
+                neg_zero |= MM_NEG_ZERO(u);
+            }
+        *flags |= MM_FLAGS(special, neg_zero);
+    }
+
+    /* out[o] = the best of z[o .. o + p - 1] for o < n (z holds n + p - 1 values), by
+       doubling: m_w[j], the best of z[j .. j + w - 1], for w = 4 (from z), 8, ... up to
+       the w with 2w <= p < 4w; then the best of m_w at o, o + w, o + p - 2w and o + p - w,
+       windows that overlap and cover the window (p < 8: by pairs up to the largest power
+       of two <= p, then two windows). The same value as any other order of comparisons,
+       bit for bit, unless the window holds a NaN (the caller masks those) or signed zeros
+       (the caller ignores out then). a, b: scratch of n + p - 1 values each. *flags: as
+       mm_scan gives them for z. */
+    MM_BODY void mm_window_best_body(const double* z, Py_ssize_t n, Py_ssize_t p, double* a,
+                                     double* b, double* out, int is_min, int* flags) {
+        Py_ssize_t len = n + p - 1, w = 1;
+        const double* src = z;
+        double* dst = a;
+        if (p < 8)
+            mm_scan_body(z, len, flags);
+        else {
+            len -= 3;
+            mm_best_four_scan(z, len, a, is_min, flags);
+            src = a;
+            dst = b;
+            w = 4;
+        }
+        while (p >= 8 ? 4 * w <= p : 2 * w <= p) {
+            len -= w;
+            mm_best_pair(src, src + w, len, dst, is_min);
+            src = dst;
+            dst = dst == a ? b : a;
+            w *= 2;
+        }
+        if (p >= 8)
+            mm_best_four(src, w, p - 2 * w, p - w, n, out, is_min);
+        else
+            mm_best_pair(src, src + (p - w), n, out, is_min);
+    }
+    MM_DISPATCH(mm_window_best, (const double* z, Py_ssize_t n, Py_ssize_t p, double* a,
+                                 double* b, double* out, int is_min, int* flags),
+                (z, n, p, a, b, out, is_min, flags))
+
+    """
+    bint HAS_AVX2 "MM_AVX2"
+    bint has_avx2 "mm_has_avx2"() noexcept nogil
+    double welford "mm_welford"(double x, double x_out, double mean,
+                                double mean_old) noexcept nogil
+    void welford_terms "mm_welford_terms"(const double* x, const double* xo, const double* mean,
+                                          Py_ssize_t n, double* d, int* repeats) noexcept nogil
+    void bands_of "mm_bands"(const double* mid, const double* sd, Py_ssize_t n, double up,
+                             double dn, double* upper, double* lower) noexcept nogil
+    void sqrt_scaled "mm_sqrt_scaled"(const double* m2, Py_ssize_t n, double inv_p,
+                                      double factor, double* sd) noexcept nogil
+    void window_best "mm_window_best"(const double* z, Py_ssize_t n, Py_ssize_t p, double* a,
+                                      double* b, double* out, int is_min,
+                                      int* flags) noexcept nogil
+    void scan_values "mm_scan"(const double* x, Py_ssize_t n, int* flags) noexcept nogil
 
 
 # ------------------------------------------------------------------------ window sum
@@ -235,16 +465,14 @@ cdef void winsum_lanes(WinSum* w, const double* x, double scale, double* out,
     csum_clear(&w.total)
 
 
-cdef void winsum_feed(WinSum* w, const double* x, isize n, double scale,
-                      double* out) noexcept nogil:
+cdef void winsum_run(WinSum* w, const double* x, isize n, double scale, double* out,
+                     double* hs) noexcept nogil:
     """n calls of winsum_push, each sum times `scale` (1: the sum itself), NaN where fewer
-    than `period` inputs were fed. Whole pairs of segments go through winsum_lanes."""
+    than `period` inputs were fed. Whole pairs of segments go through winsum_lanes when
+    hs, its scratch (winsum_scratch values), is not NULL."""
     cdef isize i = 0, seg = w.seg, p = w.period
-    cdef double* hs = NULL
     cdef WinSum q = w[0]        # a local copy the compiler can keep in registers
     cdef double s
-    if n >= 2 * seg and seg <= LANES_MAX_SEG:
-        hs = <double*>malloc(2 * (p + 2 * seg) * sizeof(double))
     while i < n:
         if hs != NULL and (q.count & (seg - 1)) == 0 and n - i >= 2 * seg:
             winsum_lanes(&q, x + i, scale, out + i, hs)
@@ -253,8 +481,22 @@ cdef void winsum_feed(WinSum* w, const double* x, isize n, double scale,
             s = winsum_push(&q, x[i])
             out[i] = s * scale if q.count >= p else NAN
             i += 1
-    free(hs)
     w[0] = q
+
+
+cdef inline isize winsum_scratch(const WinSum* w) noexcept nogil:
+    """The scratch winsum_run needs for segment pairs; 0: they go one value at a time."""
+    return 2 * (w.period + 2 * w.seg) if w.seg <= LANES_MAX_SEG else 0
+
+
+cdef void winsum_feed(WinSum* w, const double* x, isize n, double scale,
+                      double* out) noexcept nogil:
+    """winsum_run with scratch of its own when n holds a pair of segments."""
+    cdef double* hs = NULL
+    if n >= 2 * w.seg and winsum_scratch(w) > 0:
+        hs = <double*>malloc(winsum_scratch(w) * sizeof(double))
+    winsum_run(w, x, n, scale, out, hs)
+    free(hs)
 
 
 # --------------------------------------------------------------- mirrored value ring
@@ -358,16 +600,19 @@ cdef inline void var_push(VarState* v, double x, double x_out, const double* win
         v.since = 0
         var_settle(v, window)
     else:
-        var_slide(v, x, x_out, mean_old, window)
+        var_slide(v, x, welford(x, x_out, v.mean, mean_old), window, True)
 
 
-cdef inline void var_slide(VarState* v, double x, double x_out, double mean_old,
-                           const double* window) noexcept nogil:
+cdef inline void var_slide(VarState* v, double x, double term, const double* window,
+                           bint track_run) noexcept nogil:
     """The rest of var_push once the window was full before x: v.mean is already the mean
-    after x, mean_old the one before."""
-    v.run = v.run + 1 if x == v.last else 1
-    v.last = x
-    v.m2 += (x - x_out) * ((x - v.mean) + (x_out - mean_old))     # Welford
+    after x; term: the Welford term of x (welford). Without `track_run`, the caller knows
+    that x and the period - 1 values before it are not all equal, and v.run and v.last stay
+    as they are."""
+    if track_run:
+        v.run = v.run + 1 if x == v.last else 1
+        v.last = x
+    v.m2 += term
     v.since += 1
     var_settle(v, window)
 
@@ -490,17 +735,6 @@ cdef inline double extreme_push(Extreme* e, double x, bint is_min) noexcept nogi
     return out
 
 
-cdef inline bint any_special(const double* x, isize n) noexcept nogil:
-    """Whether x[0 .. n - 1] holds a NaN or an infinity: an exponent of all ones carries
-    into the sign bit. Branch-free on integers, which the compiler vectorizes."""
-    cdef uint64_t u, acc = 0
-    cdef isize j
-    for j in range(n):
-        memcpy(&u, x + j, sizeof(uint64_t))
-        acc |= (u & <uint64_t>0x7ff0000000000000) + <uint64_t>0x0010000000000000
-    return (acc >> 63) != 0
-
-
 cdef inline isize min_isize(isize a, isize b) noexcept nogil:
     return a if a < b else b
 
@@ -556,32 +790,61 @@ cdef inline void extreme_blocks(const double* prev, const double* x, isize p, do
         out[2 * p - 1] = best_of(xb[p - 1], pb, is_min)
 
 
+# Short windows on a CPU with AVX2 go by doubling instead (window_best over chunks of
+# whole blocks, about DOUBLING_CHUNK values), unless the chunk's windows hold a -0.0: then
+# the maximum of +0.0 and -0.0 depends on the order of comparisons, and only the blocks'
+# order is extreme_push's.
+cdef isize DOUBLING_MAX_PERIOD = 128
+cdef isize DOUBLING_CHUNK = 1024
+
+
 cdef inline void extreme_feed(const double* x, isize n, Extreme* e, double* out,
                               bint is_min) noexcept nogil:
-    """n calls of extreme_push. Whole blocks go through extreme_blocks, two at a time,
-    reading the previous block from x; a NaN in a block only sets how far the output is NaN."""
-    cdef isize i = 0, k
+    """n calls of extreme_push. Whole blocks go through window_best or extreme_blocks, two
+    at a time, reading the previous block from x; a NaN in a block only sets how far the
+    output is NaN."""
+    cdef isize i = 0, k, b
     cdef isize p = e.period
-    cdef bint special
+    cdef isize m = DOUBLING_CHUNK // p if p < DOUBLING_CHUNK else 1
+    cdef int flags
+    cdef double* scratch = NULL
     cdef Extreme q = e[0]     # a local copy the compiler can keep in registers
     cdef const double* prev = q.buf
+    if p <= DOUBLING_MAX_PERIOD and n >= 3 * p and has_avx2():
+        scratch = <double*>malloc(2 * (m + 1) * p * sizeof(double))
     while i < n and (q.slot != 0 or q.count == 0):
         out[i] = extreme_push(&q, x[i], is_min)
         i += 1
     while n - i >= p:
+        if scratch != NULL and prev == x + i - p:
+            b = m if m < (n - i) // p else (n - i) // p
+            window_best(x + i - p + 1, b * p, p, scratch, scratch + (b + 1) * p, out + i,
+                        is_min, &flags)
+            if not flags & 2:       # else the blocks below overwrite out
+                if flags & 1 or q.valid_from > q.count:     # a NaN may be in some window
+                    for k in range(b):
+                        extreme_mask(&q, x + i, out + i, flags & 1)
+                        q.count += p
+                        i += p
+                else:
+                    q.count += b * p
+                    i += b * p
+                prev = x + i - p
+                continue
         if n - i >= 2 * p:
             extreme_blocks(prev, x + i, p, q.suf, q.empty, out + i, True, is_min)
-            special = any_special(x + i, 2 * p)
-            extreme_mask(&q, x + i, out + i, special)
+            scan_values(x + i, 2 * p, &flags)
+            extreme_mask(&q, x + i, out + i, flags & 1)
             q.count += p
             i += p
         else:
             extreme_blocks(prev, x + i, p, q.suf, q.empty, out + i, False, is_min)
-            special = any_special(x + i, p)
-        extreme_mask(&q, x + i, out + i, special)
+            scan_values(x + i, p, &flags)
+        extreme_mask(&q, x + i, out + i, flags & 1)
         prev = x + i
         q.count += p
         i += p
+    free(scratch)
     if prev != q.buf:
         for k in range(p):      # the state extreme_push would have: NaN stored as empty
             q.buf[k] = q.empty if is_nan(prev[k]) else prev[k]
@@ -1260,65 +1523,110 @@ cdef inline void dispersion_push(VarState* v, Ring* r, double x) noexcept nogil:
     var_push(v, x, oldest, ring_window(r))
 
 
-cdef extern from *:
-    """
-    #include <math.h>
-    #if defined(__SSE2__)
-    #include <emmintrin.h>
-    #endif
-    /* sd[i] = sqrt(m2[i] * inv_p) * factor for i < n (sd may be m2): two at a time where
-       SSE2 is there (sqrtpd rounds as sqrt does, correctly; a factor of 1 changes nothing). */
-    static void mm_sqrt_scaled(const double* m2, Py_ssize_t n, double inv_p, double factor,
-                               double* sd) {
-        Py_ssize_t i = 0;
-    #if defined(__SSE2__)
-        __m128d f = _mm_set1_pd(inv_p), g = _mm_set1_pd(factor);
-        for (; i + 2 <= n; i += 2)
-            _mm_storeu_pd(sd + i,
-                          _mm_mul_pd(_mm_sqrt_pd(_mm_mul_pd(_mm_loadu_pd(m2 + i), f)), g));
-    #endif
-        for (; i < n; i++)
-            sd[i] = sqrt(m2[i] * inv_p) * factor;
-    }
-    """
-    void sqrt_scaled "mm_sqrt_scaled"(const double* m2, Py_ssize_t n, double inv_p,
-                                      double factor, double* sd) noexcept nogil
 
 
-cdef isize dispersion_feed(VarState* v, Ring* r, const double* x, isize n, double* means,
-                           double* m2s) noexcept nogil:
-    """n calls of dispersion_push: means[i] and m2s[i] (which may be the same array: means[i]
-    is read first) are v.mean and v.m2 after x[i]. The window means come from winsum_feed;
-    the values leaving the window and the window itself are read from x once it holds them.
-    Returns the number of leading rows fed before the window was full (no value yet)."""
-    cdef isize i = 0, j, k, p = r.n
-    cdef isize warm = p - r.count - 1 if r.count < p - 1 else 0
-    cdef double mean_old, mean
-    cdef VarState q
-    while i < n and i < p:
+# RollingStd and BBands feed a chunk of values at a time (whole pairs of window-sum
+# segments, about 1,000 values) through passes that stay in cache: the window means
+# (winsum_run), the Welford terms (a vector loop), the running variance with its checks
+# (the only loop from one value to the next), then the square roots and the bands (vector
+# loops). The values leaving the window, and the window itself, are read from the input.
+
+cdef inline isize dispersion_chunk(const WinSum* w) noexcept nogil:
+    cdef isize pair = 2 * w.seg
+    return pair * (1024 // pair) if pair < 1024 else pair
+
+
+cdef inline void dispersion_out(VarState* v, bint full, isize i, double* sd, double* middle,
+                                double* lower, double up, double dn) noexcept nogil:
+    """Row i's outputs after a dispersion_push (what `update` returns); see dispersion_feed."""
+    if not full:
+        sd[i] = NAN
+        if middle != NULL:
+            middle[i] = NAN
+            lower[i] = NAN
+    elif middle == NULL:
+        sd[i] = var_std(v) * up
+    else:
+        bands_at(v.mean, var_std(v), up, dn, sd + i, middle + i, lower + i)
+
+
+cdef void var_run(VarState* v, const double* x, const double* means, double* m2s, isize n,
+                  bint repeats) noexcept nogil:
+    """n calls of var_slide once the window is full: x[j] enters the window x[j - period +
+    1 .. j] whose mean is means[j]; m2s[j] holds its Welford term on entry, v.m2 after it
+    on return. Unless `repeats`, no x[j] equals x[j - period + 1]: no window is one
+    repeated value, and the trailing run is counted once, at the end."""
+    cdef isize j, p = v.sum.period
+    cdef VarState q = v[0]      # a local copy the compiler can keep in registers
+    if repeats:
+        for j in range(n):
+            q.mean = means[j]
+            var_slide(&q, x[j], m2s[j], x + j - p + 1, True)
+            m2s[j] = q.m2
+    else:
+        q.run = 0
+        for j in range(n):
+            q.mean = means[j]
+            var_slide(&q, x[j], m2s[j], x + j - p + 1, False)
+            m2s[j] = q.m2
+        j = n - 1           # x[j - 1] is there: x holds the window before x[0]
+        while j > n - p and x[j] == x[j - 1]:
+            j -= 1
+        q.run = n - j
+        q.last = x[n - 1]
+    v[0] = q
+
+
+cdef void dispersion_feed(VarState* v, Ring* r, const double* x, isize n, double* sd,
+                          double* middle, double* lower, double up, double dn) noexcept nogil:
+    """n calls of dispersion_push and each row's outputs, NaN until the window is full:
+    with middle NULL (RollingStd), sd[i] = the standard deviation times `up`; otherwise
+    (BBands), middle[i] = the mean, sd[i] = the upper band, lower[i] = the lower band. The
+    first `period` rows go one at a time, the rest in chunks."""
+    cdef isize i = 0, start, e, k, p = r.n, seg = v.sum.seg
+    cdef isize chunk = dispersion_chunk(&v.sum), lanes = winsum_scratch(&v.sum)
+    cdef double* scratch = NULL
+    cdef double* m2s
+    cdef double* means
+    cdef double* before     # means - 1: the mean before the chunk
+    cdef double* mp
+    cdef int repeats
+    if n > p:
+        scratch = <double*>malloc((2 * chunk + 1 + lanes) * sizeof(double))
+    while i < n and (i < p or scratch == NULL):     # without scratch: every row
         dispersion_push(v, r, x[i])
-        means[i] = v.mean
-        m2s[i] = v.m2
+        dispersion_out(v, r.count >= p, i, sd, middle, lower, up, dn)
         i += 1
     if i == n:
-        return min_isize(warm, n)
-    winsum_feed(&v.sum, x + i, n - i, v.inv_p, means + i)
-    q = v[0]        # a local copy the compiler can keep in registers
-    mean_old = q.mean
-    for j in range(i, n):
-        mean = means[j]
-        q.mean = mean
-        var_slide(&q, x[j], x[j - p], mean_old, x + j - p + 1)
-        mean_old = mean
-        m2s[j] = q.m2
-    v[0] = q
-    k = n - i - p       # the ring as p more pushes after k values leaves it
+        free(scratch)
+        return
+    m2s = scratch
+    before = scratch + chunk
+    means = before + 1
+    before[0] = v.mean
+    start = i
+    while i < n:
+        k = v.sum.count & (seg - 1)
+        e = i + (seg - k if k else chunk)   # chunks from a segment start on
+        e = e if e < n else n
+        mp = middle + i if middle != NULL else means
+        winsum_run(&v.sum, x + i, e - i, v.inv_p, mp, scratch + 2 * chunk + 1 if lanes else NULL)
+        welford_terms(x + i, x + i - p, mp, e - i, m2s, &repeats)
+        var_run(v, x + i, mp, m2s, e - i, repeats or p == 1)     # p = 1: every window
+        if middle != NULL:
+            sqrt_scaled(m2s, e - i, v.inv_p, 1.0, m2s)                 # var_std
+            bands_of(mp, m2s, e - i, up, dn, sd + i, lower + i)      # bands_at
+        else:
+            sqrt_scaled(m2s, e - i, v.inv_p, up, sd + i)             # var_std * up
+            before[0] = means[e - i - 1]
+        i = e
+    free(scratch)
+    k = n - start - p       # the ring as p more pushes after k values leaves it
     if k > 0:
         r.count += k
         r.pos = (r.pos + k) % p
-    for j in range(n - p if n - p > i else i, n):
-        ring_push(r, x[j])
-    return min_isize(warm, n)
+    for i in range(n - p if n - p > start else start, n):
+        ring_push(r, x[i])
 
 
 cdef class _Dispersion(Stream):
@@ -1372,13 +1680,8 @@ cdef class RollingStd(_Dispersion):
         return var_std(&self._var) * self._nbdev
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i, warm
-        cdef double* out = outs[0]
-        cdef double nbdev = self._nbdev
-        warm = dispersion_feed(&self._var, &self._ring, ins[0], n, out, out)
-        sqrt_scaled(out + warm, n - warm, self._var.inv_p, nbdev, out + warm)  # var_std * nbdev
-        for i in range(warm):
-            out[i] = NAN
+        dispersion_feed(&self._var, &self._ring, ins[0], n, outs[0], NULL, NULL, self._nbdev,
+                        0.0)
 
     cdef tuple _params(self):
         return (("period", self._period), ("nbdev", self._nbdev))
@@ -1417,19 +1720,8 @@ cdef class BBands(_Dispersion):
         return (upper, middle, lower)
 
     cdef void feed(self, const double** ins, isize n, double** outs) noexcept nogil:
-        cdef isize i, warm
-        cdef double* upper = outs[0]
-        cdef double* middle = outs[1]
-        cdef double* lower = outs[2]
-        cdef double up = self._up, dn = self._dn
-        warm = dispersion_feed(&self._var, &self._ring, ins[0], n, middle, upper)
-        sqrt_scaled(upper + warm, n - warm, self._var.inv_p, 1.0, upper + warm)     # var_std
-        for i in range(warm):
-            upper[i] = NAN
-            middle[i] = NAN
-            lower[i] = NAN
-        for i in range(warm, n):
-            bands_at(middle[i], upper[i], up, dn, upper + i, middle + i, lower + i)
+        dispersion_feed(&self._var, &self._ring, ins[0], n, outs[0], outs[1], outs[2], self._up,
+                        self._dn)
 
     cdef tuple _params(self):
         return (("period", self._period), ("nbdev_up", self._up), ("nbdev_dn", self._dn))
