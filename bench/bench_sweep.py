@@ -18,10 +18,13 @@ Measured, in `--repeat` interleaved rounds (the best wall time of each kept):
 - mismartera, local engine, 1 and 2 workers; Ray (a local Ray of 1 and 2 CPUs started before
   the sweep, its start timed apart, as a cluster would already run): tasks/s, the speed-up
   of 2 workers over 1 (targets >= 1.8x local, >= 1.6x Ray), and the overhead per task:
-  wall x workers / tasks - the in-process mean (target < 100 ms);
+  wall x workers / tasks - the in-process mean (target < 100 ms), and for the local engine
+  its CPU twin: this process's and the pool's CPU / tasks - the in-process CPU mean (what
+  the machine's load hardly moves);
 - memory: every worker's resident set (VmRSS) after every tenth of the tasks, read as rows
   come back (a local worker is idle then; a Ray worker may have begun its next task); flat
-  when the last reading of the 1-worker local sweep's worker is within 10% of its first;
+  when the last reading of the 1-worker local sweep's worker is within 10% of its first
+  (the growth over the second half of the tasks printed beside it);
 - peers, on the same 5m bars (derived as the session derives them) and the same grid points:
   backtesting.py `Backtest.optimize` (its own process pool, run with 1 and 2 processes by
   substituting `backtesting.Pool`; it runs the best point once more at the end) and
@@ -31,7 +34,8 @@ Measured, in `--repeat` interleaved rounds (the best wall time of each kept):
   peers start cold); bench/bench_strategy.py checks the trades themselves.
 
 On a shared machine the figures follow its load (printed at the start and the end); the
-ratios of one run are what to compare.
+ratios of one run are what to compare. A full round takes about 5 minutes on a quiet 2-core
+machine (12 under a load of 6), backtrader's maxcpus 1 the longest part.
 """
 
 from __future__ import annotations
