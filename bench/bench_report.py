@@ -8,7 +8,15 @@ Runs a synthetic-source backtest (with a strategy) with --export-dir into a temp
 (or reuses DIR when it already holds day files: the run itself takes minutes), then times
 `mismartera report`'s work: `read_exports`, `build_model` and `render` (best of 3), and prints
 the page's size, the bars embedded and what each interval covers. `--demo` benches the small
-demo run instead (SPY, 1m..1h, three indicators) at the default and a small `--max-bars`."""
+demo run instead (SPY, 1m..1h, three indicators) at the default and a small `--max-bars`.
+
+Then, when chromium and chromedriver are installed (`--no-browser` skips it), it opens the page
+in headless chromium and times pan and zoom steps on its largest chart (`tests/report/browser.py`,
+`time_steps`): each step a `Plotly.relayout` of the x range by 10 % of its width, awaited with
+whatever the page's own handler redraws, up to the next painted frame; median and 95th
+percentile of 20 steps at the chart's opening view (pan, zoom) and at a quarter of the run
+(pan, the level of detail drawing a coarser interval). Target: a median under 50 ms. Wall-clock
+numbers: run it on a quiet machine (the load average is printed beside them)."""
 
 from __future__ import annotations
 
@@ -21,6 +29,8 @@ from pathlib import Path
 
 SIZE_TARGET = 25 * 1024 * 1024
 TIME_TARGET = 10.0
+STEP_TARGET = 50.0  # ms, median of a pan or zoom step
+ROOT = Path(__file__).resolve().parents[1]
 
 SESSION = """\
 [session]
@@ -77,7 +87,7 @@ def _run(folder: Path, days: int, symbols: int, demo: bool) -> Path:
     return exp
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=250)
     parser.add_argument("--symbols", type=int, default=10)
@@ -85,7 +95,9 @@ def main() -> None:
                         help="an export directory to reuse (written first if empty)")
     parser.add_argument("--out", type=Path, default=None, help="also write the page here")
     parser.add_argument("--demo", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--no-browser", action="store_true", help="skip the pan/zoom timing")
+    parser.add_argument("--steps", type=int, default=20, help="pan/zoom steps timed per case")
+    args = parser.parse_args(argv)
     from mismartera.report import MAX_BARS, build_model, read_exports, render
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +139,42 @@ def main() -> None:
             for name, s in first["intervals"].items():
                 print(f"  {name:>4}: {len(s['ts']):>7,} of {s['total_bars']:>7,} bars a symbol, "
                       f"{s['first_day']} .. {s['last_day']}")
+            out = args.out if args.out is not None else Path(tmp) / "report.html"
+            out.write_text(page)
             if args.out is not None:
-                args.out.write_text(page)
                 print(f"wrote {args.out}")
+        steps = {} if args.no_browser else pan_steps(out, args.steps)
+    return steps
+
+
+def pan_steps(page: Path, steps: int) -> dict[str, tuple[float, float]]:
+    """Median and p95 (ms) of pan and zoom steps on the page's largest chart, in headless
+    chromium; {} (and a line saying why) without a browser."""
+    import os
+
+    sys.path.insert(0, str(ROOT))
+    from tests.report.browser import Browser, find_chromium, summary, time_steps
+
+    found = find_chromium()
+    if found is None:
+        print("pan/zoom steps: skipped (chromium and chromedriver are not installed)")
+        return {}
+    browser = Browser(*found)
+    result = {}
+    try:
+        browser.open(page, timeout=600)
+        for name, kind, start in (("pan", "pan", "view"), ("zoom", "zoom", "view"),
+                                  ("pan (quarter of the run)", "pan", "wide")):
+            r = time_steps(browser, kind, steps, share=0.1, start=start)
+            result[name] = median, p95 = summary(r["times"])
+            verdict = "met" if median < STEP_TARGET else "MISSED"
+            print(f"{name} step on {r['chart']} ({r['interval']} drawn): median {median:.1f} ms, "
+                  f"p95 {p95:.1f} ms ({verdict}: median < {STEP_TARGET:.0f} ms)")
+        errors = [e for e in browser.console() if e["level"] == "SEVERE"]
+        print(f"load average {os.getloadavg()[0]:.1f}; console errors: {len(errors)}")
+    finally:
+        browser.close()
+    return result
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ MAX_BARS = 200_000
 """Bars embedded in the whole page by default (all symbols and intervals together)."""
 EQUITY_POINTS = 10_000
 """Points of the equity curve embedded at most (fewer when `max_points` is lower)."""
+LOD_BARS = 2_000
+"""Candles a chart draws in view at most: zoomed out further, it draws the finest coarser
+interval of the record whose bars in view fit (see docs/report.md)."""
 DIGITS = 8
 """Significant digits of the embedded prices and indicator values (the exports keep all)."""
 
@@ -179,8 +182,9 @@ class ReportBuilder:
             order = sorted(by_interval, key=lambda n: Interval.parse(n).ns)
             symbols[symbol] = {
                 "base_interval": self.base.get(symbol),
-                "intervals": {n: self._series(by_interval[n], self.derived[symbol][n],
-                                              limits[symbol, n])
+                "intervals": {n: {"seconds": Interval.parse(n).seconds,
+                                  **self._series(by_interval[n], self.derived[symbol][n],
+                                                 limits[symbol, n])}
                               for n in order},
             }
         model: dict[str, Any] = {
@@ -194,6 +198,7 @@ class ReportBuilder:
             "errors": self.errors,
             "max_points": self.max_points,
             "max_bars": self.max_bars,
+            "lod_bars": LOD_BARS,
         }
         strategy = self.last.get("strategy")
         if strategy is not None:
