@@ -36,9 +36,9 @@ def report(runs: tuple[str, ...], output: str, max_points: int | None,
             raise ConfigError(f"{sweeps[0]} is a sweep's results: it makes a page of its own "
                               f"(mismartera report {sweeps[0]} -o sweep.html)")
         from mismartera.commands.sweep_page import sweep_page
-        from mismartera.report.sweep import write_sweep_report
+        from mismartera.report import write_report
 
-        click.echo(f"wrote {write_sweep_report(output, sweep_page(runs[0], rank, top))}")
+        click.echo(f"wrote {write_report(output, sweep_page(runs[0], rank, top))}")
         return
 
     from mismartera.report import MAX_BARS, MAX_POINTS, build_model, read_exports, write_report

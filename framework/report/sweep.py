@@ -6,20 +6,19 @@ DataFrame with the columns of docs/sweeps.md) and what the caller computed from 
 the Parquet file, computes the overfitting summary and the heatmap grids, and passes plain
 data): the summary, the parameter heatmaps with their neighbourhood stability, the
 overfitting figures, the top rows and, with walk-forward, the stitched out-of-sample equity,
-its statistics and the parameters chosen per fold. `write_sweep_report(path, model)` renders
-it like the run report: one page, plotly.js inlined, the model embedded once as JSON.
+its statistics and the parameters chosen per fold. `mismartera.report.write_report(path, model)`
+renders it like the run report: one page, plotly.js inlined, the model embedded once as JSON.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mismartera.report.render import _embed, _template
+from mismartera.report.page import page
 from mismartera.trading.stats import STAT_ROWS, format_stat
 
 SCHEMA = "mismartera.sweep/1"
@@ -187,7 +186,6 @@ def _param_text(params: Mapping[str, Any]) -> str:
 
 def render_sweep(model: Mapping[str, Any]) -> str:
     """The sweep page (one self-contained HTML document)."""
-    template, plotly_js = _template("sweep.html.j2")
     summary = model["summary"]
     params = list(summary["params"])
     stats = [(label, key, kind) for label, key, kind in STAT_ROWS]
@@ -203,21 +201,9 @@ def render_sweep(model: Mapping[str, Any]) -> str:
     if wf is not None:
         oos_stats = [(label, [fmt(key, o["stats"].get(key)) for o in wf["oos"]])
                      for label, key, _ in stats]
-    return template.render(
-        model=model, summary=summary, params=params, stats=stats, fmt=fmt,
-        param_text=_param_text, overfit=model["overfitting"], wf=wf, oos_stats=oos_stats,
-        data_json=_embed(dict(model)), plotly_js=plotly_js,
-    )
+    return page("sweep.html.j2", model,
+                model=model, summary=summary, params=params, stats=stats, fmt=fmt,
+                param_text=_param_text, overfit=model["overfitting"], wf=wf, oos_stats=oos_stats)
 
 
-def write_sweep_report(path: str | Path, model: Mapping[str, Any]) -> Path:
-    """Render the sweep model to `path` (atomically) and return the path."""
-    from mismartera.export import atomic_write
-
-    target = Path(path)
-    with atomic_write(target) as fh:
-        fh.write(render_sweep(model))
-    return target
-
-
-__all__ = ["SCHEMA", "TOP_ROWS", "plain", "render_sweep", "sweep_model", "write_sweep_report"]
+__all__ = ["SCHEMA", "TOP_ROWS", "plain", "render_sweep", "sweep_model"]
