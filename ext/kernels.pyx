@@ -70,6 +70,14 @@ cdef double RESYNC_RATIO = 1.0 / 1024.0
 cdef isize RESYNC_EVERY = 1024
 
 
+cdef inline isize min_isize(isize a, isize b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline isize max_isize(isize a, isize b) noexcept nogil:
+    return a if a > b else b
+
+
 cdef isize pow2_at_least(isize n) noexcept nogil:
     cdef isize cap = 1
     while cap < n:
@@ -110,10 +118,83 @@ cdef extern from *:
     #define MM_DISPATCH(name, params, args) static void name params { name##_body args; }
     #endif
 
+    /* Ask for the cache lines of p[0 .. n - 1] ahead of use (`write`: to be written), so
+       that passes over a chunk in cache do not wait for memory. */
+    static void mm_prefetch(const double* p, Py_ssize_t n, int write) {
+        Py_ssize_t j;
+    #if defined(__GNUC__) || defined(__clang__)
+        if (write)
+            for (j = 0; j < n; j += 8)
+                __builtin_prefetch(p + j, 1, 3);
+        else
+            for (j = 0; j < n; j += 8)
+                __builtin_prefetch(p + j, 0, 3);
+    #endif
+    }
+
     /* Welford's sliding update of the sum of squared deviations: the term added when x
        enters the window, x_out leaves it and the mean goes from mean_old to mean. */
     static inline double mm_welford(double x, double x_out, double mean, double mean_old) {
         return (x - x_out) * ((x - mean) + (x_out - mean_old));
+    }
+
+    /* The steps of var_slide (without run tracking) that need no exact recomputation, from
+       d[0] on: while j < limit and the new m2 is not below peak * ratio, step j adds the
+       Welford term d[j] (in pairs: m2 + d[j], then older + (d[j] + d[j + 1])), peak =
+       max_of(m2, peak), and d[j] becomes m2. Returns the j it stopped before. */
+    static Py_ssize_t mm_var_steps(double* d, Py_ssize_t limit, double ratio, double* m2,
+                                   double* peak, double* older, double* term,
+                                   Py_ssize_t* half) {
+        double a = *m2, pk = *peak, o = *older, t = *term, v1, v2, pk1;
+        Py_ssize_t j = 0, h = *half;
+        if (h && j < limit) {               /* the second step of a pair */
+            v2 = o + (t + d[0]);
+            if (v2 < pk * ratio)
+                goto done;
+            pk = v2 > pk ? v2 : pk;
+            a = d[0] = v2;
+            h = 0;
+            j = 1;
+        }
+        for (; j + 1 < limit; j += 2) {     /* whole pairs */
+            v1 = a + d[j];
+            if (v1 < pk * ratio)
+                goto done;
+            pk1 = v1 > pk ? v1 : pk;
+            v2 = a + (d[j] + d[j + 1]);
+            if (v2 < pk1 * ratio) {         /* the pair's first step only */
+                o = a;
+                t = d[j];
+                a = d[j] = v1;
+                pk = pk1;
+                h = 1;
+                j += 1;
+                goto done;
+            }
+            o = a;
+            t = d[j];
+            pk = v2 > pk1 ? v2 : pk1;
+            d[j] = v1;
+            a = d[j + 1] = v2;
+        }
+        if (j < limit) {                    /* a pair's first step */
+            v1 = a + d[j];
+            if (v1 < pk * ratio)
+                goto done;
+            o = a;
+            t = d[j];
+            pk = v1 > pk ? v1 : pk;
+            a = d[j] = v1;
+            h = 1;
+            j += 1;
+        }
+    done:
+        *m2 = a;
+        *peak = pk;
+        *older = o;
+        *term = t;
+        *half = h;
+        return j;
     }
 
     /* d[j] = mm_welford(x[j], x[j - p], mean[j], mean[j - 1]) for j < n (xo = x - p);
@@ -123,16 +204,29 @@ cdef extern from *:
                                        double* restrict d, int* repeats) {
         const double* first = xo + 1;
         Py_ssize_t j;
-        int same = 0;
+        uint64_t same = 0;      /* 64 bits, as the comparisons' lanes: no narrowing */
         for (j = 0; j < n; j++) {
             d[j] = mm_welford(x[j], xo[j], mean[j], mean[j - 1]);
-            same |= x[j] == first[j];
+            same |= (uint64_t)(x[j] == first[j]);
         }
-        *repeats = same;
+        *repeats = same != 0;
     }
     MM_DISPATCH(mm_welford_terms, (const double* x, const double* xo, const double* mean,
                                    Py_ssize_t n, double* d, int* repeats),
                 (x, xo, mean, n, d, repeats))
+
+    /* out[j] = ((h[j] - h0[j]) + (l[j] - l0[j])) * scale for j < n: window sums from the
+       prefix sums (hi, lo) after the window and before it */
+    MM_BODY void mm_window_sums_body(const double* restrict h, const double* restrict h0,
+                                     const double* restrict l, const double* restrict l0,
+                                     Py_ssize_t n, double scale, double* restrict out) {
+        Py_ssize_t j;
+        for (j = 0; j < n; j++)
+            out[j] = ((h[j] - h0[j]) + (l[j] - l0[j])) * scale;
+    }
+    MM_DISPATCH(mm_window_sums, (const double* h, const double* h0, const double* l,
+                                 const double* l0, Py_ssize_t n, double scale, double* out),
+                (h, h0, l, l0, n, scale, out))
 
     /* upper[j] = mid[j] + sd[j] * up and lower[j] = mid[j] - sd[j] * dn for j < n */
     MM_BODY void mm_bands_body(const double* restrict mid, const double* restrict sd,
@@ -295,10 +389,17 @@ cdef extern from *:
     """
     bint HAS_AVX2 "MM_AVX2"
     bint has_avx2 "mm_has_avx2"() noexcept nogil
+    Py_ssize_t var_steps "mm_var_steps"(double* d, Py_ssize_t limit, double ratio, double* m2,
+                                        double* peak, double* older, double* term,
+                                        Py_ssize_t* half) noexcept nogil
+    void prefetch "mm_prefetch"(const double* p, Py_ssize_t n, int write) noexcept nogil
     double welford "mm_welford"(double x, double x_out, double mean,
                                 double mean_old) noexcept nogil
     void welford_terms "mm_welford_terms"(const double* x, const double* xo, const double* mean,
                                           Py_ssize_t n, double* d, int* repeats) noexcept nogil
+    void window_sums "mm_window_sums"(const double* h, const double* h0, const double* l,
+                                      const double* l0, Py_ssize_t n, double scale,
+                                      double* out) noexcept nogil
     void bands_of "mm_bands"(const double* mid, const double* sd, Py_ssize_t n, double up,
                              double dn, double* upper, double* lower) noexcept nogil
     void sqrt_scaled "mm_sqrt_scaled"(const double* m2, Py_ssize_t n, double inv_p,
@@ -357,6 +458,8 @@ cdef extern from *:
 # Segment pairs go through csum_lanes only up to this segment length (its scratch is
 # 4 * seg values); beyond it, one value at a time.
 cdef isize LANES_MAX_SEG = 1 << 16
+# winsum_feed goes one value at a time below this many values (no scratch to allocate)
+cdef isize SPAN_MIN = 32
 
 
 cdef struct WinSum:
@@ -430,57 +533,114 @@ cdef inline double winsum_push(WinSum* w, double x) noexcept nogil:
     return s
 
 
+# The batch path: the prefix sums (H, L) of a run of inputs into scratch, then every window
+# sum from them. H[k], L[k]: the prefix sum after the k-th input of the run, from its
+# segment's start; k = 1 - period .. 0: the inputs before the run, read from the ring.
+
+cdef inline void winsum_ring_out(const WinSum* w, double* H, double* L) noexcept nogil:
+    """H[t], L[t] for t = 1 - period .. 0 from the ring."""
+    cdef isize t, c
+    for t in range(1 - w.period, 1):
+        c = (w.count + t) & w.mask
+        H[t] = w.past[2 * c]
+        L[t] = w.past[2 * c + 1]
+
+
+cdef inline void winsum_ring_in(WinSum* w, isize m, const double* H,
+                                const double* L) noexcept nogil:
+    """After a run of m inputs: count and the ring as winsum_push leaves them."""
+    cdef isize t, c
+    w.count += m
+    for t in range(1 - w.period, 1):
+        c = (w.count + t) & w.mask
+        w.past[2 * c] = H[m + t]
+        w.past[2 * c + 1] = L[m + t]
+
+
+cdef inline void winsum_windows(const double* H, const double* L, double last_hi,
+                                double last_lo, isize k0, isize k1, isize cut, isize p,
+                                double scale, double* out) noexcept nogil:
+    """out[k - 1] = the window sum after the k-th input times scale, for k = k0 .. k1 in
+    one segment (window_of's operations): a window that starts in the previous segment
+    (k < cut) adds that segment's remainder to (H[k], L[k]); k = cut: the window is the
+    segment so far; k > cut: a difference of prefix sums. (last_hi, last_lo): the previous
+    segment's total."""
+    cdef isize k
+    for k in range(k0, min_isize(cut, k1 + 1)):
+        out[k - 1] = (((last_hi - H[k - p]) + (last_lo - L[k - p])) + (H[k] + L[k])) * scale
+    if k0 <= cut <= k1:
+        out[cut - 1] = (H[cut] + L[cut]) * scale
+    k = max_isize(cut + 1, k0)
+    if k <= k1:
+        window_sums(H + k, H + k - p, L + k, L + k - p, k1 + 1 - k, scale, out + k - 1)
+
+
 cdef void winsum_lanes(WinSum* w, const double* x, double scale, double* out,
                        double* hs) noexcept nogil:
     """2 * seg calls of winsum_push from the start of a segment, each window sum times
     `scale`: both segments' prefix sums at once (csum_lanes), then every window from them.
     hs: room for 2 * (period + 2 * seg) values."""
     cdef isize seg = w.seg, p = w.period
-    cdef isize t, c, k, b0, half
-    # H[k], L[k]: the prefix sum after k inputs of the pair, from its segment's start;
-    # k = 1 - p .. 0: the previous segment's last ones, read from the ring
+    cdef isize k, b0, half
     cdef double* H = hs + p - 1
     cdef double* L = hs + (p + 2 * seg) + p - 1
-    for t in range(1 - p, 1):
-        c = (w.count + t) & w.mask
-        H[t] = w.past[2 * c]
-        L[t] = w.past[2 * c + 1]
+    winsum_ring_out(w, H, L)
     csum_lanes(x, x + seg, seg, H + 1, L + 1, H + 1 + seg, L + 1 + seg)
     for half in range(2):
         b0 = half * seg
-        for k in range(b0 + 1, b0 + p):                 # windows from the previous segment
-            out[k - 1] = (((H[b0] - H[k - p]) + (L[b0] - L[k - p])) + (H[k] + L[k])) * scale
-        out[b0 + p - 1] = (H[b0 + p] + L[b0 + p]) * scale
-        for k in range(b0 + p + 1, b0 + seg + 1):
-            out[k - 1] = ((H[k] - H[k - p]) + (L[k] - L[k - p])) * scale
+        winsum_windows(H, L, H[b0], L[b0], b0 + 1, b0 + seg, b0 + p, p, scale, out)
     for k in range(1, p - w.count):                     # the warm-up
         out[k - 1] = NAN
-    w.count += 2 * seg
-    for t in range(1 - p, 1):                           # the ring as winsum_push leaves it
-        c = (w.count + t) & w.mask
-        w.past[2 * c] = H[2 * seg + t]
-        w.past[2 * c + 1] = L[2 * seg + t]
+    winsum_ring_in(w, 2 * seg, H, L)
     w.last.hi = H[2 * seg]
     w.last.lo = L[2 * seg]
     csum_clear(&w.total)
 
 
+cdef isize winsum_span(WinSum* w, const double* x, isize n, double scale, double* out,
+                       double* hs) noexcept nogil:
+    """min(n, what is left of the current segment) calls of winsum_push, each window sum
+    times `scale`; returns how many. hs: as winsum_lanes's."""
+    cdef isize seg = w.seg, p = w.period, o = w.count & (w.seg - 1)
+    cdef isize m = min_isize(n, seg - o), k
+    cdef double* H = hs + p - 1
+    cdef double* L = hs + (p + 2 * seg) + p - 1
+    cdef CSum a = w.total
+    winsum_ring_out(w, H, L)
+    for k in range(1, m + 1):
+        csum_add(&a, x[k - 1])
+        H[k] = a.hi
+        L[k] = a.lo
+    winsum_windows(H, L, w.last.hi, w.last.lo, 1, m, p - o, p, scale, out)
+    for k in range(1, min_isize(p - w.count, m + 1)):     # the warm-up
+        out[k - 1] = NAN
+    winsum_ring_in(w, m, H, L)
+    if o + m == seg:        # the segment is complete
+        w.last = a
+        csum_clear(&w.total)
+    else:
+        w.total = a
+    return m
+
+
 cdef void winsum_run(WinSum* w, const double* x, isize n, double scale, double* out,
                      double* hs) noexcept nogil:
     """n calls of winsum_push, each sum times `scale` (1: the sum itself), NaN where fewer
-    than `period` inputs were fed. Whole pairs of segments go through winsum_lanes when
-    hs, its scratch (winsum_scratch values), is not NULL."""
+    than `period` inputs were fed. With hs, scratch of winsum_scratch values: whole pairs
+    of segments through winsum_lanes, the rest a segment's part at a time (winsum_span)."""
     cdef isize i = 0, seg = w.seg, p = w.period
     cdef WinSum q = w[0]        # a local copy the compiler can keep in registers
     cdef double s
     while i < n:
-        if hs != NULL and (q.count & (seg - 1)) == 0 and n - i >= 2 * seg:
-            winsum_lanes(&q, x + i, scale, out + i, hs)
-            i += 2 * seg
-        else:
+        if hs == NULL:
             s = winsum_push(&q, x[i])
             out[i] = s * scale if q.count >= p else NAN
             i += 1
+        elif (q.count & (seg - 1)) == 0 and n - i >= 2 * seg:
+            winsum_lanes(&q, x + i, scale, out + i, hs)
+            i += 2 * seg
+        else:
+            i += winsum_span(&q, x + i, n - i, scale, out + i, hs)
     w[0] = q
 
 
@@ -491,9 +651,9 @@ cdef inline isize winsum_scratch(const WinSum* w) noexcept nogil:
 
 cdef void winsum_feed(WinSum* w, const double* x, isize n, double scale,
                       double* out) noexcept nogil:
-    """winsum_run with scratch of its own when n holds a pair of segments."""
+    """winsum_run with scratch of its own unless n is small."""
     cdef double* hs = NULL
-    if n >= 2 * w.seg and winsum_scratch(w) > 0:
+    if n >= SPAN_MIN and winsum_scratch(w) > 0:
         hs = <double*>malloc(winsum_scratch(w) * sizeof(double))
     winsum_run(w, x, n, scale, out, hs)
     free(hs)
@@ -548,10 +708,13 @@ cdef struct VarState:
     double mean     # window mean, sum * inv_p
     double m2       # sum of squared deviations from the window mean
     double peak     # largest m2 since the last exact recomputation
+    double older    # m2 before the first step of the current pair (var_slide)
+    double term     # the Welford term of that step
     double last     # the previous input
     double inv_p    # 1 / period
     isize run       # trailing inputs equal to `last`
     isize since     # values since the last exact recomputation
+    isize half      # 1: the next step completes a pair (var_slide)
     isize resync_every
 
 
@@ -568,9 +731,12 @@ cdef inline void var_clear(VarState* v) noexcept nogil:
     v.mean = 0.0
     v.m2 = 0.0
     v.peak = 0.0
+    v.older = 0.0
+    v.term = 0.0
     v.last = NAN
     v.run = 0
     v.since = 0
+    v.half = 0
 
 
 cdef inline double sq_dev_sum(const double* w, isize n, double mean) noexcept nogil:
@@ -598,6 +764,7 @@ cdef inline void var_push(VarState* v, double x, double x_out, const double* win
         v.m2 = sq_dev_sum(window, p, v.mean)
         v.peak = v.m2
         v.since = 0
+        v.half = 0
         var_settle(v, window)
     else:
         var_slide(v, x, welford(x, x_out, v.mean, mean_old), window, True)
@@ -606,13 +773,22 @@ cdef inline void var_push(VarState* v, double x, double x_out, const double* win
 cdef inline void var_slide(VarState* v, double x, double term, const double* window,
                            bint track_run) noexcept nogil:
     """The rest of var_push once the window was full before x: v.mean is already the mean
-    after x; term: the Welford term of x (welford). Without `track_run`, the caller knows
-    that x and the period - 1 values before it are not all equal, and v.run and v.last stay
-    as they are."""
+    after x; term: the Welford term of x (welford). The terms are added two steps at a time
+    (as the EMA smooths): m2 + term at the first step of a pair, then older + (the first
+    term + term) from the m2 before the pair, which leaves one addition per two values on
+    the dependency chain; an exact recomputation starts a new pair. Without `track_run`,
+    the caller knows that x and the period - 1 values before it are not all equal, and
+    v.run and v.last stay as they are."""
     if track_run:
         v.run = v.run + 1 if x == v.last else 1
         v.last = x
-    v.m2 += term
+    if v.half:
+        v.m2 = v.older + (v.term + term)
+    else:
+        v.older = v.m2
+        v.term = term
+        v.m2 = v.m2 + term
+    v.half = 1 - v.half
     v.since += 1
     var_settle(v, window)
 
@@ -625,10 +801,12 @@ cdef inline void var_settle(VarState* v, const double* window) noexcept nogil:
         v.m2 = v.mean - v.mean          # 0, or NaN once the sum is poisoned
         v.peak = v.m2
         v.since = 0
+        v.half = 0
     elif v.m2 < v.peak * RESYNC_RATIO or v.since >= v.resync_every:
         v.m2 = sq_dev_sum(window, p, v.mean)
         v.peak = v.m2
         v.since = 0
+        v.half = 0
     else:
         v.peak = max_of(v.m2, v.peak)
 
@@ -733,10 +911,6 @@ cdef inline double extreme_push(Extreme* e, double x, bint is_min) noexcept nogi
     if i < e.valid_from:
         return NAN
     return out
-
-
-cdef inline isize min_isize(isize a, isize b) noexcept nogil:
-    return a if a < b else b
 
 
 cdef inline void extreme_mask(Extreme* q, const double* x, double* out, bint special) noexcept nogil:
@@ -1556,7 +1730,7 @@ cdef void var_run(VarState* v, const double* x, const double* means, double* m2s
     1 .. j] whose mean is means[j]; m2s[j] holds its Welford term on entry, v.m2 after it
     on return. Unless `repeats`, no x[j] equals x[j - period + 1]: no window is one
     repeated value, and the trailing run is counted once, at the end."""
-    cdef isize j, p = v.sum.period
+    cdef isize j, k, p = v.sum.period
     cdef VarState q = v[0]      # a local copy the compiler can keep in registers
     if repeats:
         for j in range(n):
@@ -1565,10 +1739,18 @@ cdef void var_run(VarState* v, const double* x, const double* means, double* m2s
             m2s[j] = q.m2
     else:
         q.run = 0
-        for j in range(n):
-            q.mean = means[j]
-            var_slide(&q, x[j], m2s[j], x + j - p + 1, False)
-            m2s[j] = q.m2
+        j = 0
+        while j < n:
+            k = min_isize(n - j, max_isize(q.resync_every - 1 - q.since, 0))
+            k = var_steps(m2s + j, k, RESYNC_RATIO, &q.m2, &q.peak, &q.older, &q.term, &q.half)
+            q.since += k
+            j += k
+            if j < n:       # this step recomputes m2
+                q.mean = means[j]
+                var_slide(&q, x[j], m2s[j], x + j - p + 1, False)
+                m2s[j] = q.m2
+                j += 1
+        q.mean = means[n - 1]
         j = n - 1           # x[j - 1] is there: x holds the window before x[0]
         while j > n - p and x[j] == x[j - 1]:
             j -= 1
@@ -1610,6 +1792,11 @@ cdef void dispersion_feed(VarState* v, Ring* r, const double* x, isize n, double
         e = i + (seg - k if k else chunk)   # chunks from a segment start on
         e = e if e < n else n
         mp = middle + i if middle != NULL else means
+        prefetch(x + e, min_isize(chunk, n - e), False)     # the next chunk's input
+        prefetch(sd + i, e - i, True)                       # this chunk's outputs
+        if middle != NULL:
+            prefetch(lower + i, e - i, True)
+            prefetch(middle + e, min_isize(chunk, n - e), True)
         winsum_run(&v.sum, x + i, e - i, v.inv_p, mp, scratch + 2 * chunk + 1 if lanes else NULL)
         welford_terms(x + i, x + i - p, mp, e - i, m2s, &repeats)
         var_run(v, x + i, mp, m2s, e - i, repeats or p == 1)     # p = 1: every window

@@ -1,7 +1,8 @@
 """The kernels' block paths (`update_many` over long arrays: rolling extremes a block or two
 at a time, window sums by segment lanes, smoothing two values at a time) equal the
 one-value `update`, bit for bit, however the input is cut; rolling extremes also with NaN,
-infinities and signed zeros, which only the block paths scan for."""
+infinities and signed zeros, which only the block paths scan for; rolling std and BBands
+also where the variance collapses and is recomputed inside a chunk."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mismartera.ext import kernels as k
-from tests.support.kernels import BY_NAME, KERNELS, bits
+from tests.reference import kernels as ref
+from tests.support.kernels import BY_NAME, KERNELS, assert_close, bits
 
 WARMED_UP = [kernel for kernel in KERNELS if kernel.lookback is not None]
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0])
@@ -83,3 +85,33 @@ def test_a_nan_in_one_block_does_not_reach_back_into_the_block_before():
     want[:4] = np.nan
     want[27:32] = np.nan
     assert bits(got) == bits(want)
+
+
+@st.composite
+def collapsing_walks(draw) -> np.ndarray:
+    """Random walks of up to 2,600 values without repeated values whose step size falls and
+    rises by up to 10^6 at random places: the rolling variance collapses below 1/1024 of
+    its peak (an exact recomputation in the middle of the block path) and passes the
+    1,024 values after which it is recomputed anyway."""
+    n = draw(st.integers(0, 2600))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scale = np.ones(n)
+    for start in sorted(draw(st.lists(st.integers(0, n), max_size=4))):
+        scale[start:] = 10.0 ** rng.uniform(-6, 0)
+    return 100 + np.cumsum(rng.normal(0, 1, n) * scale)
+
+
+@given(data=st.data(), name=st.sampled_from(["rolling_std", "bbands"]))
+def test_dispersion_blocks_through_collapses_and_recomputations(data, name):
+    kernel = BY_NAME[name]
+    period = data.draw(st.integers(1, 40), label="period")
+    x = data.draw(collapsing_walks())
+    want = one_by_one(kernel.stream(period), [x])
+    assert bits(rows_of(kernel.batch(x, period))) == bits(want)
+    chunked = kernel.stream(period)
+    parts = [rows_of(chunked.update_many(x[a:b])) for a, b in cuts(data.draw, len(x))]
+    assert bits(np.hstack([want[:, :0], *parts])) == bits(want)
+    tail = x[-(100 + period - 1) :]  # the exact deviations of the last windows
+    exact = np.asarray(ref.rolling_std(tail, period))[period - 1 :]
+    std = want[0] if name == "rolling_std" else (want[0] - want[1]) / 2.0  # nbdev_up = 2
+    assert_close(std[len(x) - len(exact) :], exact, 1e-12 * (1 + np.abs(exact)), rel=1e-7)
