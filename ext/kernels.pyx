@@ -1348,28 +1348,98 @@ cdef inline void macd_push(MacdState* m, double x, double* line, double* sig,
     hist[0] = NAN
 
 
+cdef inline void macd_step(MacdState* q, double x, double* line, double* sig,
+                           double* hist) noexcept nogil:
+    """macd_push once all three EMAs are smoothing: the fast and slow EMAs are at the same
+    step, the signal at its own."""
+    cdef double s, f, d, g
+    q.count += 1
+    q.slow.count += 1
+    q.fast.count += 1
+    q.signal.count += 1
+    s = ema_smooth(&q.slow, x, (q.slow.count - q.slow.period) & 1)
+    f = ema_smooth(&q.fast, x, (q.slow.count - q.slow.period) & 1)
+    d = f - s
+    g = ema_smooth(&q.signal, d, (q.signal.count - q.signal.period) & 1)
+    line[0] = d
+    sig[0] = g
+    hist[0] = d - g
+
+
+cdef inline void macd_pairs(MacdState* q, const double* x, isize n, double* line, double* sig,
+                            double* hist, bint signal_odd) noexcept nogil:
+    """n // 2 * 2 calls of macd_step, two values at a time: the fast and slow EMAs take an odd
+    then an even step; the signal too if `signal_odd`, else an even then an odd one."""
+    cdef isize i
+    cdef double d1, d2, g1, g2, u1, u2
+    cdef double s0 = q.slow.value, f0 = q.fast.value
+    cdef double g0 = q.signal.value, gold = q.signal.older, gt = q.signal.t_last
+    cdef double s1, f1, ts1, tf1
+    cdef double ts2 = q.slow.t_last, tf2 = q.fast.t_last
+    for i in range(0, n - 1, 2):
+        ts1 = x[i] * q.slow.k
+        tf1 = x[i] * q.fast.k
+        ts2 = x[i + 1] * q.slow.k
+        tf2 = x[i + 1] * q.fast.k
+        s1 = smooth_odd(s0, q.slow.keep, ts1)
+        f1 = smooth_odd(f0, q.fast.keep, tf1)
+        q.slow.older = s1
+        q.fast.older = f1
+        s0 = smooth_even(s0, q.slow.keep2, ts1, q.slow.keep, ts2)
+        f0 = smooth_even(f0, q.fast.keep2, tf1, q.fast.keep, tf2)
+        d1 = f1 - s1
+        d2 = f0 - s0
+        u1 = d1 * q.signal.k
+        u2 = d2 * q.signal.k
+        if signal_odd:
+            g1 = smooth_odd(g0, q.signal.keep, u1)
+            g2 = smooth_even(g0, q.signal.keep2, u1, q.signal.keep, u2)
+            gold = g1
+        else:
+            g1 = smooth_even(gold, q.signal.keep2, gt, q.signal.keep, u1)
+            g2 = smooth_odd(g1, q.signal.keep, u2)
+            gold = g1
+        gt = u2
+        g0 = g2
+        line[i] = d1
+        line[i + 1] = d2
+        sig[i] = g1
+        sig[i + 1] = g2
+        hist[i] = d1 - g1
+        hist[i + 1] = d2 - g2
+    i = n - n % 2
+    q.count += i
+    q.slow.count += i
+    q.fast.count += i
+    q.signal.count += i
+    q.slow.value = s0
+    q.fast.value = f0
+    q.slow.t_last = ts2
+    q.fast.t_last = tf2
+    q.signal.value = g0
+    q.signal.older = gold
+    q.signal.t_last = gt
+
+
 cdef void macd_feed(MacdState* m, const double* x, isize n, double* line, double* sig,
                     double* hist) noexcept nogil:
-    """n calls of macd_push: the warm-up one at a time, then the three EMA steps alone."""
+    """n calls of macd_push: the warm-up one at a time, then pairs of values from an odd
+    step of the fast and slow EMAs on."""
     cdef isize i = 0
     cdef MacdState q = m[0]     # a local copy the compiler can keep in registers
-    cdef double s, f, d, g
     while i < n and q.signal.count < q.signal.period:
         macd_push(&q, x[i], line + i, sig + i, hist + i)
         i += 1
-    for i in range(i, n):
-        # the fast and slow EMAs are at the same step, the signal at its own
-        q.count += 1
-        q.slow.count += 1
-        q.fast.count += 1
-        q.signal.count += 1
-        s = ema_smooth(&q.slow, x[i], (q.slow.count - q.slow.period) & 1)
-        f = ema_smooth(&q.fast, x[i], (q.slow.count - q.slow.period) & 1)
-        d = f - s
-        g = ema_smooth(&q.signal, d, (q.signal.count - q.signal.period) & 1)
-        line[i] = d
-        sig[i] = g
-        hist[i] = d - g
+    if i < n and (q.slow.count + 1 - q.slow.period) & 1 == 0:
+        macd_step(&q, x[i], line + i, sig + i, hist + i)
+        i += 1
+    if (q.signal.count + 1 - q.signal.period) & 1:
+        macd_pairs(&q, x + i, n - i, line + i, sig + i, hist + i, True)
+    else:
+        macd_pairs(&q, x + i, n - i, line + i, sig + i, hist + i, False)
+    i = n - (n - i) % 2 if i < n else n
+    if i < n:
+        macd_step(&q, x[i], line + i, sig + i, hist + i)
     m[0] = q
 
 
