@@ -30,3 +30,23 @@ def keep_section_screenshots(browser: Browser, folder: Path, prefix: str) -> Non
         png = section.screenshot_as_png
         (folder / f"{prefix}-{name}.png").write_bytes(png)
         assert non_blank(png), f"section {name} is blank"
+
+
+def _rgb(colour: str) -> tuple[int, ...]:
+    """'#rrggbb' or 'rgb(r, g, b)' as (r, g, b)."""
+    if colour.startswith("#"):
+        return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(v)) for v in colour[colour.index("(") + 1:-1].split(",")[:3])
+
+
+def assert_red_to_green(browser: Browser, chart_id: str) -> None:
+    """The first trace of chart `chart_id` is drawn with the colour scale it was given (plotly
+    drops a scale name it does not know for its default), red at the low end, green at the
+    high end."""
+    given, drawn = browser.js("const t = document.getElementById(arguments[0]);"
+                              "return [t.data[0].colorscale, t._fullData[0].colorscale]",
+                              chart_id)
+    assert isinstance(given, list) and drawn == given, (given, drawn)
+    assert [given[0][0], given[-1][0]] == [0, 1]
+    (r0, g0, _), (r1, g1, _) = _rgb(given[0][1]), _rgb(given[-1][1])
+    assert r0 > g0 and g1 > r1, given

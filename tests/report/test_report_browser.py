@@ -14,6 +14,7 @@ import shutil
 import pytest
 
 from tests.report.browser import data_of, non_blank, relayout, summary, time_steps
+from tests.report.pages import assert_red_to_green
 from tests.report.test_report import cli
 from tests.support.data import require_data
 
@@ -46,6 +47,7 @@ def test_the_page_draws_offline_without_errors(browser, demo_page, screenshots):
     images = browser.js("""return [...document.querySelectorAll('#chart-SPY .imagelayer image')]
         .map(i => (i.getAttribute('href') || i.getAttribute('xlink:href') || '').slice(0, 22))""")
     assert images == ["data:image/png;base64,"] * 2
+    assert_red_to_green(browser, "chart-quality")
     for section in browser.driver.find_elements("css selector", "section"):
         name = section.get_attribute("id")
         browser.js("arguments[0].scrollIntoView()", section)

@@ -18,7 +18,7 @@ from mismartera.sweep.plan import HEAD_COLUMNS, TAIL_COLUMNS
 from mismartera.trading.stats import return_stats
 from tests.reference.overfit import neighbourhood
 from tests.report.browser import data_of
-from tests.report.pages import keep_section_screenshots, open_offline
+from tests.report.pages import assert_red_to_green, keep_section_screenshots, open_offline
 from tests.report.test_report import cli
 
 CASH = 100_000.0
@@ -357,6 +357,7 @@ def test_the_page_draws_offline_without_errors(browser, screenshots, request, wh
     for chart_id, (plotted, types, svgs) in charts.items():
         assert plotted and types and svgs > 0, chart_id
     assert charts["chart-heatmap"][1][0] == "heatmap"
+    assert_red_to_green(browser, "chart-heatmap")  # sharpe: higher is better
     keep_section_screenshots(browser, screenshots, f"sweep-{which}")
 
 def test_the_selectors_switch_the_heatmaps(browser, windowed):
