@@ -4,6 +4,7 @@ shared style (`_style.css.j2`), each section's screenshot kept and non-blank."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.report.browser import Browser, non_blank
 
@@ -22,14 +23,18 @@ def open_offline(browser: Browser, page: Path) -> None:
     assert "system-ui" in style[0] and style[1:] == ["right", "collapse"], style
 
 
+def keep_screenshot(browser: Browser, element: Any, file: Path) -> None:
+    """Scroll `element` into view and screenshot it into `file`; it must be non-blank."""
+    browser.js("arguments[0].scrollIntoView()", element)
+    png = element.screenshot_as_png
+    file.write_bytes(png)
+    assert non_blank(png), f"{file.name} is blank"
+
+
 def keep_section_screenshots(browser: Browser, folder: Path, prefix: str) -> None:
     """Screenshot each <section> into `folder` as PREFIX-ID.png; each must be non-blank."""
     for section in browser.driver.find_elements("css selector", "section"):
-        name = section.get_attribute("id")
-        browser.js("arguments[0].scrollIntoView()", section)
-        png = section.screenshot_as_png
-        (folder / f"{prefix}-{name}.png").write_bytes(png)
-        assert non_blank(png), f"section {name} is blank"
+        keep_screenshot(browser, section, folder / f"{prefix}-{section.get_attribute('id')}.png")
 
 
 def _rgb(colour: str) -> tuple[int, ...]:

@@ -13,8 +13,13 @@ import shutil
 
 import pytest
 
-from tests.report.browser import data_of, non_blank, relayout, summary, time_steps
-from tests.report.pages import assert_red_to_green
+from tests.report.browser import data_of, relayout, summary, time_steps
+from tests.report.pages import (
+    assert_red_to_green,
+    keep_screenshot,
+    keep_section_screenshots,
+    open_offline,
+)
 from tests.report.test_report import cli
 from tests.support.data import require_data
 
@@ -30,13 +35,7 @@ def demo_page(tmp_path_factory):
 
 
 def test_the_page_draws_offline_without_errors(browser, demo_page, screenshots):
-    browser.console(), browser.requests()  # drop what earlier pages logged
-    browser.open(demo_page)
-    errors = [e for e in browser.console() if e["level"] == "SEVERE"]
-    assert errors == []
-    urls = browser.requests()
-    assert urls and all(u == demo_page.resolve().as_uri() or u.startswith(("data:", "blob:"))
-                        for u in urls), urls
+    open_offline(browser, demo_page)
     charts = browser.js("""return [...document.querySelectorAll('[data-chart]')].map(el => [
         el.id, el.classList.contains('js-plotly-plot'), (el._fullData || []).length,
         el.querySelectorAll('svg.main-svg').length])""")
@@ -48,12 +47,7 @@ def test_the_page_draws_offline_without_errors(browser, demo_page, screenshots):
         .map(i => (i.getAttribute('href') || i.getAttribute('xlink:href') || '').slice(0, 22))""")
     assert images == ["data:image/png;base64,"] * 2
     assert_red_to_green(browser, "chart-quality")
-    for section in browser.driver.find_elements("css selector", "section"):
-        name = section.get_attribute("id")
-        browser.js("arguments[0].scrollIntoView()", section)
-        png = section.screenshot_as_png
-        (screenshots / f"demo-{name}.png").write_bytes(png)
-        assert non_blank(png), f"section {name} is blank"
+    keep_section_screenshots(browser, screenshots, "demo")
 
 
 def test_the_interval_selector_switches_series(browser, demo_page):
@@ -155,8 +149,7 @@ def test_real_files_holiday_absent_early_close_marked(browser, nov2014_page, scr
     spy = model["symbols"]["SPY"]["intervals"]["1m"]
     assert not any(t.startswith("2014-11-27") for t in spy["ts"])
     assert sum(t.startswith("2014-11-28") for t in spy["ts"]) == 210
-    browser.open(page)
-    assert [e for e in browser.console() if e["level"] == "SEVERE"] == []
+    open_offline(browser, page)
     # the session axis: what lies between two sessions (the holiday, the weekend, the hours
     # after the early close) takes no room
     x = "return window.reportAxis.toX(arguments[0])"
@@ -171,11 +164,8 @@ def test_real_files_holiday_absent_early_close_marked(browser, nov2014_page, scr
                             "return [l.annotations.map(a => a.text), l.xaxis.ticktext]")
         assert "early close 2014-11-28" in layout[0]
         assert "Nov 28" in layout[1] and "Nov 27" not in layout[1]
-    section = browser.driver.find_element("id", "symbol-SPY")
-    browser.js("arguments[0].scrollIntoView()", section)
-    png = section.screenshot_as_png
-    (screenshots / "nov2014-SPY.png").write_bytes(png)
-    assert non_blank(png)
+    keep_screenshot(browser, browser.driver.find_element("id", "symbol-SPY"),
+                    screenshots / "nov2014-SPY.png")
     # the same numbers as the exports, read back from the page
     rebuilt = cli(["report", str(nov2014_page / "exp"), "-o", str(nov2014_page / "later.html")])
     assert rebuilt.exit_code == 0, rebuilt.output
@@ -191,9 +181,7 @@ def test_the_comparison_draws_every_run(browser, tmp_path):
     page = tmp_path / "compare.html"
     result = cli(["report", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(page)])
     assert result.exit_code == 0, result.output
-    browser.console()
-    browser.open(page)
-    assert [e for e in browser.console() if e["level"] == "SEVERE"] == []
+    open_offline(browser, page)
     traces = browser.js("""return Object.fromEntries([...document.querySelectorAll('[data-chart]')]
         .map(el => [el.id, (el._fullData || []).map(t => t.name)]))""")
     assert traces["chart-equity"] == ["a", "a drawdown", "b", "b drawdown"]
@@ -240,8 +228,7 @@ def test_real_files_gaps_shaded_where_they_are(browser, aug2021_page, screenshot
     model = data_of(page)
     days = [s["date"] for s in model["sessions"]]
     assert days == ["2021-08-23", "2021-08-24", "2021-08-25"]
-    browser.open(page)
-    assert [e for e in browser.console() if e["level"] == "SEVERE"] == []
+    open_offline(browser, page)
     for symbol in AUG:
         expected = dropouts(bars / f"{symbol}_2021-08.csv", days)
         assert expected, symbol  # each day one vendor drop-out per symbol
@@ -263,8 +250,5 @@ def test_real_files_gaps_shaded_where_they_are(browser, aug2021_page, screenshot
         for (left, right, height), (x0, x1) in zip(sorted(rects), sorted(spans), strict=True):
             assert height > 100  # the whole height of the plot
             assert left <= x0 + 1 and right >= x1 - 1 and right - left >= 2
-    section = browser.driver.find_element("id", "symbol-TSLA")
-    browser.js("arguments[0].scrollIntoView()", section)
-    png = section.screenshot_as_png
-    (screenshots / "aug2021-TSLA.png").write_bytes(png)
-    assert non_blank(png)
+    keep_screenshot(browser, browser.driver.find_element("id", "symbol-TSLA"),
+                    screenshots / "aug2021-TSLA.png")
