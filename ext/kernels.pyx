@@ -422,41 +422,102 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* The compensated prefix sums (TwoSum, as csum_add) of a[0..n-1] and b[0..n-1], side by
-       side: (ha, la)[t] and (hb, lb)[t] after t + 1 values. Two lanes of one vector
-       register where the compiler has vector extensions: the same IEEE operations. */
-    static void mm_csum_lanes(const double* a, const double* b, Py_ssize_t n,
-                              double* ha, double* la, double* hb, double* lb) {
+    /* The compensated prefix sums (TwoSum, as csum_add) of the segments x[0 .. seg - 1]
+       and x[seg .. 2 seg - 1], side by side in the two lanes of one vector register where
+       the compiler has vector extensions (the same IEEE operations): H[s * seg + t] and
+       L[s * seg + t] after t + 1 values of segment s. */
+    static void mm_csum_lanes(const double* x, Py_ssize_t seg, double* H, double* L) {
+        const double* b = x + seg;
         Py_ssize_t t;
     #if defined(__GNUC__) || defined(__clang__)
         typedef double mm_v2d __attribute__((vector_size(16)));
         mm_v2d hi = {0.0, 0.0}, lo = {0.0, 0.0}, s, z;
-        for (t = 0; t < n; t++) {
-            mm_v2d x = {a[t], b[t]};
-            s = hi + x;
+        for (t = 0; t < seg; t++) {
+            mm_v2d v = {x[t], b[t]};
+            s = hi + v;
             z = s - hi;
-            lo += (hi - (s - z)) + (x - z);
+            lo += (hi - (s - z)) + (v - z);
             hi = s;
-            ha[t] = hi[0]; hb[t] = hi[1];
-            la[t] = lo[0]; lb[t] = lo[1];
+            H[t] = hi[0]; H[seg + t] = hi[1];
+            L[t] = lo[0]; L[seg + t] = lo[1];
         }
     #else
         double h0 = 0.0, l0 = 0.0, h1 = 0.0, l1 = 0.0, s, z;
-        for (t = 0; t < n; t++) {
-            s = h0 + a[t]; z = s - h0; l0 += (h0 - (s - z)) + (a[t] - z); h0 = s;
+        for (t = 0; t < seg; t++) {
+            s = h0 + x[t]; z = s - h0; l0 += (h0 - (s - z)) + (x[t] - z); h0 = s;
             s = h1 + b[t]; z = s - h1; l1 += (h1 - (s - z)) + (b[t] - z); h1 = s;
-            ha[t] = h0; hb[t] = h1; la[t] = l0; lb[t] = l1;
+            H[t] = h0; H[seg + t] = h1; L[t] = l0; L[seg + t] = l1;
         }
     #endif
     }
+
+    #if MM_AVX2
+    /* a 4 x 4 block of doubles, rows to columns */
+    #define MM_TRANSPOSE4(a, b, c, d) do { \
+        __m256d t0_ = _mm256_unpacklo_pd(a, b), t1_ = _mm256_unpackhi_pd(a, b); \
+        __m256d t2_ = _mm256_unpacklo_pd(c, d), t3_ = _mm256_unpackhi_pd(c, d); \
+        a = _mm256_permute2f128_pd(t0_, t2_, 0x20); b = _mm256_permute2f128_pd(t1_, t3_, 0x20); \
+        c = _mm256_permute2f128_pd(t0_, t2_, 0x31); d = _mm256_permute2f128_pd(t1_, t3_, 0x31); \
+    } while (0)
+    #define MM_TWOSUM(hi, lo, v, H) do { \
+        __m256d s_ = _mm256_add_pd(hi, v), z_ = _mm256_sub_pd(s_, hi); \
+        lo = _mm256_add_pd(lo, _mm256_add_pd(_mm256_sub_pd(hi, _mm256_sub_pd(s_, z_)), \
+                                             _mm256_sub_pd(v, z_))); \
+        hi = s_; H = hi; \
+    } while (0)
+    /* mm_csum_lanes for four segments in the four lanes of an AVX2 register, four values of
+       each at a time (read and written as 4 x 4 blocks); seg a multiple of 4 */
+    __attribute__((target("avx2"))) static void mm_csum_quads(const double* x, Py_ssize_t seg,
+                                                              double* H, double* L) {
+        __m256d hi = _mm256_setzero_pd(), lo = _mm256_setzero_pd();
+        __m256d a, b, c, d, h0, h1, h2, h3, l0, l1, l2, l3;
+        Py_ssize_t t;
+        for (t = 0; t < seg; t += 4) {
+            a = _mm256_loadu_pd(x + t);
+            b = _mm256_loadu_pd(x + seg + t);
+            c = _mm256_loadu_pd(x + 2 * seg + t);
+            d = _mm256_loadu_pd(x + 3 * seg + t);
+            MM_TRANSPOSE4(a, b, c, d);
+            MM_TWOSUM(hi, lo, a, h0); l0 = lo;
+            MM_TWOSUM(hi, lo, b, h1); l1 = lo;
+            MM_TWOSUM(hi, lo, c, h2); l2 = lo;
+            MM_TWOSUM(hi, lo, d, h3); l3 = lo;
+            MM_TRANSPOSE4(h0, h1, h2, h3);
+            MM_TRANSPOSE4(l0, l1, l2, l3);
+            _mm256_storeu_pd(H + t, h0);
+            _mm256_storeu_pd(H + seg + t, h1);
+            _mm256_storeu_pd(H + 2 * seg + t, h2);
+            _mm256_storeu_pd(H + 3 * seg + t, h3);
+            _mm256_storeu_pd(L + t, l0);
+            _mm256_storeu_pd(L + seg + t, l1);
+            _mm256_storeu_pd(L + 2 * seg + t, l2);
+            _mm256_storeu_pd(L + 3 * seg + t, l3);
+        }
+    }
+    /* 4 segments at a time through mm_csum_quads where the CPU runs it, else 2 */
+    static int mm_csum_width(void) { return mm_has_avx2() ? 4 : 2; }
+    static void mm_csum_segments(const double* x, Py_ssize_t seg, double* H, double* L,
+                                 int width) {
+        if (width == 4)
+            mm_csum_quads(x, seg, H, L);
+        else
+            mm_csum_lanes(x, seg, H, L);
+    }
+    #else
+    static int mm_csum_width(void) { return 2; }
+    static void mm_csum_segments(const double* x, Py_ssize_t seg, double* H, double* L,
+                                 int width) {
+        mm_csum_lanes(x, seg, H, L);
+    }
+    #endif
     """
-    void csum_lanes "mm_csum_lanes"(const double* a, const double* b, Py_ssize_t n,
-                                    double* ha, double* la, double* hb,
-                                    double* lb) noexcept nogil
+    int csum_width "mm_csum_width"() noexcept nogil
+    void csum_segments "mm_csum_segments"(const double* x, Py_ssize_t seg, double* H, double* L,
+                                          int width) noexcept nogil
 
 
-# Segment pairs go through csum_lanes only up to this segment length (its scratch is
-# 4 * seg values); beyond it, one value at a time.
+# Segments go through csum_segments only up to this segment length (its scratch is
+# 8 * seg values); beyond it, one value at a time.
 cdef isize LANES_MAX_SEG = 1 << 16
 # winsum_feed goes one value at a time below this many values (no scratch to allocate)
 cdef isize SPAN_MIN = 32
@@ -575,25 +636,25 @@ cdef inline void winsum_windows(const double* H, const double* L, double last_hi
         window_sums(H + k, H + k - p, L + k, L + k - p, k1 + 1 - k, scale, out + k - 1)
 
 
-cdef void winsum_lanes(WinSum* w, const double* x, double scale, double* out,
-                       double* hs) noexcept nogil:
-    """2 * seg calls of winsum_push from the start of a segment, each window sum times
-    `scale`: both segments' prefix sums at once (csum_lanes), then every window from them.
-    hs: room for 2 * (period + 2 * seg) values."""
+cdef void winsum_lanes(WinSum* w, const double* x, double scale, double* out, double* hs,
+                       int width) noexcept nogil:
+    """width * seg calls of winsum_push from the start of a segment (width: 2 or 4), each
+    window sum times `scale`: the segments' prefix sums at once (csum_segments), then every
+    window from them. hs: room for winsum_scratch values."""
     cdef isize seg = w.seg, p = w.period
-    cdef isize k, b0, half
+    cdef isize k, part
     cdef double* H = hs + p - 1
-    cdef double* L = hs + (p + 2 * seg) + p - 1
+    cdef double* L = hs + (p + 4 * seg) + p - 1
     winsum_ring_out(w, H, L)
-    csum_lanes(x, x + seg, seg, H + 1, L + 1, H + 1 + seg, L + 1 + seg)
-    for half in range(2):
-        b0 = half * seg
-        winsum_windows(H, L, H[b0], L[b0], b0 + 1, b0 + seg, b0 + p, p, scale, out)
+    csum_segments(x, seg, H + 1, L + 1, width)
+    for part in range(width):
+        k = part * seg
+        winsum_windows(H, L, H[k], L[k], k + 1, k + seg, k + p, p, scale, out)
     for k in range(1, p - w.count):                     # the warm-up
         out[k - 1] = NAN
-    winsum_ring_in(w, 2 * seg, H, L)
-    w.last.hi = H[2 * seg]
-    w.last.lo = L[2 * seg]
+    winsum_ring_in(w, width * seg, H, L)
+    w.last.hi = H[width * seg]
+    w.last.lo = L[width * seg]
     csum_clear(&w.total)
 
 
@@ -604,7 +665,7 @@ cdef isize winsum_span(WinSum* w, const double* x, isize n, double scale, double
     cdef isize seg = w.seg, p = w.period, o = w.count & (w.seg - 1)
     cdef isize m = min_isize(n, seg - o), k
     cdef double* H = hs + p - 1
-    cdef double* L = hs + (p + 2 * seg) + p - 1
+    cdef double* L = hs + (p + 4 * seg) + p - 1
     cdef CSum a = w.total
     winsum_ring_out(w, H, L)
     for k in range(1, m + 1):
@@ -626,19 +687,23 @@ cdef isize winsum_span(WinSum* w, const double* x, isize n, double scale, double
 cdef void winsum_run(WinSum* w, const double* x, isize n, double scale, double* out,
                      double* hs) noexcept nogil:
     """n calls of winsum_push, each sum times `scale` (1: the sum itself), NaN where fewer
-    than `period` inputs were fed. With hs, scratch of winsum_scratch values: whole pairs
-    of segments through winsum_lanes, the rest a segment's part at a time (winsum_span)."""
+    than `period` inputs were fed. With hs, scratch of winsum_scratch values: whole groups
+    of 4 (AVX2) or 2 segments through winsum_lanes, the rest a segment's part at a time
+    (winsum_span)."""
     cdef isize i = 0, seg = w.seg, p = w.period
     cdef WinSum q = w[0]        # a local copy the compiler can keep in registers
     cdef double s
+    cdef int width = csum_width()
     while i < n:
         if hs == NULL:
             s = winsum_push(&q, x[i])
             out[i] = s * scale if q.count >= p else NAN
             i += 1
         elif (q.count & (seg - 1)) == 0 and n - i >= 2 * seg:
-            winsum_lanes(&q, x + i, scale, out + i, hs)
-            i += 2 * seg
+            if n - i < width * seg:
+                width = 2
+            winsum_lanes(&q, x + i, scale, out + i, hs, width)
+            i += width * seg
         else:
             i += winsum_span(&q, x + i, n - i, scale, out + i, hs)
     w[0] = q
@@ -646,7 +711,7 @@ cdef void winsum_run(WinSum* w, const double* x, isize n, double scale, double* 
 
 cdef inline isize winsum_scratch(const WinSum* w) noexcept nogil:
     """The scratch winsum_run needs for segment pairs; 0: they go one value at a time."""
-    return 2 * (w.period + 2 * w.seg) if w.seg <= LANES_MAX_SEG else 0
+    return 2 * (w.period + 4 * w.seg) if w.seg <= LANES_MAX_SEG else 0
 
 
 cdef void winsum_feed(WinSum* w, const double* x, isize n, double scale,
@@ -1769,15 +1834,16 @@ cdef inline void dispersion_push(VarState* v, Ring* r, double x) noexcept nogil:
 
 
 
-# RollingStd and BBands feed a chunk of values at a time (whole pairs of window-sum
+# RollingStd and BBands feed a chunk of values at a time (whole groups of window-sum
 # segments, about 1,000 values) through passes that stay in cache: the window means
 # (winsum_run), the Welford terms (a vector loop), the running variance with its checks
 # (the only loop from one value to the next), then the square roots and the bands (vector
 # loops). The values leaving the window, and the window itself, are read from the input.
 
 cdef inline isize dispersion_chunk(const WinSum* w) noexcept nogil:
-    cdef isize pair = 2 * w.seg
-    return pair * (1024 // pair) if pair < 1024 else pair
+    """About 1,000 values, a whole number of the segments winsum_lanes takes at once."""
+    cdef isize group = csum_width() * w.seg
+    return group * (1024 // group) if group < 1024 else group
 
 
 cdef inline void dispersion_out(VarState* v, bint full, isize i, double* sd, double* middle,

@@ -20,10 +20,10 @@ SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0])
 
 @st.composite
 def long_columns(draw, n_columns: int, specials: bool = False) -> list[np.ndarray]:
-    """Random walks of up to 1,100 values (two pairs of window-sum segments of 256 for
-    periods up to 64), repeated runs, and, with `specials`, NaN, infinities and signed zeros
-    at random places."""
-    n = draw(st.integers(0, 1100))
+    """Random walks of up to 2,400 values (two groups of four window-sum segments of 256
+    for periods up to 64, and what is left after them), repeated runs, and, with
+    `specials`, NaN, infinities and signed zeros at random places."""
+    n = draw(st.integers(0, 2400))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     columns = []
     for _ in range(n_columns):
