@@ -1,5 +1,6 @@
-"""What every report page shares: its Jinja2 template filled in, plotly.js inlined and the
-page's model embedded once as JSON (`<script id="report-data">`)."""
+"""What every report page shares: its Jinja2 template (each extends `_page.html.j2`, the
+shared style, plotly.js inlined, the page's model embedded once as JSON in
+`<script id="report-data">`, the start and end of the page's script) filled in."""
 
 from __future__ import annotations
 

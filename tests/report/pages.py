@@ -1,5 +1,5 @@
 """Checks every report page gets in the browser: drawn offline without errors and with the
-shared style (`_style.css.j2`), each section's screenshot kept and non-blank."""
+shared style (`_page.html.j2`), each section's screenshot kept and non-blank."""
 
 from __future__ import annotations
 
