@@ -13,10 +13,12 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Protocol
 
 from mismartera.errors import ConfigError, UserError
@@ -82,6 +84,33 @@ class SerialEngine:
                     break
 
 
+def default_start_method() -> str | None:
+    """None (the platform's start method), but "spawn" instead of a default "fork" in a
+    process that has run Ray: a child forked from Ray's threads may crash (a worker that
+    segfaults). Not "forkserver":
+    its workers would see the environment of when its server started, not this process's."""
+    forked = multiprocessing.get_context().get_start_method() == "fork"
+    return "spawn" if forked and _ran_ray() else None
+
+
+def _ran_ray() -> bool:
+    """Whether Ray runs, or has run, in this process: imported, and initialised or with
+    threads named otherwise than the process (its gRPC threads outlive `ray.shutdown()`;
+    Python's own threads and BLAS's carry the process's name on Linux). Where threads
+    cannot be read, an imported Ray counts."""
+    ray = sys.modules.get("ray")
+    if ray is None:
+        return False
+    if getattr(ray, "is_initialized", lambda: True)():
+        return True
+    try:
+        own = Path("/proc/self/comm").read_text()
+        return any(Path(f"/proc/self/task/{t}/comm").read_text() != own
+                   for t in os.listdir("/proc/self/task"))
+    except OSError:  # not Linux, or a thread ended while read
+        return True
+
+
 class WorkerDied(RuntimeError):
     """The worker process running a task died (killed, out of memory, a crash in C)."""
 
@@ -111,7 +140,8 @@ def _tracked(fn: TaskFn, job: Any, task: Task) -> dict[str, Any]:
 
 class LocalEngine:
     """A pool of `workers` processes on this machine (`start_method`: the platform's default,
-    or "spawn", "fork", "forkserver"), at most `workers` tasks in flight. A worker process
+    "spawn" for a default "fork" once Ray is imported (`default_start_method`), or
+    "spawn", "fork", "forkserver"), at most `workers` tasks in flight. A worker process
     that dies (killed, out of memory) takes the pool down: the task it ran has a failed
     attempt, the others in flight run again without one, in a new pool.
     `max_tasks_per_child` replaces a worker after so many tasks (not with "fork")."""
@@ -124,7 +154,7 @@ class LocalEngine:
         if self.workers < 1:
             raise ConfigError(f"--workers: expected a whole number >= 1, got {self.workers}")
         self.retries = retries
-        self.context = multiprocessing.get_context(start_method)
+        self.context = multiprocessing.get_context(start_method or default_start_method())
         self.max_tasks_per_child = max_tasks_per_child
 
     def run(self, fn: TaskFn, job: Any, tasks: Sequence[Task], on_done: OnDone) -> None:
@@ -241,4 +271,4 @@ def make_engine(name: str = "local", workers: int | None = None, address: str | 
 
 
 __all__ = ["ENGINES", "Engine", "LocalEngine", "OnDone", "SerialEngine", "TaskFn",
-           "WorkerDied", "default_workers", "error_line", "make_engine"]
+           "WorkerDied", "default_start_method", "default_workers", "error_line", "make_engine"]

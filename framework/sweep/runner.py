@@ -4,10 +4,13 @@ parameters chosen on its training window and adds the out-of-sample rows."""
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from mismartera.sweep import worker
+from mismartera.sweep.context import release_context
 from mismartera.sweep.engines import Engine, TaskFn
 from mismartera.sweep.plan import Fold, SweepJob, Task, fold_test_task, plan_folds, plan_tasks
 from mismartera.sweep.results import Results, make_row
@@ -23,8 +26,13 @@ def run_sweep(job: SweepJob, engine: Engine, results: Results, *, fn: TaskFn | N
     `on_plan(total, skipped)` hears how many rows the sweep has and how many the results hold
     already, `on_row(row)` each new row. The output is written at the end (the journal
     removed); on KeyboardInterrupt the rows so far are written and the journal kept before
-    the interrupt goes on."""
-    run = fn if fn is not None else worker.run_task
+    the interrupt goes on.
+
+    Every task runs through `worker.run_in` with a token of this run, so the workers' cached
+    plugins, calendars and bars (mismartera.sweep.context) serve this run only."""
+    token = uuid.uuid4().hex
+    run: TaskFn = functools.partial(worker.run_in, token,
+                                    fn if fn is not None else worker.run_task)
     tasks = plan_tasks(job)
     folds = plan_folds(job)
     results.expect(tasks)
@@ -51,6 +59,8 @@ def run_sweep(job: SweepJob, engine: Engine, results: Results, *, fn: TaskFn | N
         results.write()
         results.close()
         raise
+    finally:
+        release_context(token)  # what this process cached (tasks run here, workers=0)
     results.finish()
 
 

@@ -4,7 +4,10 @@ the fields of its result row.
 
 The worker loads plugins by name in its own process (`PluginManager`, which honours
 MISMARTERA_LOAD_PLUGINS and MISMARTERA_DISABLE_PLUGIN_AUTOLOAD from the environment), so
-nothing but the job's plain data and the task crosses a process boundary.
+nothing but the job's plain data and the task crosses a process boundary. The plugin
+manager, the calendar and the bars read for a task's symbols and window stay in the
+process's `WorkerContext` (mismartera.sweep.context) for the next task of the same sweep run
+(`run_in`, which the runner wraps around every task).
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from mismartera.trading.portfolio import OPEN_NS
 from mismartera.trading.stats import daily_returns
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mismartera.plugin_manager import PluginManager
+    from mismartera.sweep.context import WorkerContext
     from mismartera.sweep.plan import SweepJob, Task
 
 
@@ -46,18 +52,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None) -> dict[str, Any]:
+def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None,
+             context: WorkerContext | None = None) -> dict[str, Any]:
     """Run the task's backtest; its row's result fields: the strategy statistics, the daily
     dates and returns (the first from the starting cash), the closed trades' net pnl, the
     number of equity marks, sessions, skew and kurtosis of the daily returns, base bars
-    processed, engine seconds and the worker. Raises what the run raises."""
-    from mismartera.calendar import TimeManager
-    from mismartera.plugin_manager import PluginManager
+    processed, engine seconds and the worker. Raises what the run raises.
+
+    `context` (default: this process's) gives the plugin manager (unless `plugins` is
+    given), the calendar and the source, which keeps the bars of the task's symbols and
+    window for the next task."""
     from mismartera.session.run import run_backtest
+    from mismartera.sweep.context import current_context
     from mismartera.sweep.plan import STAT_COLUMNS
 
+    ctx = context if context is not None else current_context()
     config = job.config(task)
-    result = run_backtest(config, plugins=plugins or PluginManager(), collect=False)
+    plugins = plugins if plugins is not None else ctx.plugins()
+    result = run_backtest(config, plugins=plugins, source=ctx.source(config, plugins),
+                          collect=False)
     strategy = result.strategy
     if strategy is None:  # pragma: no cover - the job always names a strategy
         raise RuntimeError("the session ran no strategy")
@@ -65,7 +78,7 @@ def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None) ->
     portfolio = strategy.portfolio
     ts, equity = portfolio.daily_equity()
     returns = daily_returns(equity, portfolio.cash_start)
-    calendar = TimeManager(config.exchange)
+    calendar = ctx.calendar(config.exchange)
     trades = portfolio.trades()
     closed = trades["pnl"][trades["exit_ts"] != OPEN_NS]
     skew, kurt = moments(returns)
@@ -85,4 +98,15 @@ def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None) ->
     }
 
 
-__all__ = ["moments", "run_task", "worker_name"]
+def run_in(run: str, fn: Callable[[Any, Task], dict[str, Any]], job: Any,
+           task: Task) -> dict[str, Any]:
+    """`fn(job, task)` with this process's context made sweep run `run`'s
+    (`mismartera.sweep.context.enter_run`): what the runner gives the engine, bound to its
+    run's token (`functools.partial(run_in, token, fn)`)."""
+    from mismartera.sweep.context import enter_run
+
+    enter_run(run)
+    return fn(job, task)
+
+
+__all__ = ["moments", "run_in", "run_task", "worker_name"]
