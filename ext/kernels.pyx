@@ -100,7 +100,12 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     #include <string.h>
-    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* MISMARTERA_NO_AVX2 (-D) builds the baseline loops only, to test them on any CPU */
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) \
+        && !defined(MISMARTERA_NO_AVX2)
     #include <immintrin.h>
     #define MM_AVX2 1
     #define MM_BODY static inline __attribute__((always_inline))
@@ -204,12 +209,12 @@ cdef extern from *:
                                        double* restrict d, int* repeats) {
         const double* first = xo + 1;
         Py_ssize_t j;
-        uint64_t same = 0;      /* 64 bits, as the comparisons' lanes: no narrowing */
+        double same = 0.0;      /* a select, which the compiler vectorizes with SSE2 too */
         for (j = 0; j < n; j++) {
             d[j] = mm_welford(x[j], xo[j], mean[j], mean[j - 1]);
-            same |= (uint64_t)(x[j] == first[j]);
+            same = x[j] == first[j] ? 1.0 : same;
         }
-        *repeats = same != 0;
+        *repeats = same != 0.0;
     }
     MM_DISPATCH(mm_welford_terms, (const double* x, const double* xo, const double* mean,
                                    Py_ssize_t n, double* d, int* repeats),
@@ -228,19 +233,21 @@ cdef extern from *:
                                  const double* l0, Py_ssize_t n, double scale, double* out),
                 (h, h0, l, l0, n, scale, out))
 
-    /* upper[j] = mid[j] + sd[j] * up and lower[j] = mid[j] - sd[j] * dn for j < n */
+    /* upper[j] = mid[j] + sd[j] * up, middle[j] = mid[j], lower[j] = mid[j] - sd[j] * dn for
+       j < n (bands_at) */
     MM_BODY void mm_bands_body(const double* restrict mid, const double* restrict sd,
                                Py_ssize_t n, double up, double dn, double* restrict upper,
-                               double* restrict lower) {
+                               double* restrict middle, double* restrict lower) {
         Py_ssize_t j;
         for (j = 0; j < n; j++) {
             upper[j] = mid[j] + sd[j] * up;
+            middle[j] = mid[j];
             lower[j] = mid[j] - sd[j] * dn;
         }
     }
     MM_DISPATCH(mm_bands, (const double* mid, const double* sd, Py_ssize_t n, double up,
-                           double dn, double* upper, double* lower),
-                (mid, sd, n, up, dn, upper, lower))
+                           double dn, double* upper, double* middle, double* lower),
+                (mid, sd, n, up, dn, upper, middle, lower))
 
     /* sd[i] = sqrt(m2[i] * inv_p) * factor for i < n (sd may be m2). sqrt's vector forms
        round as it does (correctly); the compiler does not vectorize sqrt itself, which
@@ -285,18 +292,27 @@ cdef extern from *:
     #define MM_NEG_ZERO(u) ((uint64_t)((u) == 0x8000000000000000ULL))
     #define MM_FLAGS(special, neg_zero) ((int)((special) >> 63) | ((neg_zero) ? 2 : 0))
 
-    /* *flags: 1 if x[0 .. n - 1] holds a NaN or an infinity, 2 if it holds -0.0, or both */
-    MM_BODY void mm_scan_body(const double* restrict x, Py_ssize_t n, int* flags) {
+    /* *flags: 1 if x[0 .. n - 1] holds a NaN or an infinity, 2 if it holds -0.0 (looked for
+       only if `neg_zero`: SSE2 compares 64-bit integers slowly), or both */
+    MM_BODY void mm_scan_body(const double* restrict x, Py_ssize_t n, int* flags,
+                              int want_neg_zero) {
         uint64_t u, special = 0, neg_zero = 0;
         Py_ssize_t j;
-        for (j = 0; j < n; j++) {
-            memcpy(&u, x + j, sizeof u);
-            special |= MM_SPECIAL(u);
-            neg_zero |= MM_NEG_ZERO(u);
-        }
+        if (want_neg_zero)
+            for (j = 0; j < n; j++) {
+                memcpy(&u, x + j, sizeof u);
+                special |= MM_SPECIAL(u);
+                neg_zero |= MM_NEG_ZERO(u);
+            }
+        else
+            for (j = 0; j < n; j++) {
+                memcpy(&u, x + j, sizeof u);
+                special |= MM_SPECIAL(u);
+            }
         *flags = MM_FLAGS(special, neg_zero);
     }
-    MM_DISPATCH(mm_scan, (const double* x, Py_ssize_t n, int* flags), (x, n, flags))
+    MM_DISPATCH(mm_scan, (const double* x, Py_ssize_t n, int* flags, int want_neg_zero),
+                (x, n, flags, want_neg_zero))
 
     /* out[j] = best(u[j], v[j]) for j < n: the larger (is_min: the smaller), v on ties and
        whenever either is NaN (max_of, min_of) */
@@ -330,7 +346,7 @@ cdef extern from *:
                                    double* restrict out, int is_min, int* flags) {
         uint64_t u, special = 0, neg_zero = 0;
         Py_ssize_t j;
-        mm_scan_body(z, 3, flags);
+        mm_scan_body(z, 3, flags, 1);
         if (is_min)
             for (j = 0; j < n; j++) {
                 out[j] = MM_BEST(MM_BEST(z[j], z[j + 1], 1), MM_BEST(z[j + 2], z[j + 3], 1), 1);
@@ -362,7 +378,7 @@ cdef extern from *:
         const double* src = z;
         double* dst = a;
         if (p < 8)
-            mm_scan_body(z, len, flags);
+            mm_scan_body(z, len, flags, 1);
         else {
             len -= 3;
             mm_best_four_scan(z, len, a, is_min, flags);
@@ -401,13 +417,16 @@ cdef extern from *:
                                       const double* l0, Py_ssize_t n, double scale,
                                       double* out) noexcept nogil
     void bands_of "mm_bands"(const double* mid, const double* sd, Py_ssize_t n, double up,
-                             double dn, double* upper, double* lower) noexcept nogil
+                             double dn, double* upper, double* middle,
+                             double* lower) noexcept nogil
+
     void sqrt_scaled "mm_sqrt_scaled"(const double* m2, Py_ssize_t n, double inv_p,
                                       double factor, double* sd) noexcept nogil
     void window_best "mm_window_best"(const double* z, Py_ssize_t n, Py_ssize_t p, double* a,
                                       double* b, double* out, int is_min,
                                       int* flags) noexcept nogil
-    void scan_values "mm_scan"(const double* x, Py_ssize_t n, int* flags) noexcept nogil
+    void scan_values "mm_scan"(const double* x, Py_ssize_t n, int* flags,
+                               int want_neg_zero) noexcept nogil
 
 
 # ------------------------------------------------------------------------ window sum
@@ -1072,13 +1091,13 @@ cdef inline void extreme_feed(const double* x, isize n, Extreme* e, double* out,
                 continue
         if n - i >= 2 * p:
             extreme_blocks(prev, x + i, p, q.suf, q.empty, out + i, True, is_min)
-            scan_values(x + i, 2 * p, &flags)
+            scan_values(x + i, 2 * p, &flags, False)
             extreme_mask(&q, x + i, out + i, flags & 1)
             q.count += p
             i += p
         else:
             extreme_blocks(prev, x + i, p, q.suf, q.empty, out + i, False, is_min)
-            scan_values(x + i, p, &flags)
+            scan_values(x + i, p, &flags, False)
         extreme_mask(&q, x + i, out + i, flags & 1)
         prev = x + i
         q.count += p
@@ -1907,7 +1926,6 @@ cdef void dispersion_feed(VarState* v, Ring* r, const double* x, isize n, double
     cdef double* m2s
     cdef double* means
     cdef double* before     # means - 1: the mean before the chunk
-    cdef double* mp
     cdef int repeats
     if n > p:
         scratch = <double*>malloc((2 * chunk + 1 + lanes) * sizeof(double))
@@ -1927,21 +1945,20 @@ cdef void dispersion_feed(VarState* v, Ring* r, const double* x, isize n, double
         k = v.sum.count & (seg - 1)
         e = i + (seg - k if k else chunk)   # chunks from a segment start on
         e = e if e < n else n
-        mp = middle + i if middle != NULL else means
         prefetch(x + e, min_isize(chunk, n - e), False)     # the next chunk's input
         prefetch(sd + i, e - i, True)                       # this chunk's outputs
         if middle != NULL:
+            prefetch(middle + i, e - i, True)
             prefetch(lower + i, e - i, True)
-            prefetch(middle + e, min_isize(chunk, n - e), True)
-        winsum_run(&v.sum, x + i, e - i, v.inv_p, mp, scratch + 2 * chunk + 1 if lanes else NULL)
-        welford_terms(x + i, x + i - p, mp, e - i, m2s, &repeats)
-        var_run(v, x + i, mp, m2s, e - i, repeats or p == 1)     # p = 1: every window
+        winsum_run(&v.sum, x + i, e - i, v.inv_p, means, scratch + 2 * chunk + 1 if lanes else NULL)
+        welford_terms(x + i, x + i - p, means, e - i, m2s, &repeats)
+        var_run(v, x + i, means, m2s, e - i, repeats or p == 1)     # p = 1: every window
         if middle != NULL:
             sqrt_scaled(m2s, e - i, v.inv_p, 1.0, m2s)                 # var_std
-            bands_of(mp, m2s, e - i, up, dn, sd + i, lower + i)      # bands_at
+            bands_of(means, m2s, e - i, up, dn, sd + i, middle + i, lower + i)     # bands_at
         else:
             sqrt_scaled(m2s, e - i, v.inv_p, up, sd + i)             # var_std * up
-            before[0] = means[e - i - 1]
+        before[0] = means[e - i - 1]
         i = e
     free(scratch)
     k = n - start - p       # the ring as p more pushes after k values leaves it
