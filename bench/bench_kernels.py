@@ -205,8 +205,8 @@ def bench_streaming(x: np.ndarray, repeat: int) -> list[Row]:
 
 
 def format_table(rows: Sequence[Row], n: int, spread: Sequence[str], rounds: int) -> str:
-    lines = ratio_table(f"indicator kernels: n={n:,} values, one run", "kernel", "values/s",
-                        rows)
+    lines = ratio_table(f"indicator kernels: n={n:,} values, one run, vector loops: "
+                        f"{k._vector_isa()}", "kernel", "values/s", rows)
     lines += ["", f"ratio per pair, median of {rounds} interleaved rounds (range):", *spread]
     sma = next(r for r in rows if r.name == "sma(20) batch")
     lines += ["", target_line("batch sma(20)", sma.ours, BATCH_SMA_TARGET, "values/s")]

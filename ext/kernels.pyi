@@ -30,6 +30,9 @@ def rolling_max(x: _Floats, period: int) -> _F64:
 def rolling_min(x: _Floats, period: int) -> _F64:
     """Minimum of the last `period` values (TA-Lib MIN); NaN while a NaN is in the window."""
 
+def _vector_isa() -> str:
+    """Which vector loops this CPU runs: 'avx2' or 'baseline'; the results are the same."""
+
 def ema(x: _Floats, period: int) -> _F64:
     """TA-Lib EMA: alpha = 2 / (period + 1), seeded with the SMA of the first `period`."""
 

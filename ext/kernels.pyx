@@ -19,11 +19,14 @@ Numerics
   second-order trace (~1e-32 relative) of larger values earlier in the same or previous
   segment. They do not drift over millions of values, and a huge value that has left the
   window no longer matters (a plain running sum keeps its rounding error for ever). The
-  batch path computes two segments at once, in the two lanes of a vector register.
-- The rolling variance is Welford's sliding update on the window mean; it is recomputed
-  exactly (two passes over the window) when it falls below 1/1024 of its peak since the
-  last recomputation and at least every max(period, 1024) values, and it is exactly 0 when
-  the window holds one repeated value.
+  batch path computes four segments at once in the lanes of an AVX2 register (two with
+  SSE2).
+- The rolling variance is Welford's sliding update on the window mean, its terms added two
+  steps at a time (var_slide); it is recomputed exactly (two passes over the window) when
+  it falls below 1/1024 of its peak since the last recomputation and at least every
+  max(period, 1024) values, and it is exactly 0 when the window holds one repeated value.
+- Loops with no dependency from one value to the next run as vector loops compiled for SSE2
+  and AVX2 and picked by the CPU (below), with the same results.
 - EMA (and so MACD) and ATR smooth two steps at a time: A[m] = A[m-1] * keep + t[m] at odd
   steps m since the seed, A[m-2] * keep^2 + (t[m-1] * keep + t[m]) at even ones (EMA: keep
   = 1 - k, t = x * k; ATR: keep = (period - 1) / period, t = true range / period), which
@@ -1650,6 +1653,12 @@ def vwap(high, low, close, volume, session_ids):
         with nogil:
             kernel.feed(ins, b - a, &out_a)
     return out
+
+
+def _vector_isa():
+    """Which vector loops this CPU runs: 'avx2' or 'baseline' (SSE2 on x86-64, plain C
+    elsewhere); the results are the same either way."""
+    return "avx2" if has_avx2() else "baseline"
 
 
 cdef int _check_macd(isize fast, isize slow, isize signal) except -1:
