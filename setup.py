@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from Cython.Build import cythonize
@@ -83,14 +84,17 @@ def extensions() -> list[Extension]:
     ]
 
 
-setup(
-    package_dir=PACKAGE_DIRS,
-    packages=packages(),
-    ext_modules=cythonize(
-        extensions(),
-        compiler_directives=DIRECTIVES,
-        annotate=ANNOTATE,
-        include_path=["ext", cython_include_dir()],
-    ),
-    zip_safe=False,
-)
+def cythonized(exts: list[Extension], **options: Any) -> list[Extension]:
+    """`cythonize` with the project's directives and include path (`options` add to them:
+    tests/ext/test_ext_kernels_isa.py builds a variant of the kernels with `build_dir`)."""
+    return cythonize(exts, compiler_directives=DIRECTIVES, annotate=ANNOTATE,
+                     include_path=["ext", cython_include_dir()], **options)
+
+
+if __name__ == "__main__":  # setuptools runs this file as __main__; a test imports it
+    setup(
+        package_dir=PACKAGE_DIRS,
+        packages=packages(),
+        ext_modules=cythonized(extensions()),
+        zip_safe=False,
+    )
