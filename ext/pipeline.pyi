@@ -76,6 +76,8 @@ def step_until(
     lock: object | None = ...,
     watch: npt.NDArray[np.uint8] | None = ...,
     bounds: npt.NDArray[np.int64] | None = ...,
+    coarse: npt.NDArray[np.int64] | None = ...,
+    feeds: list[list[list[Callable[[int], object]]]] | None = ...,
 ) -> int | None: ...
 
 def count_distinct(arrays: list[npt.NDArray[np.int64]]) -> int: ...

@@ -424,9 +424,53 @@ cdef class SymbolPipeline:
         return 0
 
 
+cdef int64_t _throttle(list pipelines, Py_ssize_t npipe, Py_ssize_t* cursor, int64_t t,
+                       int64_t last, int64_t every, int64_t close) noexcept:
+    """The quality time a bar-by-bar run would hold after its steps strictly before `t`:
+    each base-bar close of any pipeline (from its queue position on) is a step, and a step
+    `s` before `close` takes the time when `every` passed since the last taken (`last`,
+    INT64_MIN for none)."""
+    cdef Py_ssize_t i
+    cdef SymbolPipeline p
+    cdef int64_t s, c, end
+    for i in range(npipe):
+        cursor[i] = (<SymbolPipeline>pipelines[i]).pos
+    while True:
+        s = INT64_MAX
+        for i in range(npipe):
+            p = <SymbolPipeline>pipelines[i]
+            if cursor[i] < p.size:
+                c = min(p._qts[cursor[i]] + p.base_ns, p._close())
+                if c < s:
+                    s = c
+        if s >= t:
+            return last
+        if s < close and (last == INT64_MIN or s - last >= every):
+            last = s
+        for i in range(npipe):
+            p = <SymbolPipeline>pipelines[i]
+            end = p._close()
+            while cursor[i] < p.size and min(p._qts[cursor[i]] + p.base_ns, end) <= s:
+                cursor[i] += 1
+
+
+cdef list _flat_rows(list pipelines, object rows, str what):
+    """Per pipeline, per interval: the callables of `rows` as (function, leading arguments)
+    (see `_flat_call`), or None for none."""
+    cdef Py_ssize_t i
+    cdef list out = []
+    if len(rows) != len(pipelines):
+        raise ValueError(f"{what} must have one entry per pipeline")
+    for i in range(len(pipelines)):
+        if len(rows[i]) != 1 + (<SymbolPipeline>pipelines[i]).n_derived:
+            raise ValueError(f"{what}[{i}] must have one entry per interval of pipeline {i}")
+        out.append([[_flat_call(f) for f in wanted] if wanted else None for wanted in rows[i]])
+    return out
+
+
 def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] interrupt,
                object on_step=None, object lock=None, object watch=None,
-               object bounds=None):
+               object bounds=None, object coarse=None, object feeds=None):
     """Advance `pipelines` bar by bar, in time order, up to `until` at the latest.
 
     Each step moves the clock to the next base-bar close of any pipeline; every pipeline
@@ -448,6 +492,20 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
     observers want), each of them is a step too, whether or not a base bar closes then: a
     bucket whose last base bar is missing closes at its end, not at the next base bar.
 
+    With `feeds` (like `targets`: per pipeline, per interval, callables or an empty list),
+    each is called as `f(n)` with the number of bars the interval closed, at each step that
+    closed some, under the lock, before `on_step` (compiled indicators that read the last `n`
+    bars of the interval's ring: no Python per-step hook needed for them).
+
+    With `coarse` (int64 `[quality time, its period, session close]`, quality time
+    INT64_MIN for none) as well as `bounds`, only the bounds are steps: the base bars
+    closing between two of them are delivered together at the next (when observers want
+    only the intervals whose bars close at the bounds, and `on_step` only hears of those,
+    nothing can tell the difference). `coarse[0]` is kept as a bar-by-bar run would keep
+    the quality time (each step before the session close takes it when the period passed
+    since the last), up to and including each step (`on_step` reads it), and after the last
+    step up to `until`.
+
     Stops after a step at which `interrupt[0]` became non-zero, or when no queued bar closes
     by `until`. Returns the time of the last step, or None when there was none."""
     cdef Py_ssize_t i, k, npipe = len(pipelines), nk, nchanged, c
@@ -460,12 +518,19 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
     cdef int64_t t, nxt, last = INT64_MAX
     cdef BarRing ring
     cdef Py_ssize_t s, j, m
-    cdef list notified, calls, row
+    cdef list notified, calls, row, fed = None, feed_row
     cdef tuple call
     cdef bint any_step = False, closed_any, watched
     cdef const unsigned char[:, ::1] mask
     cdef bint use_mask = watch is not None
     cdef object acquire = None, release = None
+    cdef int64_t[::1] quality
+    cdef bint use_coarse = coarse is not None
+    cdef Py_ssize_t* cursor = NULL
+    if use_coarse:
+        quality = coarse
+        if quality.shape[0] < 3 or bounds is None:
+            raise ValueError("coarse needs [quality time, period, close] and bounds")
     if use_mask:
         mask = watch
         if mask.shape[0] != npipe:
@@ -475,34 +540,39 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
             raise ValueError(f"watch[{i}] must have one flag per interval of pipeline {i}")
         if not isinstance(pipelines[i], SymbolPipeline):
             raise TypeError("pipelines must hold SymbolPipeline objects")
-    if len(targets) != npipe:
-        raise ValueError("targets must have one entry per pipeline")
-    # per pipeline, per interval: the targets as (function, leading arguments), or None
-    calls = []
-    for i in range(npipe):
-        if len(targets[i]) != 1 + (<SymbolPipeline>pipelines[i]).n_derived:
-            raise ValueError(f"targets[{i}] must have one entry per interval of pipeline {i}")
-        calls.append([[_flat_call(f) for f in wanted] if wanted else None
-                      for wanted in targets[i]])
+    calls = _flat_rows(pipelines, targets, "targets")
+    if feeds is not None:
+        fed = _flat_rows(pipelines, feeds, "feeds")
     if interrupt.shape[0] < 1:
         raise ValueError("interrupt must hold one flag")
     if lock is not None:
         acquire, release = lock.acquire, lock.release
     changed_arr = np.empty(max(npipe, 1), np.intp)
     cdef Py_ssize_t[::1] changed = changed_arr
+    cdef Py_ssize_t[::1] cursors = np.empty(max(npipe, 1), np.intp)
+    cursor = &cursors[0]
     while True:
         t = INT64_MAX
-        for i in range(npipe):
-            nxt = (<SymbolPipeline>pipelines[i])._next_close()
-            if nxt < t:
-                t = nxt
+        if not use_coarse:
+            for i in range(npipe):
+                nxt = (<SymbolPipeline>pipelines[i])._next_close()
+                if nxt < t:
+                    t = nxt
         if nb:
             while b < nb and (bound_at[b] <= last if any_step else False):
                 b += 1
             if b < nb and bound_at[b] < t:
                 t = bound_at[b]
         if t == INT64_MAX or t > until:
+            if use_coarse:  # the steps a bar-by-bar run would take up to `until`
+                quality[0] = _throttle(pipelines, npipe, cursor, min(until, INT64_MAX - 1) + 1,
+                                       quality[0], quality[1], quality[2])
             break
+        if use_coarse:  # the steps before this one, then this one
+            quality[0] = _throttle(pipelines, npipe, cursor, t, quality[0], quality[1],
+                                   quality[2])
+            if t < quality[2] and (quality[0] == INT64_MIN or t - quality[0] >= quality[1]):
+                quality[0] = t
         nchanged = 0
         notified = [] if on_step is not None else None
         if acquire is not None:
@@ -511,6 +581,12 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
             for i in range(npipe):
                 p = <SymbolPipeline>pipelines[i]
                 p.advance(t)
+                if fed is not None:
+                    feed_row = <list>fed[i]
+                    for k in range(1 + p.n_derived):
+                        if p._closed[k] and feed_row[k] is not None:
+                            for call in <list>feed_row[k]:
+                                _call_prefixed(call[0], <tuple>call[1], p._closed[k])
                 closed_any = False
                 watched = False
                 for k in range(1 + p.n_derived):

@@ -349,6 +349,8 @@ class SessionCoordinator:
                     continue
                 self._flush_steps()
             self._advance(target)
+            if self._steps is not None:  # (_advance counted what it delivered)
+                self._steps.counted()
             self._run_scanners(target)
         self._flush_steps()
         self._steps = None

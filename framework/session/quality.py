@@ -29,6 +29,18 @@ class DataQualityManager:
         session_data.take_quality_time(now_ns)
         return True
 
+    @property
+    def last(self) -> int | None:
+        """The session time quality was last taken at (None: not yet this session)."""
+        return self._last
+
+    def catch_up(self, session_data: SessionData, last: int | None) -> None:
+        """Quality taken at `last` by steps run elsewhere (compiled stepping that keeps the
+        throttle of the steps it skips): the time of the last of them."""
+        if last is not None and last != self._last:
+            self._last = last
+            session_data.take_quality_time(last)
+
     @staticmethod
     def update_symbol(session_data: SessionData, symbol_data: SymbolSessionData,
                       now_ns: int) -> None:

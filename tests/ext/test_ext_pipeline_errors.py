@@ -150,6 +150,12 @@ def test_step_until_rejects_bad_arguments():
         step_until([p], close_ns, [[[], []]], np.zeros(1, np.int64))
     with pytest.raises(TypeError):
         step_until((p,), close_ns, [[[], []]], flag)
+    with pytest.raises(ValueError, match="feeds must have one entry per pipeline"):
+        step_until([p], close_ns, [[[], []]], flag, feeds=[])
+    with pytest.raises(ValueError, match=r"feeds\[0\] must have one entry per interval"):
+        step_until([p], close_ns, [[[], []]], flag, feeds=[[[]]])
+    with pytest.raises(ValueError, match="coarse needs"):
+        step_until([p], close_ns, [[[], []]], flag, coarse=np.zeros(3, np.int64))
 
 
 def test_load_rejects_bad_arguments_and_keeps_the_old_queue():

@@ -189,6 +189,17 @@ class SymbolIndicators:
 
     # --- per chunk -------------------------------------------------------------------------
 
+    def compiled_feeds(self) -> dict[str, list[KernelBank]] | None:
+        """The banks `on_bars` advances, per interval, when it advances nothing else (no
+        indicator runs in Python): what compiled stepping can advance itself. None when
+        some indicator runs in Python."""
+        if any(self.python.values()):
+            return None
+        feeds = {name: [bank] for name, bank in self.banks.items()}
+        for name, banks in self.added.items():
+            feeds.setdefault(name, []).extend(banks)
+        return feeds
+
     def on_bars(self, symbol_data: SymbolSessionData, changed: list[tuple[str, int]]) -> None:
         """Advance every indicator whose interval closed bars: `changed` lists (interval
         name, number of new closed bars), the new bars being the last ones of its ring."""
