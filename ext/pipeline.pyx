@@ -164,6 +164,16 @@ cdef tuple _kept(tuple cols, const uint8_t* keep, Py_ssize_t n, Py_ssize_t kept)
     return out
 
 
+cdef class SymbolPipeline
+
+
+cdef inline int64_t _queued_close(SymbolPipeline p, Py_ssize_t at) noexcept:
+    """When the queued bar `at` of `p` closes (INT64_MAX past the queue's end)."""
+    if at >= p.size:
+        return INT64_MAX
+    return min(p._qts[at] + p.base_ns, p._close())
+
+
 cdef class SymbolPipeline:
     """Delivers one symbol's base bars to its rings, trackers and derived aggregators."""
 
@@ -305,11 +315,7 @@ cdef class SymbolPipeline:
         return self.base_tracker._close if self.base_tracker._has_session else INT64_MAX
 
     cdef inline int64_t _next_close(self) noexcept:
-        cdef int64_t end
-        if self.pos >= self.size:
-            return INT64_MAX
-        end = self._qts[self.pos] + self.base_ns
-        return min(end, self._close())
+        return _queued_close(self, self.pos)
 
     cpdef Py_ssize_t advance(self, int64_t now) except -1:
         """Deliver the queued base bars that closed by now (at min(ts + base, the session
@@ -424,34 +430,34 @@ cdef class SymbolPipeline:
         return 0
 
 
-cdef int64_t _throttle(list pipelines, Py_ssize_t npipe, Py_ssize_t* cursor, int64_t t,
-                       int64_t last, int64_t every, int64_t close) noexcept:
+cdef int64_t _throttle(list pipelines, Py_ssize_t npipe, Py_ssize_t* cursor, int64_t* head,
+                       int64_t t, int64_t last, int64_t every, int64_t close) noexcept:
     """The quality time a bar-by-bar run would hold after its steps strictly before `t`:
     each base-bar close of any pipeline (from its queue position on) is a step, and a step
     `s` before `close` takes the time when `every` passed since the last taken (`last`,
-    INT64_MIN for none)."""
+    INT64_MIN for none). `cursor` and `head`: room for one position and close per pipeline."""
     cdef Py_ssize_t i
     cdef SymbolPipeline p
-    cdef int64_t s, c, end
+    cdef int64_t s
     for i in range(npipe):
-        cursor[i] = (<SymbolPipeline>pipelines[i]).pos
+        p = <SymbolPipeline>pipelines[i]
+        cursor[i] = p.pos
+        head[i] = _queued_close(p, p.pos)
     while True:
         s = INT64_MAX
         for i in range(npipe):
-            p = <SymbolPipeline>pipelines[i]
-            if cursor[i] < p.size:
-                c = min(p._qts[cursor[i]] + p.base_ns, p._close())
-                if c < s:
-                    s = c
+            if head[i] < s:
+                s = head[i]
         if s >= t:
             return last
         if s < close and (last == INT64_MIN or s - last >= every):
             last = s
         for i in range(npipe):
-            p = <SymbolPipeline>pipelines[i]
-            end = p._close()
-            while cursor[i] < p.size and min(p._qts[cursor[i]] + p.base_ns, end) <= s:
-                cursor[i] += 1
+            if head[i] == s:  # (closes strictly increase along a queue, but for the close)
+                p = <SymbolPipeline>pipelines[i]
+                while head[i] <= s:
+                    cursor[i] += 1
+                    head[i] = _queued_close(p, cursor[i])
 
 
 cdef list _flat_rows(list pipelines, object rows, str what):
@@ -550,6 +556,7 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
     changed_arr = np.empty(max(npipe, 1), np.intp)
     cdef Py_ssize_t[::1] changed = changed_arr
     cdef Py_ssize_t[::1] cursors = np.empty(max(npipe, 1), np.intp)
+    cdef int64_t[::1] heads = np.empty(max(npipe, 1), np.int64)
     cursor = &cursors[0]
     while True:
         t = INT64_MAX
@@ -565,12 +572,13 @@ def step_until(list pipelines, int64_t until, list targets, unsigned char[::1] i
                 t = bound_at[b]
         if t == INT64_MAX or t > until:
             if use_coarse:  # the steps a bar-by-bar run would take up to `until`
-                quality[0] = _throttle(pipelines, npipe, cursor, min(until, INT64_MAX - 1) + 1,
-                                       quality[0], quality[1], quality[2])
+                quality[0] = _throttle(pipelines, npipe, cursor, &heads[0],
+                                       min(until, INT64_MAX - 1) + 1, quality[0], quality[1],
+                                       quality[2])
             break
         if use_coarse:  # the steps before this one, then this one
-            quality[0] = _throttle(pipelines, npipe, cursor, t, quality[0], quality[1],
-                                   quality[2])
+            quality[0] = _throttle(pipelines, npipe, cursor, &heads[0], t, quality[0],
+                                   quality[1], quality[2])
             if t < quality[2] and (quality[0] == INT64_MIN or t - quality[0] >= quality[1]):
                 quality[0] = t
         nchanged = 0
