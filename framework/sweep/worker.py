@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mismartera.trading.portfolio import OPEN_NS
-from mismartera.trading.stats import daily_returns
+from mismartera.trading.stats import daily_returns, summary
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,21 +61,32 @@ def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None,
 
     `context` (default: this process's) gives the plugin manager (unless `plugins` is
     given), the calendar and the source, which keeps the bars of the task's symbols and
-    window for the next task."""
-    from mismartera.session.run import run_backtest
+    window for the next task; after the task it frees what the run left in reference
+    cycles (`WorkerContext.collect_garbage`), so a worker's memory stays flat."""
     from mismartera.sweep.context import current_context
-    from mismartera.sweep.plan import STAT_COLUMNS
 
     ctx = context if context is not None else current_context()
+    try:
+        return _run(job, task, plugins if plugins is not None else ctx.plugins(), ctx)
+    finally:  # the run's objects are unreachable once _run has returned
+        ctx.collect_garbage()
+
+
+def _run(job: SweepJob, task: Task, plugins: PluginManager,
+         ctx: WorkerContext) -> dict[str, Any]:
+    """run_task's backtest and row."""
+    from mismartera.session.run import run_backtest
+    from mismartera.sweep.plan import STAT_COLUMNS
+
     config = job.config(task)
-    plugins = plugins if plugins is not None else ctx.plugins()
     result = run_backtest(config, plugins=plugins, source=ctx.source(config, plugins),
                           collect=False)
     strategy = result.strategy
     if strategy is None:  # pragma: no cover - the job always names a strategy
         raise RuntimeError("the session ran no strategy")
-    stats = strategy.stats
     portfolio = strategy.portfolio
+    curve = portfolio.equity_curve()  # once, for the statistics and the marks
+    stats = summary(portfolio, strategy.sessions_per_year, curve)
     ts, equity = portfolio.daily_equity()
     returns = daily_returns(equity, portfolio.cash_start)
     calendar = ctx.calendar(config.exchange)
@@ -94,7 +105,7 @@ def run_task(job: SweepJob, task: Task, plugins: PluginManager | None = None,
         "daily_dates": [calendar.date_of(t).isoformat() for t in ts.tolist()],
         "daily_returns": returns.tolist(),
         "trade_pnl": np.asarray(closed, dtype=np.float64).tolist(),
-        "equity_marks": len(portfolio.equity_curve()[0]),
+        "equity_marks": len(curve[0]),
     }
 
 

@@ -105,11 +105,13 @@ def trade_stats(pnl: F64) -> Stats:
     }
 
 
-def summary(portfolio: Portfolio, sessions_per_year: int = 252) -> Stats:
-    """Every statistic of a finished run."""
+def summary(portfolio: Portfolio, sessions_per_year: int = 252,
+            curve: tuple[I64, F64, npt.NDArray[np.bool_]] | None = None) -> Stats:
+    """Every statistic of a finished run; `curve` is the portfolio's `equity_curve()` when
+    the caller has computed it already (it is the costly part)."""
     ts, equity = portfolio.daily_equity()
     trades = portfolio.trades()
-    _, _, exposed = portfolio.equity_curve()
+    _, _, exposed = curve if curve is not None else portfolio.equity_curve()
     return {
         **return_stats(ts, equity, portfolio.cash_start, sessions_per_year),
         **trade_stats(trades["pnl"][trades["exit_ts"] != OPEN_NS]),
