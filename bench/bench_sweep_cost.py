@@ -7,8 +7,10 @@
 2. data load: one symbol-year of 1m bars from a hive dataset (`parquet` source) and from the
    DuckDB store (`store` source), local disk, page cache warm;
 3. per task: `run_task` (sma_cross on 1m, one symbol) on windows of 5 .. 120 sessions of that
-   year, from the hive dataset; a least-squares line time = setup + bars x per_bar (the
-   setup includes the year's load, which every task of that year pays);
+   year, from the hive dataset, cold (a fresh `WorkerContext` per measured task: plugin
+   manager, calendar, source and the year's load, as a worker's first task of a window) and
+   warm (the same task again in that context: the bars in memory, as the window's next grid
+   points); a least-squares line time = setup + bars x per_bar for each;
 4. engine overhead: no-op tasks through the local engine (2 workers) and, with --ray, a local
    Ray (its start apart): the cost of a task beyond its work.
 
@@ -90,11 +92,15 @@ def data_load(dataset: Path, store: Path, lo: int, hi: int, repeat: int) -> dict
     return out
 
 
-def per_task(dataset: Path, repeat: int, spans: list[int]) -> list[tuple[int, float]]:
-    """(base bars, best seconds of run_task) for windows of `spans` sessions."""
+def per_task(dataset: Path, repeat: int, spans: list[int]) -> list[tuple[int, float, float]]:
+    """(base bars, best seconds of a cold task, best seconds of a warm one) for windows of
+    `spans` sessions: cold, `run_task` with a fresh `WorkerContext` (its plugin manager,
+    calendar and source built, the year read: a worker's first task of a window); warm, the
+    same task again in a context that has run it (the next grid point of that window)."""
     from mismartera.calendar import TimeManager
     from mismartera.config import SessionConfig
     from mismartera.plugin_manager import PluginManager
+    from mismartera.sweep.context import WorkerContext
     from mismartera.sweep.plan import make_job, plan_tasks
     from mismartera.sweep.worker import run_task
 
@@ -111,12 +117,21 @@ def per_task(dataset: Path, repeat: int, spans: list[int]) -> list[tuple[int, fl
         }, origin="bench")
         job = make_job(config, {"fast": [10], "slow": [30]}, pm)
         task = plan_tasks(job)[0]
-        best, bars = float("inf"), 0
+        cold = warm = float("inf")
+        bars = 0
         for _ in range(repeat + 1):
-            t = time.perf_counter()
-            bars = run_task(job, task)["bars"]  # a fresh plugin manager, as a worker's task
-            best = min(best, time.perf_counter() - t)
-        points.append((bars, best))
+            context = WorkerContext()
+            try:
+                t = time.perf_counter()
+                bars = run_task(job, task, context=context)["bars"]
+                cold = min(cold, time.perf_counter() - t)
+                for _ in range(2):
+                    t = time.perf_counter()
+                    run_task(job, task, context=context)
+                    warm = min(warm, time.perf_counter() - t)
+            finally:
+                context.close()
+        points.append((bars, cold, warm))
     return points
 
 
@@ -149,13 +164,16 @@ def main() -> None:
         print(f"data load, 1 symbol x {args.days} sessions ({load['bars']:,} 1m bars): "
               f"hive parquet {load['parquet'] * 1e3:.0f} ms, store {load['store'] * 1e3:.0f} ms")
         points = per_task(dataset, args.repeat, [s for s in (5, 20, 60, 120) if s <= args.days])
-        bars, secs = np.array(points, dtype=float).T
-        per_bar, setup = np.polyfit(bars, secs, 1)
-        for b, s in points:
-            print(f"  run_task {int(b):>7,} bars: {s * 1e3:7.0f} ms")
-        print(f"per task: setup {setup * 1e3:.0f} ms (of which the year's load "
-              f"{load['parquet'] * 1e3:.0f} ms) + {per_bar * 1e9:.0f} ns per base bar "
-              f"({1 / per_bar / 1e6:.2f}M bars/s)")
+        bars, cold, warm = np.array(points, dtype=float).T
+        for b, c, w in points:
+            print(f"  run_task {int(b):>7,} bars: cold {c * 1e3:5.0f} ms, warm {w * 1e3:5.0f} ms")
+        for name, secs, what in (
+                ("cold", cold, f"a fresh worker context: the plugins, the calendar and the "
+                               f"year's load ({load['parquet'] * 1e3:.0f} ms alone) included"),
+                ("warm", warm, "the context has run the task: its bars in memory")):
+            per_bar, setup = np.polyfit(bars, secs, 1)
+            print(f"per task, {name}: setup {setup * 1e3:.0f} ms + {per_bar * 1e9:.0f} ns per "
+                  f"base bar ({1 / per_bar / 1e6:.2f}M bars/s); {what}")
     from mismartera.sweep.engines import LocalEngine
 
     local = LocalEngine(workers=2)
