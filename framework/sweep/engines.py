@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -223,7 +224,7 @@ class _PoolRun:
             running[pid] = task_id
         died = {}
         for pid, process in self.processes.items():
-            process.join(timeout=5)
+            _await_exit(process)
             if process.exitcode not in (None, 0, -signal.SIGTERM) and running.get(pid):
                 died[running[pid]] = (pid, process.exitcode)
         for future in sorted(broken, key=lambda f: self.flying[f][0].id):
@@ -235,6 +236,16 @@ class _PoolRun:
             who = f" (pid {pid}, exit code {code})" if pid is not None else ""
             ended(task, tries, None, WorkerDied(f"the worker process running the task "
                                                 f"died{who}"))
+
+
+def _await_exit(process: Any, timeout: float = 5.0) -> None:
+    """Wait until a pool process that has ended has its exit code. The pool's own thread may
+    reap the process at the same moment (its `waitpid` wins, ours returns at once with no
+    code), so wait for the code to be set rather than trusting one `join`."""
+    deadline = time.monotonic() + timeout
+    process.join(timeout=timeout)
+    while process.exitcode is None and time.monotonic() < deadline:
+        process.join(timeout=0.01)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
