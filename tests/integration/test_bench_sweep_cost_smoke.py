@@ -14,4 +14,5 @@ def test_bench_sweep_cost_runs(tmp_path, monkeypatch):
     load = module.data_load(dataset, store, lo, hi, repeat=0)
     assert load["bars"] == 3 * 390 and load["parquet"] > 0 and load["store"] > 0
     points = module.per_task(dataset, 0, [1, 3])
-    assert [bars for bars, _ in points] == [390, 3 * 390]
+    assert [bars for bars, _, _ in points] == [390, 3 * 390]
+    assert all(cold > 0 and warm > 0 for _, cold, warm in points)
