@@ -45,7 +45,7 @@ from mismartera.session.observers import (
 from mismartera.session.processor import DataProcessor
 from mismartera.session.quality import DataQualityManager
 from mismartera.session.scanner import ScannerManager
-from mismartera.session.stepping import Stepper
+from mismartera.session.stepping import Stepper, next_stop
 from mismartera.session.streams import all_symbols, stream_plan
 from mismartera.session.ticks_feed import load_ticks, release_ticks
 from mismartera.sources import DataSource
@@ -333,7 +333,8 @@ class SessionCoordinator:
             self._apply_pending()
             if clock.now >= close:
                 break
-            target = self._next_stop(clock.now, close, fine=paced)
+            target = next_stop(clock.now, close, self.scanners.next_time(clock.now),
+                               self._stop_times, self.session_data, fine=paced)
             if paced:
                 delay = wall0 + (target - sim0) / self.config.speed - time.monotonic_ns()
                 if delay > 0:
@@ -389,24 +390,6 @@ class SessionCoordinator:
         for observer in self.observers:
             if hasattr(observer, "on_clock"):
                 observer.on_clock(self.context, now)
-
-    def _next_stop(self, now: int, close: int, fine: bool) -> int:
-        """The next moment anything can observe: the close, a stop time, a scanner run,
-        the next base-bar close (`fine`)."""
-        target = close
-        scan = self.scanners.next_time(now)
-        if scan is not None and now < scan < target:
-            target = scan
-        stops = self._stop_times
-        k = int(np.searchsorted(stops, now, side="right"))
-        if k < len(stops):
-            target = min(target, int(stops[k]))
-        if fine:
-            for symbol_data in self.session_data:
-                nxt = symbol_data.pipeline.next_close
-                if symbol_data.is_loaded and nxt is not None:
-                    target = min(target, nxt)
-        return max(target, now + 1) if target <= now else target
 
     def _advance(self, t: int) -> None:
         """Move the clock to `t`: deliver base bars closed by then, close derived bars,

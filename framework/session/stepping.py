@@ -25,6 +25,24 @@ from mismartera.session.quality import DataQualityManager
 NO_TIME = np.iinfo(np.int64).min  # no quality time taken yet (step_until's `coarse`)
 
 
+def next_stop(now: int, close: int, scan: int | None, stop_times: np.ndarray,
+              session_data: SessionData, fine: bool) -> int:
+    """The next moment anything can observe after `now`: the close, a scanner run (`scan`),
+    a stop time (sorted `stop_times`), the next base-bar close of a loaded symbol (`fine`)."""
+    target = close
+    if scan is not None and now < scan < target:
+        target = scan
+    k = int(np.searchsorted(stop_times, now, side="right"))
+    if k < len(stop_times):
+        target = min(target, int(stop_times[k]))
+    if fine:
+        for symbol_data in session_data:
+            nxt = symbol_data.pipeline.next_close
+            if symbol_data.is_loaded and nxt is not None:
+                target = min(target, nxt)
+    return max(target, now + 1) if target <= now else target
+
+
 class Stepper:
     """The arguments of `step_until` for one session's loaded symbols: pipelines, per-bar
     targets, the intervals whose closes the per-step callback hears of (those with
