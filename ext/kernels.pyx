@@ -1168,18 +1168,24 @@ cdef inline double smooth_even(double older, double keep2, double t_last, double
     return older * keep2 + (t_last * keep + t)
 
 
-cdef inline double ema_smooth(EmaState* e, double x, bint odd) noexcept nogil:
-    """The EMA after x once warmed up; `odd`: the step m since the seed is odd."""
-    cdef double t = x * e.k
+cdef inline double smooth_step(double* value, double* older, double* t_last, double keep,
+                               double keep2, double t, bint odd) noexcept nogil:
+    """One smoothing step of a state (`value`, `older`, `t_last`) with input term t; `odd`:
+    the step m since the seed is odd. The EMA's and the ATR's streaming update."""
     cdef double v
     if odd:
-        v = smooth_odd(e.value, e.keep, t)
+        v = smooth_odd(value[0], keep, t)
     else:
-        v = smooth_even(e.older, e.keep2, e.t_last, e.keep, t)
-    e.older = e.value
-    e.value = v
-    e.t_last = t
+        v = smooth_even(older[0], keep2, t_last[0], keep, t)
+    older[0] = value[0]
+    value[0] = v
+    t_last[0] = t
     return v
+
+
+cdef inline double ema_smooth(EmaState* e, double x, bint odd) noexcept nogil:
+    """The EMA after x once warmed up; `odd`: the step m since the seed is odd."""
+    return smooth_step(&e.value, &e.older, &e.t_last, e.keep, e.keep2, x * e.k, odd)
 
 
 @cython.cdivision(True)     # by period >= 1 or a checked non-zero
@@ -1313,7 +1319,7 @@ cdef inline double true_range(double high, double low, double prev_close) noexce
 cdef inline double atr_push(AtrState* a, double high, double low, double close) noexcept nogil:
     """TA-Lib ATR: the mean of the first `period` true ranges, then Wilder smoothing (two
     steps at a time, as the EMA)."""
-    cdef double tr, t, v
+    cdef double tr
     a.count += 1
     if a.count == 1:
         a.prev_close = close
@@ -1321,15 +1327,9 @@ cdef inline double atr_push(AtrState* a, double high, double low, double close) 
     tr = true_range(high, low, a.prev_close)
     a.prev_close = close
     if a.count > a.period + 1:
-        t = tr * a.inv_p
-        if (a.count - a.period) & 1 == 0:       # m = count - period - 1 is odd
-            v = smooth_odd(a.value, a.keep, t)
-        else:
-            v = smooth_even(a.older, a.keep2, a.t_last, a.keep, t)
-        a.older = a.value
-        a.value = v
-        a.t_last = t
-        return v
+        # m = count - period - 1 is odd when count - period is even
+        return smooth_step(&a.value, &a.older, &a.t_last, a.keep, a.keep2, tr * a.inv_p,
+                           (a.count - a.period) & 1 == 0)
     a.value += tr
     if a.count <= a.period:
         return NAN
