@@ -165,16 +165,7 @@ def import_(
         more = len(files) - 1
         others = f" and {more} more file{_s(more)}" if more else ""
         click.echo(f"interval {iv} inferred from the timestamps of {files[0]}{others}", err=True)
-    rows = sum(len(b) for _, b in parsed)
-    first = min((int(b.ts[0]) for _, b in parsed if len(b)), default=None)
-    last = max((int(b.ts[-1]) for _, b in parsed if len(b)), default=None)
-    span = (f", {tm.date_of(first)} .. {tm.date_of(last)}"
-            if first is not None and last is not None else "")
-    replaced = f", {total.replaced} replaced" if total.replaced else ""
-    click.echo(
-        f"{sym} {iv.name}: {rows} bars read from {len(files)} file{_s(len(files))}{span}; "
-        f"{total.inserted} inserted, {total.unchanged} unchanged{replaced} in {store.path}"
-    )
+    _say_imported(f"{sym} {iv.name}", " bars", parsed, tm, total, store.path)
 
 
 def _import_ticks(files: tuple[Path, ...], sym: str, kind: str, tz: ZoneInfo,
@@ -195,6 +186,13 @@ def _import_ticks(files: tuple[Path, ...], sym: str, kind: str, tz: ZoneInfo,
                     total += store.write_ticks(sym, records, replace=replace, tz=tm.tz)
                 except DataError as exc:
                     raise DataError(f"{f}: {exc}") from None
+    _say_imported(f"{sym} {kind}", "", parsed, tm, total, store.path)
+
+
+def _say_imported(what: str, noun: str, parsed: list[tuple[Path, Any]], tm: TimeManager,
+                  total: Any, where: Path) -> None:
+    """The one line an import ends with: rows read, files, the dates they span, and what the
+    store did with them (`parsed`: (file, Bars or TickSeries) pairs)."""
     rows = sum(len(r) for _, r in parsed)
     first = min((int(r.ts[0]) for _, r in parsed if len(r)), default=None)
     last = max((int(r.ts[-1]) for _, r in parsed if len(r)), default=None)
@@ -202,8 +200,8 @@ def _import_ticks(files: tuple[Path, ...], sym: str, kind: str, tz: ZoneInfo,
             if first is not None and last is not None else "")
     replaced = f", {total.replaced} replaced" if total.replaced else ""
     click.echo(
-        f"{sym} {kind}: {rows} read from {len(files)} file{_s(len(files))}{span}; "
-        f"{total.inserted} inserted, {total.unchanged} unchanged{replaced} in {store.path}"
+        f"{what}: {rows}{noun} read from {len(parsed)} file{_s(len(parsed))}{span}; "
+        f"{total.inserted} inserted, {total.unchanged} unchanged{replaced} in {where}"
     )
 
 
