@@ -34,13 +34,8 @@ def write_report(args: list[str], require_run: Callable[[], SessionRun]) -> str:
     try:
         write_html(path, model)
     except OSError as exc:
-        raise ShellError(f"report {path}: cannot write the file "
-                         f"({exc.strerror or type(exc).__name__})") from None
-    session = doc["session"]
-    state = "active" if session["active"] else "not active"
-    n = len(doc["symbols"])
-    return (f"wrote {path}: the report of session {session['date']} ({state}), "
-            f"{n} symbol{'' if n == 1 else 's'}")
+        raise _cannot_write("report", path, exc) from None
+    return f"wrote {path}: the report of {_session_said(doc)}"
 
 
 def write_export(
@@ -68,14 +63,21 @@ def write_export(
     try:
         written = write_files(path, doc, c.plugins, write=writer.write)
     except OSError as exc:
-        raise ShellError(f"export {path}: cannot write the file "
-                         f"({exc.strerror or type(exc).__name__})") from None
-    session = doc["session"]
-    state = "active" if session["active"] else "not active"
-    n = len(doc["symbols"])
+        raise _cannot_write("export", path, exc) from None
     files = ", ".join(map(str, written)) or "no file"
     kind = ("" if not delta else ", a delta from the previous .json export"
             if since is not None else ", in full: no earlier .json export to follow")
-    message = (f"wrote {files}: session {session['date']} ({state}), "
-               f"{n} symbol{'' if n == 1 else 's'}{kind}")
-    return message, (new_cursor if is_json else cursor)
+    return f"wrote {files}: {_session_said(doc)}{kind}", (new_cursor if is_json else cursor)
+
+
+def _cannot_write(command: str, path: Path, exc: OSError) -> ShellError:
+    return ShellError(f"{command} {path}: cannot write the file "
+                      f"({exc.strerror or type(exc).__name__})")
+
+
+def _session_said(doc: dict) -> str:
+    """"session 2024-01-02 (active), 2 symbols" of a snapshot."""
+    session = doc["session"]
+    state = "active" if session["active"] else "not active"
+    n = len(doc["symbols"])
+    return f"session {session['date']} ({state}), {n} symbol{'' if n == 1 else 's'}"
